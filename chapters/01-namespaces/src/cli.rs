@@ -1,0 +1,107 @@
+//! The command-line options chapter 01 adds, as reusable pieces: later chapters' CLIs flatten
+//! [`ProcessArgs`] into their own `run` so that every chapter's tool keeps every option.
+//!
+//! The options and their spelling follow `docker run`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::error::{Error, exit_code};
+use crate::spec::{ContainerSpec, User};
+
+// ANCHOR: process_args
+/// How the command runs: the options of `docker run` that chapter 01 implements.
+#[derive(Debug, Clone, Args)]
+pub struct ProcessArgs {
+    /// Container hostname (default: the container's short id)
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+
+    /// Set an environment variable (KEY alone copies it from the engine's environment)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Working directory inside the container (created if missing)
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+
+    /// Run as this user: UID[:GID]
+    #[arg(short = 'u', long, value_name = "UID[:GID]")]
+    pub user: Option<User>,
+
+    /// Run an init as PID 1 that forwards signals and reaps zombies
+    #[arg(long)]
+    pub init: bool,
+
+    /// Allocate a pseudo-terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
+
+    /// Keep stdin open (without it the command reads /dev/null)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+
+    /// The command to run and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+// ANCHOR_END: process_args
+
+impl ProcessArgs {
+    /// A spec for `rootfs` with these options applied.
+    pub fn to_spec(&self, rootfs: PathBuf) -> Result<ContainerSpec, Error> {
+        let mut spec = ContainerSpec::new(rootfs, self.command.clone())?;
+        if let Some(hostname) = &self.hostname {
+            spec.hostname = hostname.clone();
+        }
+        spec.env = self.env.iter().filter_map(|e| parse_env(e)).collect();
+        spec.workdir = self.workdir.clone();
+        spec.user = self.user.unwrap_or_default();
+        spec.init = self.init;
+        spec.tty = self.tty;
+        spec.interactive = self.interactive;
+        Ok(spec)
+    }
+}
+
+/// `KEY=VALUE`, or `KEY` alone to pass the engine's own value on (skipped when unset), as
+/// `docker run -e` does.
+fn parse_env(entry: &str) -> Option<(String, String)> {
+    match entry.split_once('=') {
+        Some((key, value)) => Some((key.to_string(), value.to_string())),
+        None => std::env::var(entry)
+            .ok()
+            .map(|value| (entry.to_string(), value)),
+    }
+}
+
+/// Prints `program: cause (hint: ...)` on stderr and returns the Docker exit status for it.
+pub fn report(program: &str, error: &Error) -> ExitCode {
+    match error.hint() {
+        Some(hint) => eprintln!("{program}: {error} (hint: {hint})"),
+        None => eprintln!("{program}: {error}"),
+    }
+    exit_status(error.exit_code())
+}
+
+/// An `ExitCode` from a Docker-style status (0 to 255).
+pub fn exit_status(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(exit_code::ENGINE_FAILURE as u8))
+}
+
+/// Parses the command line, exiting as `docker` does on a usage error: the message, then
+/// status 125 (help and version still exit 0).
+pub fn parse_or_exit<T: clap::Parser>() -> T {
+    T::try_parse().unwrap_or_else(|error| {
+        let code = if error.use_stderr() {
+            exit_code::ENGINE_FAILURE
+        } else {
+            0
+        };
+        // Printing can only fail if stderr is closed; the status still tells.
+        let _unprinted = error.print();
+        std::process::exit(code)
+    })
+}

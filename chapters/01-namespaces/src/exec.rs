@@ -1,0 +1,230 @@
+//! The last steps before the command runs: who it runs as, where, with which environment, and
+//! the `execve` that replaces the engine's code with the command's.
+//!
+//! Everything here reads the *container's* files (`/etc/passwd`, the directories on its PATH),
+//! because it runs after `pivot_root`: the host's files are out of reach by then.
+
+use std::ffi::CString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::unistd::{Gid, Uid, execve, setgid, setgroups, setuid};
+
+use crate::error::{Error, Result};
+use crate::explain::{Actor, Narrator};
+use crate::spec::ContainerSpec;
+
+/// The PATH Docker gives a container whose image sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// An entry of the container's `/etc/passwd` (passwd(5)), the fields the engine needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PasswdEntry {
+    gid: u32,
+    home: String,
+}
+
+/// Looks `uid` up in the container's `/etc/passwd`; a missing file or entry is not an error.
+fn passwd_entry(uid: u32) -> Option<PasswdEntry> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        match fields.as_slice() {
+            [_, _, id, gid, _, home, ..] if id.parse() == Ok(uid) => Some(PasswdEntry {
+                gid: gid.parse().ok()?,
+                home: home.to_string(),
+            }),
+            _ => None,
+        }
+    })
+}
+
+/// The identity the command gets, resolved against the container's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// The home directory, for `HOME`.
+    pub home: String,
+}
+
+/// Resolves `-u` against the container's `/etc/passwd`, as Docker does: the group defaults to
+/// the user's primary group, HOME to the user's home, else `/` (and `/root` for root).
+pub fn resolve_identity(spec: &ContainerSpec) -> Identity {
+    let entry = passwd_entry(spec.user.uid);
+    let fallback_home = if spec.user.uid == 0 { "/root" } else { "/" };
+    Identity {
+        uid: spec.user.uid,
+        gid: spec.user.gid.or(entry.as_ref().map(|e| e.gid)).unwrap_or(0),
+        home: entry.map_or_else(|| fallback_home.to_string(), |e| e.home),
+    }
+}
+
+// ANCHOR: environment
+/// The command's environment in Docker's order: PATH, HOSTNAME, TERM (with a terminal), the
+/// user's variables (which may override the defaults), and HOME unless the user set it.
+pub fn environment(spec: &ContainerSpec, home: &str) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), DEFAULT_PATH.into()),
+        ("HOSTNAME".into(), spec.hostname.clone()),
+    ];
+    if spec.tty {
+        env.push(("TERM".into(), "xterm".into()));
+    }
+    for (key, value) in &spec.env {
+        match env.iter_mut().find(|(k, _)| k == key) {
+            Some(existing) => existing.1 = value.clone(),
+            None => env.push((key.clone(), value.clone())),
+        }
+    }
+    if !env.iter().any(|(k, _)| k == "HOME") {
+        env.push(("HOME".into(), home.into()));
+    }
+    env
+}
+// ANCHOR_END: environment
+
+/// Finds the command as a shell would: a name with a `/` is a path, anything else is searched
+/// for in the directories of the container's PATH.
+pub fn find_command(command: &str, env: &[(String, String)]) -> Result<PathBuf> {
+    if command.contains('/') {
+        return Ok(PathBuf::from(command));
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or(DEFAULT_PATH, |(_, v)| v.as_str());
+    path.split(':')
+        .map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(command))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .ok_or_else(|| Error::CommandNotFound {
+            command: command.to_string(),
+            reason: "executable file not found in $PATH".into(),
+        })
+}
+
+// ANCHOR: identity
+/// Becomes the command's user. Groups first, then the group id, then the user id last: once the
+/// user id is not 0 the process may no longer change the others.
+pub fn drop_to(identity: &Identity, n: &Narrator) -> Result<()> {
+    let gid = Gid::from_raw(identity.gid);
+    n.say(
+        Actor::Child,
+        format!(
+            "setgroups [] ; setgid {} ; setuid {}",
+            identity.gid, identity.uid
+        ),
+    );
+    setgroups(&[]).map_err(Error::sys("clear supplementary groups (setgroups)"))?;
+    setgid(gid).map_err(Error::sys(format!("setgid {}", identity.gid)))?;
+    setuid(Uid::from_raw(identity.uid)).map_err(Error::sys(format!("setuid {}", identity.uid)))
+}
+// ANCHOR_END: identity
+
+/// Enters the working directory, creating it first if the rootfs lacks it (as `docker run -w`).
+pub fn enter_workdir(workdir: &Path, n: &Narrator) -> Result<()> {
+    if !workdir.is_dir() {
+        n.say(Actor::Child, format!("mkdir -p {}", workdir.display()));
+        std::fs::create_dir_all(workdir).map_err(Error::io(format!(
+            "create the working directory {}",
+            workdir.display()
+        )))?;
+    }
+    n.say(Actor::Child, format!("chdir {}", workdir.display()));
+    nix::unistd::chdir(workdir).map_err(Error::sys(format!(
+        "enter the working directory {}",
+        workdir.display()
+    )))
+}
+
+// ANCHOR: close_fds
+/// Marks every descriptor above stderr close-on-exec, so the command starts with exactly 0, 1
+/// and 2 open: whatever the engine inherited from *its* parent (a shell, a test harness, a
+/// daemon's sockets) must not leak into the container.
+pub fn close_inherited_fds(n: &Narrator) -> Result<()> {
+    n.say(Actor::Child, "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)");
+    // SAFETY: close_range only changes flags of this process's descriptors.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Linux before 5.11 has no close_range: set the flag one descriptor at a time.
+    let fds = std::fs::read_dir("/proc/self/fd").map_err(Error::io("list open descriptors"))?;
+    let numbers: Vec<i32> = fds
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in numbers {
+        // SAFETY: F_SETFD only changes a flag; a descriptor already closed (the directory
+        // listing's own) just fails with EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+// ANCHOR_END: close_fds
+
+fn cstring(s: &str, what: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::InvalidSpec(format!("{what} {s:?} contains a NUL byte")))
+}
+
+// ANCHOR: execve
+/// Replaces this process with the command. Returns only on failure, sorted the way Docker sorts
+/// it: a missing file is "not found" (127), anything else the kernel refuses is "cannot
+/// execute" (126).
+pub fn exec_command(spec: &ContainerSpec, env: &[(String, String)], n: &Narrator) -> Error {
+    let command = &spec.command[0];
+    let program = match find_command(command, env) {
+        Ok(program) => program,
+        Err(e) => return e,
+    };
+    let prepared = (|| -> Result<(CString, Vec<CString>, Vec<CString>)> {
+        let path = cstring(&program.to_string_lossy(), "command")?;
+        let args = spec
+            .command
+            .iter()
+            .map(|a| cstring(a, "argument"))
+            .collect::<Result<_>>()?;
+        let env = env
+            .iter()
+            .map(|(k, v)| cstring(&format!("{k}={v}"), "environment variable"))
+            .collect::<Result<_>>()?;
+        Ok((path, args, env))
+    })();
+    let (path, args, env) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => return e,
+    };
+    n.say(
+        Actor::Child,
+        format!("execve {} {:?}", program.display(), spec.command),
+    );
+    let errno = match execve(&path, &args, &env) {
+        Err(errno) => errno,
+        Ok(never) => match never {},
+    };
+    let reason = errno.desc().to_lowercase();
+    match errno {
+        Errno::ENOENT | Errno::ENOTDIR => Error::CommandNotFound {
+            command: command.clone(),
+            reason: "no such file or directory".into(),
+        },
+        _ => Error::CannotExecute {
+            command: command.clone(),
+            reason,
+        },
+    }
+}
+// ANCHOR_END: execve

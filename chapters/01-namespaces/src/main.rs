@@ -1,0 +1,62 @@
+//! `ch01-namespaces`: run a command in new namespaces with a directory as its root filesystem.
+//!
+//! A thin layer over the library: parse the options, build a spec, run it, exit as `docker run`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ch01_namespaces::cli::{ProcessArgs, exit_status, parse_or_exit, report};
+use ch01_namespaces::{Container, Error, Narrator};
+use clap::{Args, Parser, Subcommand};
+
+const PROGRAM: &str = "ch01-namespaces";
+
+#[derive(Debug, Parser)]
+#[command(name = PROGRAM, version, about = "Dockyard chapter 01: an isolated process")]
+struct Cli {
+    /// Narrate every kernel-visible step on stderr
+    #[arg(long, global = true)]
+    explain: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a command in new namespaces, with DIR as its root filesystem
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The directory that becomes the container's /
+    #[arg(long, value_name = "DIR")]
+    rootfs: PathBuf,
+
+    #[command(flatten)]
+    process: ProcessArgs,
+}
+
+fn main() -> ExitCode {
+    let cli: Cli = parse_or_exit();
+    let Command::Run(args) = cli.command;
+    match run(&args, cli.explain) {
+        Ok(code) => exit_status(code),
+        Err(error) => report(PROGRAM, &error),
+    }
+}
+
+fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
+    let spec = args.process.to_spec(args.rootfs.clone())?;
+    let narrator = if explain {
+        Narrator::to_stderr().map_err(|e| Error::Io {
+            action: "duplicate stderr for --explain".into(),
+            source: e,
+        })?
+    } else {
+        Narrator::silent()
+    };
+    let status = Container::new(spec).narrate(narrator).run()?;
+    Ok(status.code())
+}
