@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmark: start /bin/true in a container, ch01-namespaces against crun and runc, same rootfs.
+#   sudo scripts/bench-ch01.sh [RUNS]
+# Needs hyperfine and busybox-static; crun and runc are compared when installed
+# (apt-get install hyperfine busybox-static crun runc). Prints the median of each.
+set -euo pipefail
+runs=${1:-200}
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { echo "$0: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "$0: containers need root; run with sudo" >&2; exit 1; }
+
+cargo build --release -q -p ch01-namespaces
+work=$(mktemp -d /tmp/dockyard-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+scripts/busybox-rootfs.sh "$work/bundle/rootfs" >/dev/null
+
+# One OCI bundle for crun and runc: their default spec, running /bin/true without a terminal.
+if command -v runc >/dev/null || command -v crun >/dev/null; then
+    (cd "$work/bundle" && { runc spec 2>/dev/null || crun spec; })
+    python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+spec = json.load(open(path))
+spec["process"]["terminal"] = False
+spec["process"]["args"] = ["/bin/true"]
+spec["root"] = {"path": "rootfs", "readonly": False}
+json.dump(spec, open(path, "w"), indent=2)
+PY
+fi
+
+ch01=$PWD/target/release/ch01-namespaces
+commands=(-n ch01-namespaces "$ch01 run --rootfs $work/bundle/rootfs -- /bin/true")
+if command -v crun >/dev/null; then
+    # crun refuses hybrid cgroup setups (v1 controllers plus a cgroup2 mount at unified): give
+    # it a private mount namespace without that mount. Costs one unshare, noted in the output.
+    if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
+        commands+=(-n "crun (in unshare -m)" "unshare -m sh -c 'umount /sys/fs/cgroup/unified; crun run -b $work/bundle bench-crun'")
+    else
+        commands+=(-n crun "crun run -b $work/bundle bench-crun")
+    fi
+fi
+if command -v runc >/dev/null; then
+    commands+=(-n runc "runc run -b $work/bundle bench-runc")
+fi
+
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >&2 || \
+hyperfine --warmup 20 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >&2
+python3 - "$work/results.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+print(f"{'runtime':<24}{'median':>10}{'mean':>10}{'min':>10}")
+for r in results:
+    print(f"{r['command']:<24}{r['median']*1000:>8.2f}ms{r['mean']*1000:>8.2f}ms{r['min']*1000:>8.2f}ms")
+PY
