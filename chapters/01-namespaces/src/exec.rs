@@ -228,3 +228,53 @@ pub fn exec_command(spec: &ContainerSpec, env: &[(String, String)], n: &Narrator
     }
 }
 // ANCHOR_END: execve
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(env: &[(&str, &str)], tty: bool) -> ContainerSpec {
+        let mut spec = ContainerSpec::new("/", vec!["/bin/true".into()]).unwrap();
+        spec.hostname = "box".into();
+        spec.tty = tty;
+        spec.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        spec
+    }
+
+    fn keys(env: &[(String, String)]) -> Vec<&str> {
+        env.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn environment_follows_dockers_order() {
+        let env = environment(&spec_with(&[("A", "1")], true), "/root");
+        assert_eq!(keys(&env), ["PATH", "HOSTNAME", "TERM", "A", "HOME"]);
+        assert_eq!(env[1].1, "box");
+        assert_eq!(env[4].1, "/root");
+    }
+
+    #[test]
+    fn user_variables_override_defaults_in_place() {
+        let env = environment(
+            &spec_with(&[("PATH", "/opt"), ("HOME", "/home/me")], false),
+            "/",
+        );
+        assert_eq!(keys(&env), ["PATH", "HOSTNAME", "HOME"]);
+        assert_eq!(env[0].1, "/opt");
+        assert_eq!(env[2].1, "/home/me");
+    }
+
+    #[test]
+    fn commands_with_a_slash_are_paths_and_others_are_searched() {
+        let env = vec![("PATH".to_string(), "/no/such:/bin".to_string())];
+        assert_eq!(find_command("./x", &env).unwrap(), PathBuf::from("./x"));
+        assert_eq!(find_command("sh", &env).unwrap(), PathBuf::from("/bin/sh"));
+        assert!(matches!(
+            find_command("no-such-command", &env),
+            Err(Error::CommandNotFound { .. })
+        ));
+    }
+}

@@ -261,3 +261,28 @@ fn make_device_nodes(n: &Narrator) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: pseudo
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mounts_are_described_as_mount_would_print_them() {
+        let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+        assert_eq!(
+            describe_mount(
+                "devpts",
+                Path::new("/dev/pts"),
+                Some("devpts"),
+                flags,
+                Some("gid=5")
+            ),
+            "mount devpts on /dev/pts type devpts (nosuid,noexec,gid=5)"
+        );
+        let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+        assert_eq!(
+            describe_mount("rootfs", Path::new("rootfs"), None, bind, None),
+            "mount rootfs on rootfs (bind,rec)"
+        );
+    }
+}

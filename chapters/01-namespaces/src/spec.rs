@@ -168,3 +168,70 @@ impl ContainerSpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_takes_uid_and_optional_gid() {
+        assert_eq!(
+            "1000".parse::<User>().unwrap(),
+            User {
+                uid: 1000,
+                gid: None
+            }
+        );
+        assert_eq!(
+            "1000:50".parse::<User>().unwrap(),
+            User {
+                uid: 1000,
+                gid: Some(50)
+            }
+        );
+    }
+
+    #[test]
+    fn user_names_are_refused_with_the_expected_form() {
+        let error = "bob".parse::<User>().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid user \"bob\": expected UID[:GID] with numeric ids, e.g. 1000:1000"
+        );
+        assert!("1000:".parse::<User>().is_err());
+    }
+
+    #[test]
+    fn ids_are_64_hex_digits_and_unique() {
+        let (a, b) = (
+            ContainerId::random().unwrap(),
+            ContainerId::random().unwrap(),
+        );
+        assert_eq!(a.as_str().len(), 64);
+        assert!(a.as_str().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(a.short(), &a.as_str()[..12]);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let mut spec = ContainerSpec::new("/", vec![]).unwrap();
+        assert!(
+            spec.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("no command")
+        );
+        spec.command = vec!["/bin/true".into()];
+        spec.workdir = Some("relative".into());
+        assert!(
+            spec.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("not an absolute path")
+        );
+        spec.workdir = None;
+        spec.rootfs = "/no/such/dir".into();
+        assert!(matches!(spec.validate(), Err(Error::RootfsMissing(_))));
+    }
+}

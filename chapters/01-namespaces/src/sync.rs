@@ -109,3 +109,40 @@ pub(crate) fn receive_failure(report: &OwnedFd) -> Result<Option<Error>> {
         _ => Error::ContainerSetup(text.into_owned()),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(error: Error) -> Option<Error> {
+        let pipes = SyncPipes::new().unwrap();
+        send_failure(&pipes.report_write, &error);
+        drop(pipes.report_write);
+        receive_failure(&pipes.report_read).unwrap()
+    }
+
+    #[test]
+    fn failures_keep_their_kind_across_the_pipe() {
+        let not_found = Error::CommandNotFound {
+            command: "x".into(),
+            reason: "gone".into(),
+        };
+        let got = round_trip(not_found).unwrap();
+        assert!(
+            matches!(&got, Error::CommandNotFound { command, reason } if command == "x" && reason == "gone")
+        );
+        assert_eq!(got.exit_code(), 127);
+
+        let other = Error::InvalidSpec("bad".into());
+        let got = round_trip(other).unwrap();
+        assert_eq!(got.to_string(), "bad");
+        assert_eq!(got.exit_code(), 125);
+    }
+
+    #[test]
+    fn end_of_file_without_a_record_means_started() {
+        let pipes = SyncPipes::new().unwrap();
+        drop(pipes.report_write);
+        assert!(receive_failure(&pipes.report_read).unwrap().is_none());
+    }
+}
