@@ -11,6 +11,8 @@
 //! probe exit N          exit with status N
 //! probe sleep SECS      sleep, then exit 0 (a stand-in for a long-running service)
 //! probe orphan          make an orphaned child and say whether PID 1 reaped it
+//! probe syscall NAME... make each (harmless) system call and print its result, e.g.
+//!                       `init_module: EPERM`: a refused call, and who refused it, by errno
 //! ```
 
 use std::fs;
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         ["orphan"] => orphan(),
+        ["syscall", names @ ..] if !names.is_empty() => syscalls(names),
         ["spawn-and-exit"] => spawn_and_exit(),
         _ => {
             eprintln!("probe: unknown arguments {args:?}; see the module documentation");
@@ -256,4 +259,94 @@ fn spawn_and_exit() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Harmless invocations of the calls a container must not make (x86_64 numbers, from
+/// asm/unistd_64.h). Each would fail harmlessly even where allowed: null or invalid arguments, or
+/// a command with no lasting effect, so the errno says who refused it: EPERM from a missing
+/// capability or the seccomp filter, ENOSYS from the filter for `clone3`, EFAULT or EINVAL from
+/// the call itself when nothing stood in the way.
+const SYSCALLS: &[(&str, i64, [u64; 6])] = &[
+    ("init_module", 175, [0, 0, 0, 0, 0, 0]),
+    ("finit_module", 313, [u64::MAX, 0, 0, 0, 0, 0]),
+    ("delete_module", 176, [0, 0, 0, 0, 0, 0]),
+    ("kexec_load", 246, [0, 0, 0, 0, 0, 0]),
+    // LINUX_REBOOT_MAGIC1, MAGIC2, LINUX_REBOOT_CMD_CAD_OFF: at most disables Ctrl-Alt-Del.
+    ("reboot", 169, [0xfee1_dead, 672_274_793, 0, 0, 0, 0]),
+    ("mount", 165, [0, 0, 0, 0, 0, 0]),
+    ("umount2", 166, [0, 0, 0, 0, 0, 0]),
+    // CLONE_NEWUSER
+    ("unshare", 272, [0x1000_0000, 0, 0, 0, 0, 0]),
+    ("clone3", 435, [0, 0, 0, 0, 0, 0]),
+    ("keyctl", 250, [u64::MAX, 0, 0, 0, 0, 0]),
+    ("add_key", 248, [0, 0, 0, 0, 0, 0]),
+    ("bpf", 321, [u64::MAX, 0, 0, 0, 0, 0]),
+    ("perf_event_open", 298, [0, 0, 0, 0, 0, 0]),
+    ("userfaultfd", 323, [u64::MAX, 0, 0, 0, 0, 0]),
+    ("mkdir", 83, [0, 0, 0, 0, 0, 0]),
+    ("getpid", 39, [0, 0, 0, 0, 0, 0]),
+];
+
+/// The errno names the report uses (asm-generic/errno-base.h, errno.h).
+const ERRNOS: &[(i64, &str)] = &[
+    (1, "EPERM"),
+    (2, "ENOENT"),
+    (3, "ESRCH"),
+    (9, "EBADF"),
+    (12, "ENOMEM"),
+    (13, "EACCES"),
+    (14, "EFAULT"),
+    (17, "EEXIST"),
+    (22, "EINVAL"),
+    (30, "EROFS"),
+    (38, "ENOSYS"),
+    (95, "EOPNOTSUPP"),
+];
+
+fn syscalls(names: &[&str]) -> ExitCode {
+    let mut out = String::new();
+    for name in names {
+        let Some((_, nr, args)) = SYSCALLS.iter().find(|(n, _, _)| n == name) else {
+            out.push_str(&format!("{name}: unknown to the probe\n"));
+            continue;
+        };
+        let result = raw_syscall(*nr, *args);
+        let verdict = if result >= 0 {
+            "ok".to_string()
+        } else {
+            let errno = -result;
+            ERRNOS
+                .iter()
+                .find(|(n, _)| *n == errno)
+                .map_or_else(|| format!("errno {errno}"), |(_, name)| name.to_string())
+        };
+        out.push_str(&format!("{name}: {verdict}\n"));
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// A raw system call: the kernel's return value, a negative errno on failure. Raw, because
+/// libc wrappers may not exist for these calls, and `std` has no generic `syscall`.
+#[cfg(target_arch = "x86_64")]
+fn raw_syscall(nr: i64, args: [u64; 6]) -> i64 {
+    let ret: i64;
+    // SAFETY: the table above passes only null pointers, -1 or constants, so the kernel reads
+    // and writes no memory of ours; rcx and r11 are clobbered by the syscall instruction.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") nr => ret,
+            in("rdi") args[0], in("rsi") args[1], in("rdx") args[2],
+            in("r10") args[3], in("r8") args[4], in("r9") args[5],
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn raw_syscall(_nr: i64, _args: [u64; 6]) -> i64 {
+    -38 // the probe knows x86_64's numbers only: report ENOSYS
 }

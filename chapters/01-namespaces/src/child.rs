@@ -6,7 +6,7 @@
 //! finally replaces itself with the command. Any failure is sent to the engine over the report
 //! pipe and ends the process with the matching Docker exit status.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{OFlag, open};
@@ -18,9 +18,12 @@ use nix::unistd::{dup2_stdin, sethostname};
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::explain::{Actor, Narrator};
+use crate::fds;
 use crate::init;
 use crate::net;
 use crate::rootfs;
+use crate::security::seccomp::{self, CompiledFilter};
+use crate::security::{capabilities, masked};
 use crate::signals;
 use crate::spec::ContainerSpec;
 use crate::sync;
@@ -33,6 +36,7 @@ pub(crate) struct ChildEnds {
     pub report_write: OwnedFd,
     pub console_socket: Option<OwnedFd>,
     pub saved_mask: SigSet,
+    pub seccomp: Option<CompiledFilter>,
 }
 
 // ANCHOR: child_sequence
@@ -44,11 +48,24 @@ pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds, n: &Narrator) -> ! {
         report_write,
         console_socket,
         saved_mask,
+        seccomp,
     } = ends;
-    let error = match prepare(spec, &release_read, console_socket.as_ref(), n) {
+    let keep = [
+        Some(&release_read),
+        Some(&report_write),
+        console_socket.as_ref(),
+    ];
+    let keep: Vec<i32> = keep
+        .into_iter()
+        .flatten()
+        .map(|fd| fd.as_raw_fd())
+        .chain(n.raw_fd())
+        .collect();
+    let error = match prepare(spec, &release_read, console_socket.as_ref(), &keep, n) {
         Err(error) => error,
         Ok(console) => {
-            let command = || become_command(spec, console.as_deref(), &saved_mask, n);
+            let command =
+                || become_command(spec, console.as_deref(), &saved_mask, seccomp.as_ref(), n);
             if spec.init {
                 match init::run_as_pid1(n, report_write, command) {}
             }
@@ -67,6 +84,7 @@ fn prepare(
     spec: &ContainerSpec,
     release: &OwnedFd,
     console_socket: Option<&OwnedFd>,
+    keep_fds: &[i32],
     n: &Narrator,
 ) -> Result<Option<PathBuf>> {
     die_with_engine()?;
@@ -75,8 +93,12 @@ fn prepare(
         // SAFETY: see `main`.
         unsafe { libc::_exit(0) }
     }
+    fds::close_all_except(keep_fds, n)?;
     enter_cgroup_namespace(n)?;
     rootfs::enter(&spec.rootfs, n)?;
+    if spec.security.mask_paths {
+        masked::apply(n)?;
+    }
     set_hostname(&spec.hostname, n)?;
     net::bring_up_loopback(n)?;
     console_socket
@@ -119,14 +141,15 @@ fn stdin_from_dev_null() -> Result<()> {
 
 // ANCHOR: become_command
 /// The steps that belong to the command's own process (PID 1, or PID 2 under `--init`):
-/// terminal, identity, working directory, environment, signal mask, and `execve`.
+/// terminal, working directory, then the privileges it keeps, and `execve`.
 fn become_command(
     spec: &ContainerSpec,
     console: Option<&Path>,
     saved_mask: &SigSet,
+    seccomp: Option<&CompiledFilter>,
     n: &Narrator,
 ) -> Error {
-    let prepared = (|| -> Result<Vec<(String, String)>> {
+    let prepared = (|| -> Result<exec::Prepared> {
         match console {
             Some(slave) => tty::attach(slave, n)?,
             None if !spec.interactive => stdin_from_dev_null()?,
@@ -135,14 +158,44 @@ fn become_command(
         let identity = exec::resolve_identity(spec);
         let workdir = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
         exec::enter_workdir(&workdir, n)?;
-        exec::drop_to(&identity, n)?;
+        let command = exec::prepare(spec, &exec::environment(spec, &identity.home))?;
+        drop_privileges(spec, &identity, seccomp, n)?;
         signals::restore_mask(saved_mask)?;
-        exec::close_inherited_fds(n)?;
-        Ok(exec::environment(spec, &identity.home))
+        fds::close_on_exec_above_stderr(n)?;
+        Ok(command)
     })();
     match prepared {
-        Ok(env) => exec::exec_command(spec, &env, n),
+        Ok(command) => exec::exec(command, n),
         Err(error) => error,
     }
 }
 // ANCHOR_END: become_command
+
+// ANCHOR: drop_privileges
+/// From root with every capability to what the container may keep, in the only order that
+/// works: the bounding set while CAP_SETPCAP is still there; the seccomp filter while
+/// CAP_SYS_ADMIN is (the kernel accepts a filter only from a privileged process or one with
+/// `no_new_privs`); the user and groups while CAP_SETUID and CAP_SETGID are; then the sets
+/// the command starts with. Every call after the filter must be one the profile allows.
+fn drop_privileges(
+    spec: &ContainerSpec,
+    identity: &exec::Identity,
+    filter: Option<&CompiledFilter>,
+    n: &Narrator,
+) -> Result<()> {
+    let security = &spec.security;
+    capabilities::limit_bounding_set(&security.capabilities, n)?;
+    if let Some(filter) = filter {
+        seccomp::load(filter, n)?;
+    }
+    exec::drop_to(identity, n)?;
+    if identity.uid == 0 {
+        capabilities::set_process_caps(&security.capabilities, n)?;
+    }
+    if security.no_new_privileges {
+        n.say(Actor::Child, "prctl(PR_SET_NO_NEW_PRIVS, 1)");
+        nix::sys::prctl::set_no_new_privs().map_err(Error::sys("set no_new_privs"))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: drop_privileges

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::error::{Error, exit_code};
+use crate::security::seccomp::SeccompPolicy;
+use crate::security::{SecuritySpec, capabilities};
 use crate::spec::{ContainerSpec, User};
 
 // ANCHOR: process_args
@@ -43,6 +45,22 @@ pub struct ProcessArgs {
     #[arg(short = 'i', long)]
     pub interactive: bool,
 
+    /// Add a capability to Docker's default set (e.g. NET_ADMIN, or ALL)
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+
+    /// Drop a capability from the set (e.g. CHOWN, or ALL)
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+
+    /// Give the container every capability the engine has, no seccomp filter, no masked paths
+    #[arg(long)]
+    pub privileged: bool,
+
+    /// Security options: no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json
+    #[arg(long = "security-opt", value_name = "OPTION")]
+    pub security_opt: Vec<String>,
+
     /// The command to run and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -62,7 +80,45 @@ impl ProcessArgs {
         spec.init = self.init;
         spec.tty = self.tty;
         spec.interactive = self.interactive;
+        spec.security = self.security()?;
         Ok(spec)
+    }
+
+    /// The security options, with capabilities resolved against the engine's own.
+    pub fn security(&self) -> Result<SecuritySpec, Error> {
+        let engine = capabilities::engine_bounding_set()?;
+        let mut security = SecuritySpec {
+            capabilities: capabilities::resolve(
+                &self.cap_add,
+                &self.cap_drop,
+                self.privileged,
+                &engine,
+            )?,
+            mask_paths: !self.privileged,
+            ..SecuritySpec::default()
+        };
+        if self.privileged {
+            security.seccomp = SeccompPolicy::Unconfined;
+        }
+        for option in &self.security_opt {
+            let (key, value) = option
+                .split_once(['=', ':'])
+                .map_or((option.as_str(), None), |(k, v)| (k, Some(v)));
+            match (key, value) {
+                ("no-new-privileges", None | Some("true")) => security.no_new_privileges = true,
+                ("no-new-privileges", Some("false")) => security.no_new_privileges = false,
+                ("seccomp", Some("unconfined")) => security.seccomp = SeccompPolicy::Unconfined,
+                ("seccomp", Some(path)) if !path.is_empty() => {
+                    security.seccomp = SeccompPolicy::from_file(path)?;
+                }
+                _ => {
+                    return Err(Error::InvalidSpec(format!(
+                        "unsupported --security-opt {option:?} (supported: no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json)"
+                    )));
+                }
+            }
+        }
+        Ok(security)
     }
 }
 

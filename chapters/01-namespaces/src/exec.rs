@@ -143,87 +143,66 @@ pub fn enter_workdir(workdir: &Path, n: &Narrator) -> Result<()> {
     )))
 }
 
-// ANCHOR: close_fds
-/// Marks every descriptor above stderr close-on-exec, so the command starts with exactly 0, 1
-/// and 2 open: whatever the engine inherited from *its* parent (a shell, a test harness, a
-/// daemon's sockets) must not leak into the container.
-pub fn close_inherited_fds(n: &Narrator) -> Result<()> {
-    n.say(Actor::Child, "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)");
-    // SAFETY: close_range only changes flags of this process's descriptors.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    // Linux before 5.11 has no close_range: set the flag one descriptor at a time.
-    let fds = std::fs::read_dir("/proc/self/fd").map_err(Error::io("list open descriptors"))?;
-    let numbers: Vec<i32> = fds
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd > 2)
-        .collect();
-    for fd in numbers {
-        // SAFETY: F_SETFD only changes a flag; a descriptor already closed (the directory
-        // listing's own) just fails with EBADF.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    Ok(())
-}
-// ANCHOR_END: close_fds
-
 fn cstring(s: &str, what: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::InvalidSpec(format!("{what} {s:?} contains a NUL byte")))
+}
+
+/// A command ready for `execve`: found on the container's PATH, with its arguments and
+/// environment converted to C strings. Prepared before the seccomp filter is loaded and the
+/// privileges are dropped, so that the very last step can only fail in `execve` itself.
+#[derive(Debug)]
+pub struct Prepared {
+    command: String,
+    program: PathBuf,
+    path: CString,
+    args: Vec<CString>,
+    env: Vec<CString>,
+}
+
+/// Finds the command and converts everything `execve` needs.
+pub fn prepare(spec: &ContainerSpec, env: &[(String, String)]) -> Result<Prepared> {
+    let command = spec.command[0].clone();
+    let program = find_command(&command, env)?;
+    let path = cstring(&program.to_string_lossy(), "command")?;
+    let args = spec
+        .command
+        .iter()
+        .map(|a| cstring(a, "argument"))
+        .collect::<Result<_>>()?;
+    let env = env
+        .iter()
+        .map(|(k, v)| cstring(&format!("{k}={v}"), "environment variable"))
+        .collect::<Result<_>>()?;
+    Ok(Prepared {
+        command,
+        program,
+        path,
+        args,
+        env,
+    })
 }
 
 // ANCHOR: execve
 /// Replaces this process with the command. Returns only on failure, sorted the way Docker sorts
 /// it: a missing file is "not found" (127), anything else the kernel refuses is "cannot
 /// execute" (126).
-pub fn exec_command(spec: &ContainerSpec, env: &[(String, String)], n: &Narrator) -> Error {
-    let command = &spec.command[0];
-    let program = match find_command(command, env) {
-        Ok(program) => program,
-        Err(e) => return e,
-    };
-    let prepared = (|| -> Result<(CString, Vec<CString>, Vec<CString>)> {
-        let path = cstring(&program.to_string_lossy(), "command")?;
-        let args = spec
-            .command
-            .iter()
-            .map(|a| cstring(a, "argument"))
-            .collect::<Result<_>>()?;
-        let env = env
-            .iter()
-            .map(|(k, v)| cstring(&format!("{k}={v}"), "environment variable"))
-            .collect::<Result<_>>()?;
-        Ok((path, args, env))
-    })();
-    let (path, args, env) = match prepared {
-        Ok(prepared) => prepared,
-        Err(e) => return e,
-    };
+pub fn exec(prepared: Prepared, n: &Narrator) -> Error {
     n.say(
         Actor::Child,
-        format!("execve {} {:?}", program.display(), spec.command),
+        format!("execve {} {:?}", prepared.program.display(), prepared.args),
     );
-    let errno = match execve(&path, &args, &env) {
+    let errno = match execve(&prepared.path, &prepared.args, &prepared.env) {
         Err(errno) => errno,
         Ok(never) => match never {},
     };
-    let reason = errno.desc().to_lowercase();
     match errno {
         Errno::ENOENT | Errno::ENOTDIR => Error::CommandNotFound {
-            command: command.clone(),
+            command: prepared.command,
             reason: "no such file or directory".into(),
         },
         _ => Error::CannotExecute {
-            command: command.clone(),
-            reason,
+            command: prepared.command,
+            reason: errno.desc().to_lowercase(),
         },
     }
 }

@@ -30,6 +30,7 @@ use crate::child::{self, ChildEnds};
 use crate::error::{Error, Result, exit_code};
 use crate::explain::{Actor, Narrator};
 use crate::relay;
+use crate::security::seccomp;
 use crate::signals;
 use crate::spec::ContainerSpec;
 use crate::sync::{self, SyncPipes};
@@ -154,6 +155,8 @@ impl Container {
         let pipes = SyncPipes::new()?;
         let console = self.spec.tty.then(tty::console_socket).transpose()?;
         let (engine_console, child_console) = console.unzip();
+        let security = &self.spec.security;
+        let seccomp = seccomp::compile(&security.seccomp, &security.capabilities)?;
 
         let child = clone_child(&n)?;
         let Some(child) = child else {
@@ -163,6 +166,7 @@ impl Container {
                 report_write: pipes.report_write,
                 console_socket: child_console,
                 saved_mask,
+                seccomp,
             };
             child::main(&self.spec, ends, &n);
         };

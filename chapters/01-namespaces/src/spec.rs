@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::security::SecuritySpec;
 
 /// A container's identity: 32 random bytes, written as 64 hex digits like Docker's ids.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -110,6 +111,8 @@ pub struct ContainerSpec {
     pub tty: bool,
     /// Keep the command's stdin connected to the engine's; without it the command reads `/dev/null`.
     pub interactive: bool,
+    /// Capabilities, masked paths and the other limits on what the command may do.
+    pub security: SecuritySpec,
 }
 // ANCHOR_END: spec
 
@@ -128,6 +131,7 @@ impl ContainerSpec {
             init: false,
             tty: false,
             interactive: false,
+            security: SecuritySpec::default(),
         })
     }
 
