@@ -41,9 +41,23 @@ fn line<'a>(report: &'a str, key: &str) -> &'a str {
 
 /// The dangerous calls the tests try.
 const DANGEROUS: &[&str] = &[
-    "/probe", "syscall", "init_module", "finit_module", "delete_module", "kexec_load", "reboot",
-    "mount", "umount2", "unshare", "clone3", "keyctl", "add_key", "bpf", "perf_event_open",
-    "userfaultfd", "getpid",
+    "/probe",
+    "syscall",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "reboot",
+    "mount",
+    "umount2",
+    "unshare",
+    "clone3",
+    "keyctl",
+    "add_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "getpid",
 ];
 
 #[test]
@@ -84,7 +98,12 @@ fn sensitive_proc_files_read_empty() {
     require_root!();
     let dir = busybox_rootfs();
     // Only the masked files this kernel has: this one, for instance, has no /proc/kcore.
-    for file in ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"] {
+    for file in [
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/timer_list",
+        "/proc/sched_debug",
+    ] {
         if !std::path::Path::new(file).exists() {
             continue;
         }
@@ -107,7 +126,16 @@ fn privileged_keeps_everything_the_engine_has() {
     assert_eq!(line(&report, "CapBnd:"), engine_bounding);
     assert_eq!(line(&report, "CapEff:"), engine_bounding);
     assert_eq!(line(&report, "Seccomp:"), "0");
-    let out = run(&dir, &["--privileged", "--", "/bin/sh", "-c", "mount -t tmpfs x /mnt && echo mounted"]);
+    let out = run(
+        &dir,
+        &[
+            "--privileged",
+            "--",
+            "/bin/sh",
+            "-c",
+            "mount -t tmpfs x /mnt && echo mounted",
+        ],
+    );
     assert_eq!(stdout(&out.success()), "mounted\n");
 }
 
@@ -115,9 +143,17 @@ fn privileged_keeps_everything_the_engine_has() {
 fn cap_drop_all_leaves_nothing_and_chown_fails() {
     require_root!();
     let dir = busybox_rootfs();
-    let out = run(&dir, &["--cap-drop", "ALL", "--", "/probe", "report", "caps"]).success();
+    let out = run(
+        &dir,
+        &["--cap-drop", "ALL", "--", "/probe", "report", "caps"],
+    )
+    .success();
     assert_eq!(line(&stdout(&out), "CapEff:"), "0000000000000000");
-    run(&dir, &["--cap-drop", "ALL", "--", "/bin/chown", "1", "/tmp"]).code(1);
+    run(
+        &dir,
+        &["--cap-drop", "ALL", "--", "/bin/chown", "1", "/tmp"],
+    )
+    .code(1);
     run(&dir, &["--", "/bin/chown", "1", "/tmp"]).success();
 }
 
@@ -127,7 +163,11 @@ fn cap_add_sys_admin_allows_mount() {
     let dir = busybox_rootfs();
     std::fs::create_dir_all(dir.rootfs().join("mnt")).unwrap();
     let script = "mount -t tmpfs x /mnt && echo mounted";
-    let out = run(&dir, &["--cap-add", "sys_admin", "--", "/bin/sh", "-c", script]).success();
+    let out = run(
+        &dir,
+        &["--cap-add", "sys_admin", "--", "/bin/sh", "-c", script],
+    )
+    .success();
     assert_eq!(stdout(&out), "mounted\n");
     assert_nothing_left(&dir.rootfs());
 }
@@ -144,9 +184,21 @@ fn a_custom_profile_that_denies_mkdir_makes_mkdir_fail_with_eperm() {
     )
     .unwrap();
     let opt = format!("seccomp={}", profile.display());
-    let out = run(&dir, &["--security-opt", &opt, "--", "/bin/mkdir", "/tmp/x"]).code(1);
-    assert!(stderr(&out).contains("Operation not permitted"), "{}", stderr(&out));
-    let out = run(&dir, &["--security-opt", &opt, "--", "/probe", "syscall", "mkdir"]).success();
+    let out = run(
+        &dir,
+        &["--security-opt", &opt, "--", "/bin/mkdir", "/tmp/x"],
+    )
+    .code(1);
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &dir,
+        &["--security-opt", &opt, "--", "/probe", "syscall", "mkdir"],
+    )
+    .success();
     assert_eq!(stdout(&out), "mkdir: EPERM\n");
     run(&dir, &["--", "/bin/mkdir", "/tmp/x"]).success();
 }
@@ -155,9 +207,29 @@ fn a_custom_profile_that_denies_mkdir_makes_mkdir_fail_with_eperm() {
 fn unconfined_and_no_new_privileges_show_in_the_report() {
     require_root!();
     let dir = busybox_rootfs();
-    let out = run(&dir, &["--security-opt", "seccomp=unconfined", "--", "/probe", "report", "caps"]);
+    let out = run(
+        &dir,
+        &[
+            "--security-opt",
+            "seccomp=unconfined",
+            "--",
+            "/probe",
+            "report",
+            "caps",
+        ],
+    );
     assert_eq!(line(&stdout(&out.success()), "Seccomp:"), "0");
-    let out = run(&dir, &["--security-opt", "no-new-privileges", "--", "/probe", "report", "caps"]);
+    let out = run(
+        &dir,
+        &[
+            "--security-opt",
+            "no-new-privileges",
+            "--",
+            "/probe",
+            "report",
+            "caps",
+        ],
+    );
     let report = stdout(&out.success());
     assert_eq!(line(&report, "NoNewPrivs:"), "1");
     assert_eq!(line(&report, "Seccomp:"), "2");
@@ -167,7 +239,11 @@ fn unconfined_and_no_new_privileges_show_in_the_report() {
 fn a_non_root_user_keeps_the_bounding_set_but_no_effective_capabilities() {
     require_root!();
     let dir = busybox_rootfs();
-    let out = run(&dir, &["-u", "65534:65534", "--", "/probe", "report", "caps"]).success();
+    let out = run(
+        &dir,
+        &["-u", "65534:65534", "--", "/probe", "report", "caps"],
+    )
+    .success();
     insta::assert_snapshot!("non_root_caps", stdout(&out));
 }
 
@@ -175,11 +251,18 @@ fn a_non_root_user_keeps_the_bounding_set_but_no_effective_capabilities() {
 fn resource_limits_are_inherited() {
     require_root!();
     let dir = busybox_rootfs();
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes one rlimit we own.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(rc, 0);
     let out = run(&dir, &["--", "/bin/sh", "-c", "ulimit -n; ulimit -Hn"]).success();
-    assert_eq!(stdout(&out), format!("{}\n{}\n", limit.rlim_cur, limit.rlim_max));
+    assert_eq!(
+        stdout(&out),
+        format!("{}\n{}\n", limit.rlim_cur, limit.rlim_max)
+    );
 }
 
 #[test]
@@ -191,10 +274,12 @@ fn a_working_directory_through_an_inherited_descriptor_cannot_reach_the_host() {
     std::fs::write(host_dir.join("HOST_MARKER"), "").unwrap();
     let host = std::fs::File::open(&host_dir).unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.arg("run")
-        .arg("--rootfs")
-        .arg(dir.rootfs())
-        .args(["-w", "/proc/self/fd/7", "--", "/bin/ls"]);
+    cmd.arg("run").arg("--rootfs").arg(dir.rootfs()).args([
+        "-w",
+        "/proc/self/fd/7",
+        "--",
+        "/bin/ls",
+    ]);
     let raw = std::os::fd::AsRawFd::as_raw_fd(&host);
     // SAFETY: dup2 is async-signal-safe; it gives the engine the host directory as fd 7,
     // without close-on-exec, as a careless parent would.
@@ -208,8 +293,16 @@ fn a_working_directory_through_an_inherited_descriptor_cannot_reach_the_host() {
     }
     let out = cmd.output().unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(!shown.contains("HOST_MARKER"), "the container listed a host directory: {shown}");
-    assert_eq!(out.status.code(), Some(125), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !shown.contains("HOST_MARKER"),
+        "the container listed a host directory: {shown}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_nothing_left(&dir.rootfs());
 }
 
@@ -222,12 +315,24 @@ fn bad_security_options_are_engine_errors() {
     let missing = dir.path().join("missing.json");
     let opt = format!("seccomp={}", missing.display());
     let out = run(&dir, &["--security-opt", &opt, "--", "/bin/true"]).code(125);
-    assert!(stderr(&out).contains("read the seccomp profile"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("read the seccomp profile"),
+        "{}",
+        stderr(&out)
+    );
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, r#"{"defaultAction": "SCMP_ACT_SOMETIMES"}"#).unwrap();
     let opt = format!("seccomp={}", broken.display());
     let out = run(&dir, &["--security-opt", &opt, "--", "/bin/true"]).code(125);
-    assert!(stderr(&out).contains("unknown variant `SCMP_ACT_SOMETIMES`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown variant `SCMP_ACT_SOMETIMES`"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(&dir, &["--security-opt", "apparmor=x", "--", "/bin/true"]).code(125);
-    assert!(stderr(&out).contains("unsupported --security-opt"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unsupported --security-opt"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -4,12 +4,13 @@
 //! arguments) and returns a verdict: allow, fail with an errno, kill. Classic BPF has one
 //! accumulator, 32-bit loads and compares, forward jumps only, and conditional jumps of at most
 //! 255 instructions, so this compiler emits the long jumps as `ja` (whose offset is 32 bits) and
-//! dispatches on the call number with a binary search instead of a list of 350 comparisons.
+//! dispatches on the call number with a binary search over runs of numbers that share a
+//! verdict, instead of a list of 350 comparisons.
 //!
 //! ```text
 //!   ld arch ; not x86_64?      -> default
 //!   ld nr   ; x32 (bit 30)?    -> default
-//!   binary search on nr        -> block of that call, or default
+//!   binary search on nr        -> the verdict of its run of numbers, or its block
 //!   block: rule 1's argument checks -> its verdict; else rule 2's ...; else default
 //! ```
 
@@ -46,8 +47,6 @@ pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 /// The kernel refuses longer programs (BPF_MAXINSNS).
 const MAX_INSTRUCTIONS: usize = 4096;
-/// Leaves of the binary search compare this many numbers one by one.
-const LEAF_SIZE: usize = 4;
 
 /// A rule for one call, reduced to what the program needs: argument conditions (all must
 /// hold) and the verdict (a `SECCOMP_RET_*` value).
@@ -189,6 +188,12 @@ impl Assembler {
 
 // ANCHOR: compile
 /// Compiles a plan into a classic BPF program for x86_64.
+///
+/// The kernel runs this program on every system call the container makes, and verifies and
+/// translates it once at load time, so its size matters twice. Most calls need no argument
+/// check, and allowed calls come in long runs of consecutive numbers (`read`, `write`, `open`,
+/// `close`, `stat`, ... are 0, 1, 2, 3, 4): the dispatch searches over *runs* of numbers that
+/// share a verdict, not over single numbers, and only calls with argument checks get a block.
 pub fn compile(plan: &FilterPlan) -> Result<Vec<libc::sock_filter>> {
     let mut asm = Assembler::default();
     let default = asm.label();
@@ -202,14 +207,19 @@ pub fn compile(plan: &FilterPlan) -> Result<Vec<libc::sock_filter>> {
     asm.cond(BPF_JGE, X32_SYSCALL_BIT, Target::Next, Target::Skip(1));
     asm.jump(default);
 
-    let numbers: Vec<u32> = plan.calls.keys().copied().collect();
-    let blocks: BTreeMap<u32, Label> = numbers.iter().map(|nr| (*nr, asm.label())).collect();
-    dispatch(&mut asm, &numbers, &blocks, default);
+    let mut verdicts: BTreeMap<u32, Label> = BTreeMap::new();
+    let mut blocks: Vec<(Label, &Vec<CallRule>)> = Vec::new();
+    let runs = runs_of(plan, default, &mut asm, &mut verdicts, &mut blocks);
+    search(&mut asm, &runs);
 
     asm.mark(default);
     asm.ret(plan.default_verdict);
-    for (nr, rules) in &plan.calls {
-        asm.mark(blocks[nr]);
+    for (verdict, label) in verdicts {
+        asm.mark(label);
+        asm.ret(verdict);
+    }
+    for (label, rules) in blocks {
+        asm.mark(label);
         for rule in rules {
             let next_rule = asm.label();
             for condition in &rule.args {
@@ -224,26 +234,76 @@ pub fn compile(plan: &FilterPlan) -> Result<Vec<libc::sock_filter>> {
 }
 // ANCHOR_END: compile
 
-/// Emits a binary search over sorted call numbers; each found number jumps to its block.
-fn dispatch(asm: &mut Assembler, numbers: &[u32], blocks: &BTreeMap<u32, Label>, default: Label) {
-    if numbers.len() <= LEAF_SIZE {
-        for nr in numbers {
-            // Equal: fall into the `ja` to the block; not equal: skip over it.
-            asm.cond(BPF_JEQ, *nr, Target::Next, Target::Skip(1));
-            asm.jump(blocks[nr]);
+/// A run of consecutive call numbers, from `start` up to the next run's start, and where
+/// they all go.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u32,
+    to: Label,
+}
+
+/// Splits the numbers 0..2^32 into runs with the same destination: the default, a shared
+/// `ret` for calls with a plain verdict, or the call's own block when it checks arguments.
+fn runs_of<'p>(
+    plan: &'p FilterPlan,
+    default: Label,
+    asm: &mut Assembler,
+    verdicts: &mut BTreeMap<u32, Label>,
+    blocks: &mut Vec<(Label, &'p Vec<CallRule>)>,
+) -> Vec<Run> {
+    let mut runs = vec![Run {
+        start: 0,
+        to: default,
+    }];
+    let push = |runs: &mut Vec<Run>, start: u32, to: Label| {
+        let last = runs.last_mut().expect("runs starts non-empty");
+        if last.to == to {
+            return; // extends the current run
         }
-        asm.jump(default);
+        if last.start == start {
+            last.to = to;
+        } else {
+            runs.push(Run { start, to });
+        }
+    };
+    for (nr, rules) in &plan.calls {
+        let to = match rules.first() {
+            // A first rule without conditions decides alone; later rules are unreachable.
+            Some(rule) if rule.args.is_empty() => {
+                *verdicts.entry(rule.verdict).or_insert_with(|| asm.label())
+            }
+            _ => {
+                let label = asm.label();
+                blocks.push((label, rules));
+                label
+            }
+        };
+        push(&mut runs, *nr, to);
+        if let Some(after) = nr.checked_add(1)
+            && !plan.calls.contains_key(&after)
+        {
+            push(&mut runs, after, default);
+        }
+    }
+    runs
+}
+
+/// Emits a binary search over the runs' starts.
+fn search(asm: &mut Assembler, runs: &[Run]) {
+    if let [run] = runs {
+        asm.jump(run.to);
         return;
     }
-    let (low, high) = numbers.split_at(numbers.len() / 2);
+    let (low, high) = runs.split_at(runs.len() / 2);
     let (low_label, high_label) = (asm.label(), asm.label());
-    asm.cond(BPF_JGE, high[0], Target::Next, Target::Skip(1));
+    // At or above the first start of the upper half: fall into the `ja` to it; below: skip it.
+    asm.cond(BPF_JGE, high[0].start, Target::Next, Target::Skip(1));
     asm.jump(high_label);
     asm.jump(low_label);
     asm.mark(low_label);
-    dispatch(asm, low, blocks, default);
+    search(asm, low);
     asm.mark(high_label);
-    dispatch(asm, high, blocks, default);
+    search(asm, high);
 }
 
 /// Emits one 64-bit comparison as two 32-bit ones (high word first); falls through when it

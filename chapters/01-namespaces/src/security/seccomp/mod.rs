@@ -33,6 +33,8 @@ pub const DEFAULT_PROFILE: &str = include_str!("default.json");
 pub enum SeccompPolicy {
     /// No filter (`--security-opt seccomp=unconfined`, or `--privileged`).
     Unconfined,
+    /// The default profile, parsed only when the filter is compiled.
+    Default,
     /// A profile: the default, or one from `--security-opt seccomp=PROFILE.json`.
     Profile {
         /// Where it came from, for messages: `default` or the file's path.
@@ -43,7 +45,7 @@ pub enum SeccompPolicy {
 }
 
 impl SeccompPolicy {
-    /// The default profile.
+    /// The default profile, parsed now.
     pub fn default_profile() -> Result<Self> {
         Ok(SeccompPolicy::Profile {
             origin: "default".into(),
@@ -66,6 +68,7 @@ impl PartialEq for SeccompPolicy {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (SeccompPolicy::Unconfined, SeccompPolicy::Unconfined) => true,
+            (SeccompPolicy::Default, SeccompPolicy::Default) => true,
             (
                 SeccompPolicy::Profile { origin: a, .. },
                 SeccompPolicy::Profile { origin: b, .. },
@@ -164,8 +167,14 @@ impl Container<'_> {
 
 /// Resolves a profile for a container with `caps` on this kernel, and compiles it.
 pub fn compile(policy: &SeccompPolicy, caps: &CapabilitySet) -> Result<Option<CompiledFilter>> {
-    let SeccompPolicy::Profile { origin, profile } = policy else {
-        return Ok(None);
+    let parsed;
+    let (origin, profile) = match policy {
+        SeccompPolicy::Unconfined => return Ok(None),
+        SeccompPolicy::Default => {
+            parsed = Profile::parse(DEFAULT_PROFILE, "default")?;
+            ("default", &parsed)
+        }
+        SeccompPolicy::Profile { origin, profile } => (origin.as_str(), profile),
     };
     let container = Container {
         capabilities: caps,
@@ -191,7 +200,7 @@ pub fn compile(policy: &SeccompPolicy, caps: &CapabilitySet) -> Result<Option<Co
         calls,
     };
     Ok(Some(CompiledFilter {
-        origin: origin.clone(),
+        origin: origin.to_string(),
         program: bpf::compile(&plan)?,
     }))
 }

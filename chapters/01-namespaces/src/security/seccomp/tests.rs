@@ -250,3 +250,72 @@ fn kernel_versions_parse() {
     assert_eq!(parse_version("4.8"), Some((4, 8)));
     assert_eq!(parse_version("x"), None);
 }
+
+/// What the plan says, evaluated directly: the first rule whose conditions hold decides.
+fn reference(plan: &FilterPlan, nr: u32, args: [u64; 6]) -> u32 {
+    use profile::Op;
+    let holds = |c: &profile::ArgCondition| {
+        let a = args[c.index as usize];
+        match c.op {
+            Op::Equal => a == c.value,
+            Op::NotEqual => a != c.value,
+            Op::Less => a < c.value,
+            Op::LessOrEqual => a <= c.value,
+            Op::Greater => a > c.value,
+            Op::GreaterOrEqual => a >= c.value,
+            Op::MaskedEqual => a & c.value == c.value_two,
+        }
+    };
+    plan.calls
+        .get(&nr)
+        .and_then(|rules| rules.iter().find(|r| r.args.iter().all(holds)))
+        .map_or(plan.default_verdict, |r| r.verdict)
+}
+
+#[test]
+fn the_program_agrees_with_the_plan_for_every_call_number() {
+    let policy = SeccompPolicy::default_profile().unwrap();
+    let SeccompPolicy::Profile { profile, .. } = &policy else {
+        unreachable!()
+    };
+    for caps in [default_caps(), (0..=40).collect()] {
+        let program = compile(&policy, &caps).unwrap().unwrap().program;
+        // Rebuild the plan the same way `compile` does, to evaluate it directly.
+        let container = Container {
+            capabilities: &caps,
+            kernel: kernel_version(),
+        };
+        let mut calls: BTreeMap<u32, Vec<CallRule>> = BTreeMap::new();
+        for rule in profile
+            .syscalls
+            .iter()
+            .filter(|r| container.applies(&r.includes, &r.excludes))
+        {
+            for nr in rule.call_names().filter_map(number_of) {
+                calls.entry(nr).or_default().push(CallRule {
+                    args: rule.args.clone().unwrap_or_default(),
+                    verdict: verdict(rule.action, rule.errno_ret),
+                });
+            }
+        }
+        let plan = FilterPlan {
+            default_verdict: EPERM,
+            calls,
+        };
+        let argument_sets = [
+            [0; 6],
+            [8, 0, 0, 0, 0, 0],
+            [0x1000_0011, 1, 2, 3, 4, 5],
+            [u64::MAX; 6],
+        ];
+        for nr in 0..600 {
+            for args in argument_sets {
+                assert_eq!(
+                    run(&program, bpf::AUDIT_ARCH_X86_64, nr, args),
+                    reference(&plan, nr, args),
+                    "call {nr} with {args:?}"
+                );
+            }
+        }
+    }
+}
