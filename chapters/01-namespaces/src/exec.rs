@@ -21,6 +21,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /// An entry of the container's `/etc/passwd` (passwd(5)), the fields the engine needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PasswdEntry {
+    name: String,
     gid: u32,
     home: String,
 }
@@ -31,13 +32,33 @@ fn passwd_entry(uid: u32) -> Option<PasswdEntry> {
     passwd.lines().find_map(|line| {
         let fields: Vec<&str> = line.split(':').collect();
         match fields.as_slice() {
-            [_, _, id, gid, _, home, ..] if id.parse() == Ok(uid) => Some(PasswdEntry {
+            [name, _, id, gid, _, home, ..] if id.parse() == Ok(uid) => Some(PasswdEntry {
+                name: name.to_string(),
                 gid: gid.parse().ok()?,
                 home: home.to_string(),
             }),
             _ => None,
         }
     })
+}
+
+/// The groups of the container's `/etc/group` (group(5)) that list `user` as a member.
+fn member_groups(user: &str) -> Vec<u32> {
+    let Ok(groups) = std::fs::read_to_string("/etc/group") else {
+        return Vec::new();
+    };
+    groups
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            match fields.as_slice() {
+                [_, _, gid, members, ..] if members.split(',').any(|m| m == user) => {
+                    gid.parse().ok()
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// The identity the command gets, resolved against the container's files.
@@ -47,18 +68,27 @@ pub struct Identity {
     pub uid: u32,
     /// Primary group id.
     pub gid: u32,
+    /// Supplementary groups: the primary group, then the groups that list the user as a member.
+    pub groups: Vec<u32>,
     /// The home directory, for `HOME`.
     pub home: String,
 }
 
-/// Resolves `-u` against the container's `/etc/passwd`, as Docker does: the group defaults to
-/// the user's primary group, HOME to the user's home, else `/` (and `/root` for root).
+/// Resolves `-u` against the container's `/etc/passwd` and `/etc/group`, as Docker does: the
+/// group defaults to the user's primary group; the supplementary groups are that group plus
+/// the ones listing the user; HOME is the user's home, else `/` (and `/root` for root).
 pub fn resolve_identity(spec: &ContainerSpec) -> Identity {
     let entry = passwd_entry(spec.user.uid);
     let fallback_home = if spec.user.uid == 0 { "/root" } else { "/" };
+    let gid = spec.user.gid.or(entry.as_ref().map(|e| e.gid)).unwrap_or(0);
+    let mut groups = vec![gid];
+    if let Some(entry) = &entry {
+        groups.extend(member_groups(&entry.name).into_iter().filter(|g| *g != gid));
+    }
     Identity {
         uid: spec.user.uid,
-        gid: spec.user.gid.or(entry.as_ref().map(|e| e.gid)).unwrap_or(0),
+        gid,
+        groups,
         home: entry.map_or_else(|| fallback_home.to_string(), |e| e.home),
     }
 }
@@ -117,11 +147,12 @@ pub fn drop_to(identity: &Identity, n: &Narrator) -> Result<()> {
     n.say(
         Actor::Child,
         format!(
-            "setgroups [] ; setgid {} ; setuid {}",
-            identity.gid, identity.uid
+            "setgroups {:?} ; setgid {} ; setuid {}",
+            identity.groups, identity.gid, identity.uid
         ),
     );
-    setgroups(&[]).map_err(Error::sys("clear supplementary groups (setgroups)"))?;
+    let groups: Vec<Gid> = identity.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    setgroups(&groups).map_err(Error::sys("set the supplementary groups (setgroups)"))?;
     setgid(gid).map_err(Error::sys(format!("setgid {}", identity.gid)))?;
     setuid(Uid::from_raw(identity.uid)).map_err(Error::sys(format!("setuid {}", identity.uid)))
 }

@@ -151,7 +151,26 @@ fn user_without_group_takes_the_primary_group_from_passwd() {
     require_root!();
     let dir = busybox_rootfs();
     let out = stdout_of(&dir, &["-u", "65534", "--", "/bin/id"]);
-    assert_eq!(out, "uid=65534(nobody) gid=65534(nogroup)\n");
+    assert_eq!(
+        out,
+        "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n"
+    );
+}
+
+#[test]
+fn supplementary_groups_come_from_the_containers_group_file() {
+    require_root!();
+    let dir = busybox_rootfs();
+    std::fs::write(
+        dir.rootfs().join("etc/group"),
+        "root:x:0:\ntty:x:5:nobody\nnogroup:x:65534:\nstaff:x:50:root,nobody\n",
+    )
+    .unwrap();
+    // The kernel keeps the list sorted.
+    let out = stdout_of(&dir, &["-u", "65534", "--", "/probe", "report", "ids"]);
+    assert!(out.contains("groups: 5 50 65534\n"), "{out}");
+    let out = stdout_of(&dir, &["--", "/probe", "report", "ids"]);
+    assert!(out.contains("groups: 0 50\n"), "{out}");
 }
 
 #[test]
