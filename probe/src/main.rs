@@ -7,7 +7,7 @@
 //! ```text
 //! probe                 the full report
 //! probe report SECTION  only some sections (hostname, ids, cwd, interfaces, cgroup, mounts, fds,
-//!                       env, caps)
+//!                       env, caps, processes)
 //! probe exit N          exit with status N
 //! probe sleep SECS      sleep, then exit 0 (a stand-in for a long-running service)
 //! probe orphan          make an orphaned child and say whether PID 1 reaped it
@@ -69,6 +69,7 @@ fn report(sections: &[&str]) -> ExitCode {
             "mounts" => mounts(),
             "fds" => fds(),
             "caps" => caps(),
+            "processes" => processes(),
             "env" => env(),
             other => format!("{other}: unknown section\n"),
         };
@@ -192,6 +193,20 @@ fn fds() -> String {
     fds.sort_unstable();
     let list: Vec<String> = fds.iter().map(u32::to_string).collect();
     format!("fds: {}\n", list.join(" "))
+}
+
+/// The pids `/proc` lists: in a new PID namespace, only the container's own processes.
+fn processes() -> String {
+    let mut pids: Vec<u32> = fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort_unstable();
+    let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+    format!("processes: {}\n", list.join(" "))
 }
 
 /// The environment in the order the process received it (Docker's order is part of the contract).
