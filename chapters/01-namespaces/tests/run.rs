@@ -61,7 +61,10 @@ fn the_command_is_pid_1() {
     let dir = busybox_rootfs();
     assert_eq!(stdout_of(&dir, &["--", "/bin/sh", "-c", "echo $$"]), "1\n");
     // /proc lists the container's processes only: the probe itself, as PID 1.
-    assert_eq!(stdout_of(&dir, &["--", "/probe", "report", "processes"]), "processes: 1\n");
+    assert_eq!(
+        stdout_of(&dir, &["--", "/probe", "report", "processes"]),
+        "processes: 1\n"
+    );
     let out = stdout_of(&dir, &["--init", "--", "/probe", "report", "processes"]);
     assert_eq!(out, "processes: 1 2\n", "init is 1, the probe 2");
     assert_nothing_left(&dir.rootfs());

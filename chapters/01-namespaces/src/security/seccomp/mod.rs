@@ -165,20 +165,12 @@ impl Container<'_> {
     // ANCHOR_END: applies
 }
 
-/// Resolves a profile for a container with `caps` on this kernel, and compiles it.
-pub fn compile(policy: &SeccompPolicy, caps: &CapabilitySet) -> Result<Option<CompiledFilter>> {
-    let parsed;
-    let (origin, profile) = match policy {
-        SeccompPolicy::Unconfined => return Ok(None),
-        SeccompPolicy::Default => {
-            parsed = Profile::parse(DEFAULT_PROFILE, "default")?;
-            ("default", &parsed)
-        }
-        SeccompPolicy::Profile { origin, profile } => (origin.as_str(), profile),
-    };
+/// The rules of `profile` that apply to a container with `caps` on a kernel of version
+/// `kernel`, per call number.
+fn plan(profile: &Profile, caps: &CapabilitySet, kernel: (u32, u32)) -> FilterPlan {
     let container = Container {
         capabilities: caps,
-        kernel: kernel_version(),
+        kernel,
     };
     let mut calls: BTreeMap<u32, Vec<CallRule>> = BTreeMap::new();
     for rule in profile
@@ -195,10 +187,24 @@ pub fn compile(policy: &SeccompPolicy, caps: &CapabilitySet) -> Result<Option<Co
             calls.entry(nr).or_default().push(call_rule.clone());
         }
     }
-    let plan = FilterPlan {
+    FilterPlan {
         default_verdict: verdict(profile.default_action, profile.default_errno_ret),
         calls,
+    }
+}
+
+/// Resolves a profile for a container with `caps` on this kernel, and compiles it.
+pub fn compile(policy: &SeccompPolicy, caps: &CapabilitySet) -> Result<Option<CompiledFilter>> {
+    let parsed;
+    let (origin, profile) = match policy {
+        SeccompPolicy::Unconfined => return Ok(None),
+        SeccompPolicy::Default => {
+            parsed = Profile::parse(DEFAULT_PROFILE, "default")?;
+            ("default", &parsed)
+        }
+        SeccompPolicy::Profile { origin, profile } => (origin.as_str(), profile),
     };
+    let plan = plan(profile, caps, kernel_version());
     Ok(Some(CompiledFilter {
         origin: origin.to_string(),
         program: bpf::compile(&plan)?,

@@ -280,28 +280,7 @@ fn the_program_agrees_with_the_plan_for_every_call_number() {
     };
     for caps in [default_caps(), (0..=40).collect()] {
         let program = compile(&policy, &caps).unwrap().unwrap().program;
-        // Rebuild the plan the same way `compile` does, to evaluate it directly.
-        let container = Container {
-            capabilities: &caps,
-            kernel: kernel_version(),
-        };
-        let mut calls: BTreeMap<u32, Vec<CallRule>> = BTreeMap::new();
-        for rule in profile
-            .syscalls
-            .iter()
-            .filter(|r| container.applies(&r.includes, &r.excludes))
-        {
-            for nr in rule.call_names().filter_map(number_of) {
-                calls.entry(nr).or_default().push(CallRule {
-                    args: rule.args.clone().unwrap_or_default(),
-                    verdict: verdict(rule.action, rule.errno_ret),
-                });
-            }
-        }
-        let plan = FilterPlan {
-            default_verdict: EPERM,
-            calls,
-        };
+        let plan = plan(profile, &caps, kernel_version());
         let argument_sets = [
             [0; 6],
             [8, 0, 0, 0, 0, 0],
