@@ -263,6 +263,45 @@ fn sigterm_to_the_engine_reaches_the_command_through_init() {
 }
 
 #[test]
+fn signals_sent_to_the_engine_reach_pid_1() {
+    require_root!();
+    let dir = busybox_rootfs();
+    let rootfs = dir.rootfs().canonicalize().unwrap();
+    for (name, number) in [
+        ("INT", libc::SIGINT),
+        ("HUP", libc::SIGHUP),
+        ("QUIT", libc::SIGQUIT),
+        ("USR1", libc::SIGUSR1),
+        ("USR2", libc::SIGUSR2),
+        ("WINCH", libc::SIGWINCH),
+    ] {
+        // As PID 1, the shell receives exactly the signals it installed a handler for.
+        let script = format!("trap 'echo got {name}; exit 0' {name}; while :; do sleep 0.05; done");
+        let mut engine = Command::new(BIN)
+            .arg("run")
+            .arg("--rootfs")
+            .arg(&rootfs)
+            .args(["--", "/bin/sh", "-c", &script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the engine");
+        let looping = wait_until(PATIENCE, || {
+            processes_rooted_in(&rootfs).iter().any(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
+            })
+        });
+        assert!(looping, "the container's loop never started");
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(engine.id() as i32, number) };
+        assert_eq!(wait_with_timeout(&mut engine).code(), Some(0), "SIG{name}");
+        let mut out = String::new();
+        std::io::Read::read_to_string(engine.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert_eq!(out, format!("got {name}\n"));
+    }
+    assert_nothing_left(&dir.rootfs());
+}
+
+#[test]
 fn a_killed_engine_takes_its_container_with_it() {
     require_root!();
     let dir = busybox_rootfs();
