@@ -2,8 +2,9 @@
 //!
 //! This code runs in the new namespaces but is still the engine's program. It waits for the
 //! engine to finish its setup steps, then builds the container's world in order (cgroup
-//! namespace, root filesystem, hostname, loopback, terminal, user, working directory) and
-//! finally replaces itself with the command. Any failure is sent to the engine over the report
+//! namespace, root filesystem, masked paths, hostname, loopback, terminal, working directory,
+//! then the privileges it keeps: user, capabilities, seccomp) and finally replaces itself with
+//! the command. Any failure is sent to the engine over the report
 //! pipe and ends the process with the matching Docker exit status.
 
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -67,7 +68,11 @@ pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds, n: &Narrator) -> ! {
             let command =
                 || become_command(spec, console.as_deref(), &saved_mask, seccomp.as_ref(), n);
             if spec.init {
-                match init::run_as_pid1(n, report_write, command) {}
+                let restrict_init = || {
+                    let identity = exec::resolve_identity(spec);
+                    drop_privileges(spec, &identity, seccomp.as_ref(), n)
+                };
+                match init::run_as_pid1(n, report_write, command, restrict_init) {}
             }
             command()
         }

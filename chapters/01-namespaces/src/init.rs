@@ -23,12 +23,14 @@ use crate::sync;
 
 // ANCHOR: init
 /// Runs as PID 1: forks the command's process, which runs `start_command` (it execs the
-/// command, or returns why it could not), then forwards signals and reaps children until the
-/// command ends, and exits with its status. Failures are sent over `report`, as the child's are.
+/// command, or returns why it could not), takes on the command's restrictions with
+/// `restrict_self`, then forwards signals and reaps children until the command ends, and exits
+/// with its status. Failures are sent over `report`, as the child's are.
 pub(crate) fn run_as_pid1(
     n: &Narrator,
     report: OwnedFd,
     start_command: impl FnOnce() -> Error,
+    restrict_self: impl FnOnce() -> Result<(), Error>,
 ) -> Infallible {
     let watched = signals::watched();
     n.say(Actor::Init, "fork the command as pid 2");
@@ -39,6 +41,12 @@ pub(crate) fn run_as_pid1(
         Ok(ForkResult::Parent { child }) => child,
         Err(errno) => fail(&report, Error::sys("fork the command")(errno)),
     };
+    // Init lives inside the container as long as the command: it gets the same user,
+    // capabilities and seccomp filter, or it would be a privileged process within reach.
+    if let Err(error) = restrict_self() {
+        let _already_gone = kill(command, Signal::SIGKILL);
+        fail(&report, error);
+    }
     // Only the command's process reports from now on: its exec closes the last write end, and
     // the engine reads end-of-file, "started".
     drop(report);

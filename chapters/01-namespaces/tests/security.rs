@@ -248,6 +248,25 @@ fn a_non_root_user_keeps_the_bounding_set_but_no_effective_capabilities() {
 }
 
 #[test]
+fn init_is_as_restricted_as_the_command() {
+    require_root!();
+    let dir = busybox_rootfs();
+    let read_init = [
+        "/bin/grep",
+        "-E",
+        "^(Uid|CapBnd|CapEff|Seccomp):",
+        "/proc/1/status",
+    ];
+    let mut args = vec!["--init", "-u", "1000:1000", "--"];
+    args.extend_from_slice(&read_init);
+    let out = run(&dir, &args).success();
+    assert_eq!(
+        stdout(&out).replace('\t', " "),
+        "Uid: 1000 1000 1000 1000\nCapBnd: 00000000a80425fb\nCapEff: 0000000000000000\nSeccomp: 2\n"
+    );
+}
+
+#[test]
 fn resource_limits_are_inherited() {
     require_root!();
     let dir = busybox_rootfs();
