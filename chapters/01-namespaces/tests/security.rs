@@ -262,7 +262,7 @@ fn init_is_as_restricted_as_the_command() {
     let out = run(&dir, &args).success();
     assert_eq!(
         stdout(&out).replace('\t', " "),
-        "Uid: 1000 1000 1000 1000\nCapBnd: 00000000a80425fb\nCapEff: 0000000000000000\nSeccomp: 2\n"
+        "Uid: 1000 1000 1000 1000\nCapEff: 0000000000000000\nCapBnd: 00000000a80425fb\nSeccomp: 2\n"
     );
 }
 
