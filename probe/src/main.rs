@@ -11,6 +11,9 @@
 //! probe exit N          exit with status N
 //! probe sleep SECS      sleep, then exit 0 (a stand-in for a long-running service)
 //! probe orphan          make an orphaned child and say whether PID 1 reaped it
+//! probe hog MIB        allocate and touch MIB mebibytes, then report it survived
+//! probe forkbomb        start sleepers until the kernel refuses, report how many, stop them
+//! probe spin SECS       burn CPU for SECS seconds of wall-clock time
 //! probe syscall NAME... make each (harmless) system call and print its result, e.g.
 //!                       `init_module: EPERM`: a refused call, and who refused it, by errno
 //! ```
@@ -48,6 +51,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         ["orphan"] => orphan(),
+        ["hog", mib] => hog(mib.parse().unwrap_or(0)),
+        ["forkbomb"] => forkbomb(),
+        ["spin", secs] => spin(secs.parse().unwrap_or(1.0)),
         ["syscall", names @ ..] if !names.is_empty() => syscalls(names),
         ["spawn-and-exit"] => spawn_and_exit(),
         _ => {
@@ -364,4 +370,55 @@ fn raw_syscall(nr: i64, args: [u64; 6]) -> i64 {
 #[cfg(not(target_arch = "x86_64"))]
 fn raw_syscall(_nr: i64, _args: [u64; 6]) -> i64 {
     -38 // the probe knows x86_64's numbers only: report ENOSYS
+}
+
+/// Allocates `mib` MiB and writes every page, so the memory is really used (untouched pages
+/// of an allocation cost nothing).
+fn hog(mib: usize) -> ExitCode {
+    const PAGE: usize = 4096;
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..mib {
+        let mut chunk = vec![0u8; 1 << 20];
+        for page in chunk.chunks_mut(PAGE) {
+            page[0] = 1;
+        }
+        chunks.push(chunk);
+    }
+    println!("hog: touched {} MiB", chunks.len());
+    ExitCode::SUCCESS
+}
+
+/// Starts `probe sleep` children until `fork` fails, says how many ran, then stops them all.
+fn forkbomb() -> ExitCode {
+    const MOST: usize = 10_000;
+    let me = std::env::current_exe().unwrap_or_else(|_| "/probe".into());
+    let mut children = Vec::new();
+    let mut refusal = String::from("no refusal");
+    while children.len() < MOST {
+        match Command::new(&me).args(["sleep", "30"]).spawn() {
+            Ok(child) => children.push(child),
+            Err(e) => {
+                refusal = e.to_string();
+                break;
+            }
+        }
+    }
+    for child in &mut children {
+        // Stopping what we started; a child that already died needs nothing.
+        let _already_gone = child.kill();
+        let _reaped = child.wait();
+    }
+    println!("forkbomb: {} children, then: {refusal}", children.len());
+    ExitCode::SUCCESS
+}
+
+/// Keeps one CPU busy for `secs` seconds of wall-clock time.
+fn spin(secs: f64) -> ExitCode {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let mut counter: u64 = 0;
+    while Instant::now() < deadline {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+    println!("spin: done");
+    ExitCode::SUCCESS
 }

@@ -88,13 +88,16 @@ pub trait Step {
 // ANCHOR_END: step
 
 /// A container about to run: a spec, the steps later chapters add, and a narrator.
-pub struct Container {
+///
+/// Steps are borrowed, not owned: the caller keeps them and can ask them afterwards what they
+/// saw (chapter 02 reads the cgroup's counters after the container ended).
+pub struct Container<'s> {
     spec: ContainerSpec,
-    steps: Vec<Box<dyn Step>>,
+    steps: Vec<&'s mut dyn Step>,
     narrator: Narrator,
 }
 
-impl std::fmt::Debug for Container {
+impl std::fmt::Debug for Container<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let steps: Vec<&str> = self.steps.iter().map(|s| s.name()).collect();
         f.debug_struct("Container")
@@ -104,7 +107,7 @@ impl std::fmt::Debug for Container {
     }
 }
 
-impl Container {
+impl<'s> Container<'s> {
     /// A container for `spec`, with no extra steps and no narration.
     pub fn new(spec: ContainerSpec) -> Self {
         Container {
@@ -121,7 +124,7 @@ impl Container {
     }
 
     /// Adds a setup/teardown step; steps run in the order added.
-    pub fn step(mut self, step: Box<dyn Step>) -> Self {
+    pub fn step(mut self, step: &'s mut dyn Step) -> Self {
         self.steps.push(step);
         self
     }

@@ -1,0 +1,85 @@
+//! The options chapter 02 adds to `run`, as a piece later chapters flatten into their own.
+
+use clap::Args;
+
+use crate::error::Result;
+use crate::limits::{Limits, parse_size, parse_swap};
+use crate::stats::human_bytes;
+use crate::step::Outcome;
+
+// ANCHOR: limit_args
+/// Resource limits, as `docker run` spells them.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Memory limit (b, k, m or g), e.g. 64m
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// Memory plus swap limit; -1 for unlimited swap
+    #[arg(long = "memory-swap", value_name = "SIZE", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+
+    /// CPUs' worth of time, e.g. 0.5
+    #[arg(long, value_name = "N.N")]
+    pub cpus: Option<f64>,
+
+    /// Relative CPU weight under contention (default 1024)
+    #[arg(short = 'c', long = "cpu-shares", value_name = "N")]
+    pub cpu_shares: Option<u64>,
+
+    /// CPUs the container may run on, e.g. 0-1 or 0,2
+    #[arg(long = "cpuset-cpus", value_name = "LIST")]
+    pub cpuset_cpus: Option<String>,
+
+    /// Most processes and threads at once (0 or -1: unlimited)
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+
+    /// Parent cgroup of the container's cgroup
+    #[arg(
+        long = "cgroup-parent",
+        value_name = "PATH",
+        default_value = "dockyard"
+    )]
+    pub cgroup_parent: String,
+
+    /// Print what the container used when it ends
+    #[arg(long)]
+    pub stats: bool,
+}
+// ANCHOR_END: limit_args
+
+impl LimitArgs {
+    /// The limits, parsed and checked.
+    pub fn limits(&self) -> Result<Limits> {
+        let limits = Limits {
+            memory: self.memory.as_deref().map(parse_size).transpose()?,
+            memory_swap: self.memory_swap.as_deref().map(parse_swap).transpose()?,
+            cpus: self.cpus,
+            cpu_shares: self.cpu_shares,
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            pids: self.pids_limit.filter(|n| *n > 0).map(|n| n as u64),
+        };
+        limits.validate()?;
+        Ok(limits)
+    }
+}
+
+// ANCHOR: oom_message
+/// The line explaining an out-of-memory kill, from the cgroup's own OOM counter rather than a
+/// guess from the exit signal (a SIGKILL can come from anywhere).
+pub fn oom_message(outcome: &Outcome, limits: &Limits, status: i32) -> Option<String> {
+    if outcome.oom_kills == 0 {
+        return None;
+    }
+    let limit = limits.memory.map_or_else(|| "none".into(), human_bytes);
+    Some(if status == 137 {
+        format!("container killed: out of memory (limit {limit})")
+    } else {
+        format!(
+            "out of memory: the kernel killed {} process(es) in the container (limit {limit})",
+            outcome.oom_kills
+        )
+    })
+}
+// ANCHOR_END: oom_message

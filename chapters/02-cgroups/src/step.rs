@@ -1,0 +1,98 @@
+//! The cgroup as a step of chapter 01's run: created and joined while the child waits to be
+//! released, read and removed after the container ended.
+
+use std::path::PathBuf;
+
+use ch01_namespaces::{Narrator, Step, StepError};
+use nix::unistd::Pid;
+
+use crate::cgroup::Cgroup;
+use crate::error::Result;
+use crate::limits::Limits;
+use crate::stats::Stats;
+
+/// What the cgroup saw, read just before it was removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Processes the OOM killer killed.
+    pub oom_kills: u64,
+    /// The final counters.
+    pub stats: Stats,
+}
+
+// ANCHOR: step
+/// Puts the container into a new cgroup with `limits`.
+#[derive(Debug)]
+pub struct CgroupStep {
+    root: PathBuf,
+    parent: String,
+    name: String,
+    limits: Limits,
+    cgroup: Option<Cgroup>,
+    outcome: Option<Outcome>,
+}
+
+impl CgroupStep {
+    /// A step creating `parent/name` (name: the container's id) under the cgroup root.
+    pub fn new(root: impl Into<PathBuf>, parent: &str, name: &str, limits: Limits) -> Self {
+        CgroupStep {
+            root: root.into(),
+            parent: parent.to_string(),
+            name: name.to_string(),
+            limits,
+            cgroup: None,
+            outcome: None,
+        }
+    }
+
+    /// The limits it applies.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// What the cgroup saw, once the container ended.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    fn finish(&mut self, cgroup: &Cgroup, n: &Narrator) -> Result<()> {
+        // PID 1's death ended the PID namespace, so the group should be empty; a process that
+        // escaped the namespace's teardown (none should) would keep rmdir failing.
+        cgroup.kill_all()?;
+        self.outcome = Some(Outcome {
+            oom_kills: cgroup.oom_kills()?,
+            stats: cgroup.stats()?,
+        });
+        cgroup.remove(n)
+    }
+}
+
+impl Step for CgroupStep {
+    fn name(&self) -> &str {
+        "cgroup"
+    }
+
+    fn setup(&mut self, child: Pid, n: &Narrator) -> Result<(), StepError> {
+        let cgroup = Cgroup::create(&self.root, &self.parent, &self.name, &self.limits, n)?;
+        if let Err(error) = cgroup.attach(child.as_raw(), n) {
+            // Not set up, so not torn down by the engine: remove it here.
+            let _cleanup = cgroup.remove(n);
+            return Err(error.into());
+        }
+        self.cgroup = Some(cgroup);
+        Ok(())
+    }
+
+    fn teardown(&mut self, n: &Narrator) -> Result<(), StepError> {
+        let Some(cgroup) = self.cgroup.take() else {
+            return Ok(());
+        };
+        let finished = self.finish(&cgroup, n);
+        if finished.is_err() {
+            // Still try to remove it: a leftover cgroup is the one thing this step must avoid.
+            let _second_try = cgroup.remove(n);
+        }
+        Ok(finished?)
+    }
+}
+// ANCHOR_END: step

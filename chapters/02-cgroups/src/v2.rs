@@ -1,0 +1,170 @@
+//! Cgroup v2: one tree, where each group enables the controllers its children may use.
+
+use std::path::{Path, PathBuf};
+
+use ch01_namespaces::Narrator;
+
+use crate::cgroup::Backend;
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::limits::{CPU_PERIOD_US, Limits, shares_to_weight};
+use crate::stats::Stats;
+
+/// The controllers a container's group uses.
+const CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "cpuset"];
+
+/// How long freezing may take before it is reported as stuck.
+const FREEZE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A container's group in the unified hierarchy.
+#[derive(Debug)]
+pub struct V2 {
+    dir: PathBuf,
+}
+
+impl V2 {
+    // ANCHOR: v2_create
+    /// Enables the controllers down to the parent, creates the group, writes the limits.
+    pub fn create(root: &Path, relative: &Path, limits: &Limits, n: &Narrator) -> Result<Self> {
+        let available = fs::read(&root.join("cgroup.controllers"))?;
+        for controller in CONTROLLERS {
+            if !available.split_whitespace().any(|c| c == controller) {
+                return Err(Error::MissingController {
+                    version: "v2",
+                    controller,
+                });
+            }
+        }
+        let dir = root.join(relative);
+        let parent = dir.parent().expect("a container's group has a parent");
+        fs::create_dirs(parent, n)?;
+        // Each level from the root down to the parent must hand the controllers down.
+        let levels: Vec<&Path> = parent
+            .ancestors()
+            .take_while(|p| p.starts_with(root))
+            .collect();
+        for level in levels.into_iter().rev() {
+            enable_controllers(level, n)?;
+        }
+        fs::create_dirs(&dir, n)?;
+        let group = V2 { dir };
+        if let Err(error) = group.write_limits(limits, n) {
+            // Best effort: the directory is empty, the first error is the one to report.
+            let _cleanup = group.remove(n);
+            return Err(error);
+        }
+        Ok(group)
+    }
+    // ANCHOR_END: v2_create
+
+    fn write_limits(&self, limits: &Limits, n: &Narrator) -> Result<()> {
+        let file = |name: &str| self.dir.join(name);
+        if let Some(memory) = limits.memory {
+            fs::write(&file("memory.max"), &memory.to_string(), n)?;
+        }
+        if let (Some(memory), Some(total)) = (limits.memory, limits.memory_swap) {
+            // v1 limits memory+swap together; v2 limits swap alone.
+            let swap = if total < 0 {
+                "max".to_string()
+            } else {
+                (total as u64 - memory).to_string()
+            };
+            fs::write(&file("memory.swap.max"), &swap, n)?;
+        }
+        if let Some(quota) = limits.cpu_quota_us() {
+            fs::write(&file("cpu.max"), &format!("{quota} {CPU_PERIOD_US}"), n)?;
+        }
+        if let Some(shares) = limits.cpu_shares {
+            fs::write(
+                &file("cpu.weight"),
+                &shares_to_weight(shares).to_string(),
+                n,
+            )?;
+        }
+        if let Some(cpus) = &limits.cpuset_cpus {
+            fs::write(&file("cpuset.cpus"), cpus, n)?;
+        }
+        if let Some(pids) = limits.pids {
+            fs::write(&file("pids.max"), &pids.to_string(), n)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `+memory +pids +cpu +cpuset` to a level's `cgroup.subtree_control` unless they are
+/// enabled there already.
+fn enable_controllers(level: &Path, n: &Narrator) -> Result<()> {
+    let control = level.join("cgroup.subtree_control");
+    let enabled = fs::read(&control)?;
+    let missing: Vec<String> = CONTROLLERS
+        .iter()
+        .filter(|c| !enabled.split_whitespace().any(|e| e == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs::write(&control, &missing.join(" "), n)
+}
+
+/// Reads an optional counter file (newer kernels add files such as `memory.peak`).
+fn optional_number(path: &Path) -> Option<u64> {
+    fs::read_number(path).ok()
+}
+
+impl Backend for V2 {
+    fn attach(&self, pid: i32, n: &Narrator) -> Result<()> {
+        fs::write(&self.dir.join("cgroup.procs"), &pid.to_string(), n)
+    }
+
+    fn oom_kills(&self) -> Result<u64> {
+        fs::read_key(&self.dir.join("memory.events"), "oom_kill")
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        let cpu_stat = self.dir.join("cpu.stat");
+        let pids_peak = optional_number(&self.dir.join("pids.peak"))
+            .map_or_else(|| fs::read_number(&self.dir.join("pids.current")), Ok)?;
+        Ok(Stats {
+            memory_peak: optional_number(&self.dir.join("memory.peak")),
+            memory_limit_hits: fs::read_key(&self.dir.join("memory.events"), "max")?,
+            user_usec: fs::read_key(&cpu_stat, "user_usec")?,
+            system_usec: fs::read_key(&cpu_stat, "system_usec")?,
+            pids_peak,
+            throttled_periods: fs::read_key(&cpu_stat, "nr_throttled")?,
+            throttled_usec: fs::read_key(&cpu_stat, "throttled_usec")?,
+        })
+    }
+
+    fn set_frozen(&self, frozen: bool, n: &Narrator) -> Result<()> {
+        fs::write(
+            &self.dir.join("cgroup.freeze"),
+            if frozen { "1" } else { "0" },
+            n,
+        )?;
+        // cgroup.events says `frozen 1` once every task has stopped.
+        let events = self.dir.join("cgroup.events");
+        let deadline = std::time::Instant::now() + FREEZE_PATIENCE;
+        while fs::read_key(&events, "frozen")? != u64::from(frozen) {
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Invalid(
+                    "the group did not freeze or thaw in time".into(),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        let procs = fs::read(&self.dir.join("cgroup.procs"))?;
+        Ok(procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect())
+    }
+
+    fn remove(&self, n: &Narrator) -> Result<()> {
+        fs::remove_dir(&self.dir, n)
+    }
+}
