@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub mod pty;
+pub mod vm;
 
 /// The static probe built by this package's build script (see `build.rs`).
 pub fn probe() -> &'static Path {
