@@ -163,6 +163,52 @@ fn half_a_cpu_is_throttled_by_the_scheduler() {
 }
 
 #[test]
+fn cpuset_swap_and_shares_are_applied() {
+    require_root!();
+    let (dir, parent) = (busybox_rootfs(), Parent::new("cpuset"));
+    let out = run(
+        &dir,
+        &parent,
+        &[
+            "--cpuset-cpus",
+            "0",
+            "--",
+            "/bin/grep",
+            "Cpus_allowed_list",
+            "/proc/self/status",
+        ],
+    );
+    assert_eq!(
+        text(&out.success().get_output().stdout),
+        "Cpus_allowed_list:\t0\n"
+    );
+    let swap = [
+        "--memory",
+        "32m",
+        "--memory-swap",
+        "64m",
+        "--cpu-shares",
+        "512",
+        "--explain",
+    ];
+    let mut args = swap.to_vec();
+    args.extend(["--", "/probe", "hog", "8"]);
+    let out = run(&dir, &parent, &args).success();
+    let narration = text(&out.get_output().stderr);
+    assert!(
+        narration.contains(r#"write "67108864" > "#)
+            && narration.contains("memory.memsw.limit_in_bytes"),
+        "{narration}"
+    );
+    assert!(
+        narration.contains(r#"write "512" > "#) && narration.contains("cpu.shares"),
+        "{narration}"
+    );
+    assert_eq!(text(&out.get_output().stdout), "hog: touched 8 MiB\n");
+    parent.assert_empty();
+}
+
+#[test]
 fn inside_the_cgroup_namespace_its_own_cgroup_is_the_root() {
     require_root!();
     let (dir, parent) = (busybox_rootfs(), Parent::new("cgns"));
