@@ -19,6 +19,8 @@ run pids ch02-cgroups run --rootfs rootfs --pids-limit 10 -- /probe forkbomb
 run cpus ch02-cgroups run --rootfs rootfs --cpus 0.5 --stats -- /probe spin 2
 run cgroupns ch02-cgroups run --rootfs rootfs --memory 64m -- /probe report cgroup
 run missing ch02-cgroups run --rootfs rootfs -- /no/such
+run killed ch02-cgroups run --rootfs rootfs --init -- /bin/sh -c 'kill -9 $$'
+run freeze freeze /bin/sleep 30
 echo "== leftovers: $(ls -d /sys/fs/cgroup/dockyard/*/ 2>/dev/null | wc -l)"
 "#;
 
@@ -41,10 +43,24 @@ fn limits_work_on_cgroup_v2() {
         return;
     }
     let dir = busybox_rootfs();
-    let files = [GuestFile {
-        source: PathBuf::from(env!("CARGO_BIN_EXE_ch02-cgroups")),
-        target: "/bin/ch02-cgroups".into(),
-    }];
+    // `cargo test` builds the examples next to the test binaries' directory.
+    let examples = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples");
+    let files = [
+        GuestFile {
+            source: PathBuf::from(env!("CARGO_BIN_EXE_ch02-cgroups")),
+            target: "/bin/ch02-cgroups".into(),
+        },
+        GuestFile {
+            source: examples.join("freeze"),
+            target: "/bin/freeze".into(),
+        },
+    ];
     let output = vm::run_script(
         &files,
         &[(dir.rootfs(), "/work/rootfs".into())],
@@ -93,5 +109,21 @@ fn limits_work_on_cgroup_v2() {
     );
     let (_, status) = case(&output, "missing");
     assert_eq!(status, 127);
+    let (_, status) = case(&output, "killed");
+    assert_eq!(status, 137);
+    let (freeze, status) = case(&output, "freeze");
+    assert_eq!(status, 0, "{freeze}");
+    let shown: Vec<&str> = freeze.lines().filter(|l| !l.starts_with('[')).collect();
+    assert_eq!(
+        shown,
+        [
+            "version: V2",
+            "pids: 1",
+            "frozen",
+            "thawed",
+            "killed: signal: 9 (SIGKILL)",
+            "removed"
+        ]
+    );
     assert!(output.contains("== leftovers: 0\n"), "{output}");
 }
