@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark: start /bin/true in a container, ch01-namespaces against crun and runc, same rootfs.
-#   sudo scripts/bench-ch01.sh [RUNS]
+# Benchmark: start /bin/true in a container, each chapter's tool against crun and runc, same
+# rootfs. ch02-cgroups runs with a memory limit (it creates and removes a cgroup each run).
+#   sudo scripts/bench-run.sh [RUNS]
 # Needs hyperfine and busybox-static; crun and runc are compared when installed
 # (apt-get install hyperfine busybox-static crun runc). Prints the median of each.
 set -euo pipefail
@@ -9,9 +10,9 @@ cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "$0: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "$0: containers need root; run with sudo" >&2; exit 1; }
 
-cargo build --release -q -p ch01-namespaces
+cargo build --release -q -p ch01-namespaces -p ch02-cgroups
 work=$(mktemp -d /tmp/dockyard-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; for d in /sys/fs/cgroup/*/dockyard-bench /sys/fs/cgroup/dockyard-bench; do [ -d "$d" ] && rmdir "$d"; done; true' EXIT
 scripts/busybox-rootfs.sh "$work/bundle/rootfs" >/dev/null
 
 # One OCI bundle for crun and runc: their default spec, running /bin/true without a terminal.
@@ -29,7 +30,9 @@ PY
 fi
 
 ch01=$PWD/target/release/ch01-namespaces
+ch02=$PWD/target/release/ch02-cgroups
 commands=(-n ch01-namespaces "$ch01 run --rootfs $work/bundle/rootfs -- /bin/true")
+commands+=(-n "ch02-cgroups --memory 64m" "$ch02 run --rootfs $work/bundle/rootfs --memory 64m --cgroup-parent dockyard-bench -- /bin/true")
 if command -v crun >/dev/null; then
     # crun refuses hybrid cgroup setups (v1 controllers plus a cgroup2 mount at unified): give
     # it a private mount namespace without that mount. Costs one unshare, noted in the output.
@@ -48,7 +51,7 @@ hyperfine --warmup 20 --runs "$runs" --export-json "$work/results.json" "${comma
 python3 - "$work/results.json" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
-print(f"{'runtime':<24}{'median':>10}{'mean':>10}{'min':>10}")
+print(f"{'runtime':<28}{'median':>10}{'mean':>10}{'min':>10}")
 for r in results:
-    print(f"{r['command']:<24}{r['median']*1000:>8.2f}ms{r['mean']*1000:>8.2f}ms{r['min']*1000:>8.2f}ms")
+    print(f"{r['command']:<28}{r['median']*1000:>8.2f}ms{r['mean']*1000:>8.2f}ms{r['min']*1000:>8.2f}ms")
 PY
