@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::error::{Error, exit_code};
+use crate::explain::Narrator;
 use crate::security::seccomp::SeccompPolicy;
 use crate::security::{SecuritySpec, capabilities};
 use crate::spec::{ContainerSpec, User};
@@ -133,13 +134,39 @@ fn parse_env(entry: &str) -> Option<(String, String)> {
     }
 }
 
+/// An error a chapter's CLI reports: one line, a hint where one helps, a Docker exit status.
+/// Every chapter's error type implements it, so every CLI reports the same way.
+pub trait Reportable: std::fmt::Display {
+    /// The Docker-style exit status.
+    fn exit_code(&self) -> i32;
+    /// What the user can do about it.
+    fn hint(&self) -> Option<String>;
+}
+
+impl Reportable for Error {
+    fn exit_code(&self) -> i32 {
+        Error::exit_code(self)
+    }
+    fn hint(&self) -> Option<String> {
+        Error::hint(self)
+    }
+}
+
 /// Prints `program: cause (hint: ...)` on stderr and returns the Docker exit status for it.
-pub fn report(program: &str, error: &Error) -> ExitCode {
+pub fn report(program: &str, error: &impl Reportable) -> ExitCode {
     match error.hint() {
         Some(hint) => eprintln!("{program}: {error} (hint: {hint})"),
         None => eprintln!("{program}: {error}"),
     }
     exit_status(error.exit_code())
+}
+
+/// The narrator `--explain` asks for: stderr, or silence.
+pub fn narrator(explain: bool) -> Result<Narrator, Error> {
+    if !explain {
+        return Ok(Narrator::silent());
+    }
+    Narrator::to_stderr().map_err(Error::io("duplicate stderr for --explain"))
 }
 
 /// An `ExitCode` from a Docker-style status (0 to 255).

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ch01_namespaces::cli::{ProcessArgs, exit_status, parse_or_exit, report};
-use ch01_namespaces::{Container, Error, Narrator};
+use ch01_namespaces::cli::{ProcessArgs, exit_status, narrator, parse_or_exit, report};
+use ch01_namespaces::{Container, Error};
 use clap::{Args, Parser, Subcommand};
 
 const PROGRAM: &str = "ch01-namespaces";
@@ -49,14 +49,6 @@ fn main() -> ExitCode {
 
 fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
     let spec = args.process.to_spec(args.rootfs.clone())?;
-    let narrator = if explain {
-        Narrator::to_stderr().map_err(|e| Error::Io {
-            action: "duplicate stderr for --explain".into(),
-            source: e,
-        })?
-    } else {
-        Narrator::silent()
-    };
-    let status = Container::new(spec).narrate(narrator).run()?;
+    let status = Container::new(spec).narrate(narrator(explain)?).run()?;
     Ok(status.code())
 }

@@ -66,3 +66,12 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl ch01_namespaces::cli::Reportable for Error {
+    fn exit_code(&self) -> i32 {
+        Error::exit_code(self)
+    }
+    fn hint(&self) -> Option<String> {
+        Error::hint(self)
+    }
+}

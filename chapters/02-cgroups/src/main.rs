@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ch01_namespaces::cli::{ProcessArgs, exit_status, parse_or_exit};
-use ch01_namespaces::{Container, Narrator};
+use ch01_namespaces::Container;
+use ch01_namespaces::cli::{ProcessArgs, exit_status, narrator, parse_or_exit, report};
 use ch02_cgroups::cli::{LimitArgs, oom_message};
 use ch02_cgroups::{CGROUP_ROOT, CgroupStep, Error};
 use clap::{Args, Parser, Subcommand};
@@ -46,28 +46,13 @@ fn main() -> ExitCode {
     let Command::Run(args) = cli.command;
     match run(&args, cli.explain) {
         Ok(code) => exit_status(code),
-        Err(error) => {
-            match error.hint() {
-                Some(hint) => eprintln!("{PROGRAM}: {error} (hint: {hint})"),
-                None => eprintln!("{PROGRAM}: {error}"),
-            }
-            exit_status(error.exit_code())
-        }
+        Err(error) => report(PROGRAM, &error),
     }
 }
 
 fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
     let limits = args.limits.limits()?;
     let spec = args.process.to_spec(args.rootfs.clone())?;
-    let narrator = if explain {
-        Narrator::to_stderr().map_err(|e| Error::Io {
-            action: "duplicate",
-            path: "stderr".into(),
-            source: e,
-        })?
-    } else {
-        Narrator::silent()
-    };
     let mut cgroup = CgroupStep::new(
         CGROUP_ROOT,
         &args.limits.cgroup_parent,
@@ -75,7 +60,7 @@ fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
         limits,
     );
     let status = Container::new(spec)
-        .narrate(narrator)
+        .narrate(narrator(explain)?)
         .step(&mut cgroup)
         .run()?
         .code();
