@@ -101,7 +101,7 @@ impl Error {
     /// What the user can do about it, where there is something useful to say.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::NotRoot => Some("run it as root, e.g. `sudo ch01-namespaces run ...`".into()),
+            Error::NotRoot => Some("run it as root, e.g. with sudo".into()),
             Error::RootfsMissing(_) | Error::RootfsNotDirectory(_) => Some(
                 "--rootfs takes a directory holding a root filesystem (bin/, etc/, ...)".into(),
             ),

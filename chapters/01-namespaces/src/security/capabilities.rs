@@ -84,27 +84,28 @@ pub fn resolve(
     privileged: bool,
     engine: &CapabilitySet,
 ) -> Result<CapabilitySet> {
-    let is_all = |names: &[String]| names.iter().any(|n| n.eq_ignore_ascii_case("ALL"));
-    if privileged || is_all(add) {
-        let mut set = engine.clone();
-        if !privileged {
-            for name in drop.iter().filter(|n| !n.eq_ignore_ascii_case("ALL")) {
-                set.remove(&parse(name)?.index());
-            }
-        }
-        return Ok(set);
+    let is_all = |name: &String| name.eq_ignore_ascii_case("ALL");
+    // Every name is checked, whichever rule ends up using it.
+    let named = |names: &[String]| -> Result<CapabilitySet> {
+        names
+            .iter()
+            .filter(|n| !is_all(n))
+            .map(|n| Ok(parse(n)?.index()))
+            .collect()
+    };
+    let (added, dropped) = (named(add)?, named(drop)?);
+    if privileged {
+        return Ok(engine.clone());
     }
-    let mut set: CapabilitySet = if is_all(drop) {
+    let mut set: CapabilitySet = if add.iter().any(is_all) {
+        engine.clone()
+    } else if drop.iter().any(is_all) {
         CapabilitySet::new()
     } else {
         DOCKER_DEFAULT.iter().map(Capability::index).collect()
     };
-    for name in add {
-        set.insert(parse(name)?.index());
-    }
-    for name in drop.iter().filter(|n| !n.eq_ignore_ascii_case("ALL")) {
-        set.remove(&parse(name)?.index());
-    }
+    set.extend(added);
+    set.retain(|c| !dropped.contains(c));
     if let Some(missing) = set.iter().find(|c| !engine.contains(c)) {
         return Err(Error::InvalidSpec(format!(
             "cannot give the container {}: the engine itself does not hold it (its bounding set lacks it)",
@@ -224,6 +225,13 @@ mod tests {
         );
         let most = resolve(&strings(&["ALL"]), &strings(&["SYS_ADMIN"]), false, &all).unwrap();
         assert_eq!(most.len(), 40);
+    }
+
+    #[test]
+    fn every_name_is_checked_even_beside_all() {
+        let all = everything();
+        assert!(resolve(&strings(&["ALL", "FLY"]), &[], false, &all).is_err());
+        assert!(resolve(&[], &strings(&["ALL", "FLY"]), false, &all).is_err());
     }
 
     #[test]
