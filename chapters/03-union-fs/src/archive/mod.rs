@@ -1,0 +1,12 @@
+//! The OCI layer archive format: a tar of the files a layer adds or changes, with deletions
+//! written as whiteout entries.
+//!
+//! - [`apply`] unpacks an archive (plain, gzip or zstd) onto a directory, safely.
+//! - [`whiteout`] names the whiteout conventions of the archive and of overlayfs.
+
+pub mod apply;
+pub mod compression;
+pub mod whiteout;
+
+pub use apply::{Applied, ApplyOptions, Whiteouts, apply, apply_file};
+pub use compression::Compression;
