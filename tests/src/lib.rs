@@ -196,3 +196,79 @@ pub fn with_redactions<R>(dir: &Path, body: impl FnOnce() -> R) -> R {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(body)
 }
+
+/// Asserts that nothing a chapter 03+ container used under `dir` is left: no mount on the host
+/// mentions it, and no process anywhere has a mount that does (an overlay mounted inside a
+/// container's own namespace names its layer directories in its options).
+pub fn assert_no_mounts_under(dir: &Path) {
+    let dir = dir.canonicalize().expect("canonicalize the test directory");
+    let needle = dir.to_string_lossy().to_string();
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    let leaked: Vec<&str> = mountinfo.lines().filter(|l| l.contains(&needle)).collect();
+    assert!(leaked.is_empty(), "mounts left behind: {leaked:#?}");
+    let holders: Vec<u32> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+                .is_ok_and(|info| info.contains(&needle))
+        })
+        .collect();
+    assert!(
+        holders.is_empty(),
+        "processes holding mounts under {needle}: {holders:?}"
+    );
+}
+
+/// One line per entry under `dir`, sorted by path: path, type, mode, owner, size, and the SHA-256 of a
+/// file's content or a link's target. Two directories with the same listing hold the same
+/// files; timestamps are left out (`with_mtimes` adds modification times in seconds).
+pub fn tree_listing(dir: &Path, with_mtimes: bool) -> String {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut lines = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(&current)
+            .unwrap_or_else(|e| panic!("list {}: {e}", current.display()))
+            .map(|e| e.expect("read a directory entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let meta = fs::symlink_metadata(&path).expect("stat");
+            let kind = meta.file_type();
+            let (letter, detail) = if kind.is_dir() {
+                stack.push(path.clone());
+                ('d', String::new())
+            } else if kind.is_symlink() {
+                let target = fs::read_link(&path).expect("readlink");
+                ('l', format!("-> {}", target.display()))
+            } else if kind.is_file() {
+                let hash = Sha256::digest(fs::read(&path).expect("read"));
+                let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+                ('f', format!("{} {hex}", meta.size()))
+            } else if kind.is_char_device() || kind.is_block_device() {
+                ('c', format!("dev {}", meta.rdev()))
+            } else {
+                ('p', String::new())
+            };
+            let relative = path.strip_prefix(dir).expect("under dir");
+            let mtime = if with_mtimes {
+                format!(" t={}", meta.mtime())
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "/{} {letter} {:o} {}:{} {detail}{mtime}",
+                relative.display(),
+                meta.mode() & 0o7777,
+                meta.uid(),
+                meta.gid(),
+            ));
+        }
+    }
+    lines.sort();
+    lines.join("\n") + "\n"
+}

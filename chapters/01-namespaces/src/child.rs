@@ -26,30 +26,32 @@ use crate::rootfs;
 use crate::security::seccomp::{self, CompiledFilter};
 use crate::security::{capabilities, masked};
 use crate::signals;
+use crate::spawn::RootfsMount;
 use crate::spec::ContainerSpec;
 use crate::sync;
 use crate::tty;
 
 /// What the child inherits from the engine for its own use.
-#[derive(Debug)]
-pub(crate) struct ChildEnds {
+pub(crate) struct ChildEnds<'m> {
     pub release_read: OwnedFd,
     pub report_write: OwnedFd,
     pub console_socket: Option<OwnedFd>,
     pub saved_mask: SigSet,
     pub seccomp: Option<CompiledFilter>,
+    pub rootfs_mount: Option<&'m dyn RootfsMount>,
 }
 
 // ANCHOR: child_sequence
 /// The child's entry point right after `clone`. Never returns: it becomes the command (or,
 /// with `--init`, the init that waits for it), or reports why it could not and exits.
-pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds, n: &Narrator) -> ! {
+pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds<'_>, n: &Narrator) -> ! {
     let ChildEnds {
         release_read,
         report_write,
         console_socket,
         saved_mask,
         seccomp,
+        rootfs_mount,
     } = ends;
     let keep = [
         Some(&release_read),
@@ -62,7 +64,15 @@ pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds, n: &Narrator) -> ! {
         .map(|fd| fd.as_raw_fd())
         .chain(n.raw_fd())
         .collect();
-    let error = match prepare(spec, &release_read, console_socket.as_ref(), &keep, n) {
+    let started = prepare(
+        spec,
+        &release_read,
+        console_socket.as_ref(),
+        rootfs_mount,
+        &keep,
+        n,
+    );
+    let error = match started {
         Err(error) => error,
         Ok(console) => {
             let command =
@@ -89,6 +99,7 @@ fn prepare(
     spec: &ContainerSpec,
     release: &OwnedFd,
     console_socket: Option<&OwnedFd>,
+    rootfs_mount: Option<&dyn RootfsMount>,
     keep_fds: &[i32],
     n: &Narrator,
 ) -> Result<Option<PathBuf>> {
@@ -100,7 +111,7 @@ fn prepare(
     }
     fds::close_all_except(keep_fds, n)?;
     enter_cgroup_namespace(n)?;
-    rootfs::enter(&spec.rootfs, n)?;
+    rootfs::enter(&spec.rootfs, rootfs_mount, n)?;
     if spec.security.mask_paths {
         masked::apply(n)?;
     }

@@ -40,5 +40,5 @@ mod tty;
 
 pub use error::{Error, Result, exit_code};
 pub use explain::{Actor, Narrator};
-pub use spawn::{Container, ExitStatus, Step, StepError};
+pub use spawn::{Container, ExitStatus, RootfsMount, Step, StepError};
 pub use spec::{ContainerId, ContainerSpec, User};

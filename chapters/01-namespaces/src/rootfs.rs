@@ -16,6 +16,7 @@ use nix::unistd::{chdir, pivot_root};
 
 use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
+use crate::spawn::RootfsMount;
 
 /// A character device `/dev` provides, as Docker's default device list does (major, minor from
 /// the kernel's Documentation/admin-guide/devices.txt).
@@ -72,9 +73,16 @@ const TTY_GID: u32 = 5;
 
 // ANCHOR: enter
 /// Makes `rootfs` the root of the calling process's (new) mount namespace and mounts the
-/// pseudo-filesystems a Linux program expects.
-pub fn enter(rootfs: &Path, n: &Narrator) -> Result<()> {
+/// pseudo-filesystems a Linux program expects. A later chapter's `mount` (an overlay of layers)
+/// first builds the root filesystem on `rootfs`, once the mounts are private.
+pub fn enter(rootfs: &Path, mount: Option<&dyn RootfsMount>, n: &Narrator) -> Result<()> {
     make_mounts_private(n)?;
+    if let Some(mount) = mount {
+        mount.mount(rootfs, n).map_err(|e| Error::Step {
+            step: mount.name().to_string(),
+            message: e.to_string(),
+        })?;
+    }
     bind_onto_itself(rootfs, n)?;
     pivot_into(rootfs, n)?;
     mount_proc(n)?;

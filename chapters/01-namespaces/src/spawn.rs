@@ -87,6 +87,20 @@ pub trait Step {
 }
 // ANCHOR_END: step
 
+// ANCHOR: rootfs_mount
+/// Builds the root filesystem inside the container's own mount namespace (chapter 03 mounts
+/// an overlay of image layers there). It runs in the child, after its mounts were made private
+/// and before the root is swapped in, so whatever it mounts is private to the container and
+/// disappears with it: no mount is ever left on the host, even if the engine is killed.
+pub trait RootfsMount {
+    /// A short name for errors and narration, e.g. `overlay`.
+    fn name(&self) -> &str;
+
+    /// Mounts the root filesystem on `rootfs` (the spec's rootfs directory).
+    fn mount(&self, rootfs: &std::path::Path, n: &Narrator) -> Result<(), StepError>;
+}
+// ANCHOR_END: rootfs_mount
+
 /// A container about to run: a spec, the steps later chapters add, and a narrator.
 ///
 /// Steps are borrowed, not owned: the caller keeps them and can ask them afterwards what they
@@ -94,6 +108,7 @@ pub trait Step {
 pub struct Container<'s> {
     spec: ContainerSpec,
     steps: Vec<&'s mut dyn Step>,
+    rootfs_mount: Option<&'s dyn RootfsMount>,
     narrator: Narrator,
 }
 
@@ -103,6 +118,7 @@ impl std::fmt::Debug for Container<'_> {
         f.debug_struct("Container")
             .field("spec", &self.spec)
             .field("steps", &steps)
+            .field("rootfs_mount", &self.rootfs_mount.map(|m| m.name()))
             .finish()
     }
 }
@@ -113,6 +129,7 @@ impl<'s> Container<'s> {
         Container {
             spec,
             steps: Vec::new(),
+            rootfs_mount: None,
             narrator: Narrator::silent(),
         }
     }
@@ -126,6 +143,13 @@ impl<'s> Container<'s> {
     /// Adds a setup/teardown step; steps run in the order added.
     pub fn step(mut self, step: &'s mut dyn Step) -> Self {
         self.steps.push(step);
+        self
+    }
+
+    /// Has `mount` build the root filesystem on the spec's rootfs directory, inside the
+    /// container's mount namespace, before the root is swapped in.
+    pub fn mount_rootfs(mut self, mount: &'s dyn RootfsMount) -> Self {
+        self.rootfs_mount = Some(mount);
         self
     }
 
@@ -170,6 +194,7 @@ impl<'s> Container<'s> {
                 console_socket: child_console,
                 saved_mask,
                 seccomp,
+                rootfs_mount: self.rootfs_mount,
             };
             child::main(&self.spec, ends, &n);
         };

@@ -2,11 +2,14 @@
 //! written as whiteout entries.
 //!
 //! - [`apply`] unpacks an archive (plain, gzip or zstd) onto a directory, safely.
+//! - [`write_layer`] writes a container's changes as an archive.
 //! - [`whiteout`] names the whiteout conventions of the archive and of overlayfs.
 
 pub mod apply;
 pub mod compression;
 pub mod whiteout;
+pub mod write;
 
 pub use apply::{Applied, ApplyOptions, Whiteouts, apply, apply_file};
 pub use compression::Compression;
+pub use write::{Written, write_layer};

@@ -1,0 +1,164 @@
+//! A container's life on disk, around chapter 01's run: create its writable layer, prepare its
+//! root filesystem, record that it runs, record how it ended, remove it.
+
+use std::path::{Path, PathBuf};
+
+use ch01_namespaces::{Actor, ExitStatus, Narrator, RootfsMount};
+
+use crate::copy;
+use crate::diff;
+use crate::driver::Driver;
+use crate::error::{Error, Result};
+use crate::overlay::{MountApi, OverlayMount};
+use crate::store::{Record, State, Store, now, process_alive};
+
+/// The layers given with `--layer`, bottom first: each must be a directory; they are used by
+/// absolute path, so the container finds them wherever it is started from.
+pub fn check_layers(layers: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if layers.is_empty() {
+        return Err(Error::Invalid(
+            "a container needs at least one --layer DIR".into(),
+        ));
+    }
+    layers
+        .iter()
+        .map(|layer| match layer.canonicalize() {
+            Ok(path) if path.is_dir() => Ok(path),
+            _ => Err(Error::LayerNotDirectory(layer.clone())),
+        })
+        .collect()
+}
+
+/// A container's root filesystem, ready for chapter 01's run.
+#[derive(Debug)]
+pub enum Rootfs {
+    /// An overlay that the container's first process mounts.
+    Overlay(OverlayMount),
+    /// A private copy, already made.
+    Vfs,
+}
+
+impl Rootfs {
+    /// What chapter 01 should mount before entering the root, if anything.
+    pub fn mount(&self) -> Option<&dyn RootfsMount> {
+        match self {
+            Rootfs::Overlay(overlay) => Some(overlay),
+            Rootfs::Vfs => None,
+        }
+    }
+}
+
+// ANCHOR: create
+/// Creates the container's directory and writable layer. For vfs that means a full copy of
+/// every layer; for overlay, an empty upper directory and the layers' short names.
+pub fn create(store: &Store, record: &Record, api: MountApi, n: &Narrator) -> Result<Rootfs> {
+    store.create(record)?;
+    let prepared = match record.driver {
+        Driver::Overlay => OverlayMount::new(store, record, api).map(Rootfs::Overlay),
+        Driver::Vfs => {
+            copy::flatten(&record.layers, &store.rootfs_dir(record), n).map(|()| Rootfs::Vfs)
+        }
+    };
+    if prepared.is_err() {
+        let _best_effort = store.remove(record);
+    }
+    prepared
+}
+// ANCHOR_END: create
+
+/// Records that the container is running under this engine process.
+pub fn started(store: &Store, record: &mut Record) -> Result<()> {
+    record.state = State::Running {
+        engine_pid: std::process::id(),
+        started: now(),
+    };
+    store.save(record)
+}
+
+/// Records how the run ended: an exit status, or back to created if the command never ran
+/// (not found, not executable), as docker leaves such a container.
+pub fn ended(
+    store: &Store,
+    record: &mut Record,
+    outcome: &std::result::Result<ExitStatus, ch01_namespaces::Error>,
+) -> Result<()> {
+    record.state = match outcome {
+        Ok(status) => State::Exited {
+            code: status.code(),
+            finished: now(),
+        },
+        Err(_) => State::Created,
+    };
+    store.save(record)
+}
+
+/// The status `ps` shows, checking that a "running" container's engine is still alive.
+pub fn effective_state(record: &Record) -> State {
+    match record.state {
+        State::Running { engine_pid, .. } if !process_alive(engine_pid) => State::Created,
+        state => state,
+    }
+}
+
+/// Removes a container that is not running.
+pub fn remove(store: &Store, record: &Record) -> Result<()> {
+    if let State::Running { .. } = effective_state(record) {
+        return Err(Error::ContainerRunning(record.short_id().into()));
+    }
+    store.remove(record)
+}
+
+/// What the container changed.
+pub fn changes(store: &Store, record: &Record) -> Result<Vec<diff::Change>> {
+    match record.driver {
+        Driver::Overlay => diff::overlay_changes(&store.upper_dir(&record.id), &record.layers),
+        Driver::Vfs => diff::vfs_changes(&store.rootfs_dir(record), &record.layers),
+    }
+}
+
+/// The directory holding the files of the container's changes: its upper layer, or its copy.
+pub fn changes_source(store: &Store, record: &Record) -> PathBuf {
+    match record.driver {
+        Driver::Overlay => store.upper_dir(&record.id),
+        Driver::Vfs => store.rootfs_dir(record),
+    }
+}
+
+// ANCHOR: explain_upper
+/// For `--explain`, after the run: what the kernel did in the upper layer. Every file there
+/// that the layers also have was *copied up* (the first write to a lower file copies it whole
+/// into the upper layer); a 0/0 character device is a whiteout for a deletion; an opaque
+/// directory replaced a lower one.
+pub fn explain_upper(store: &Store, record: &Record, n: &Narrator) -> Result<()> {
+    if !n.enabled() || record.driver != Driver::Overlay {
+        return Ok(());
+    }
+    let upper = store.upper_dir(&record.id);
+    for change in changes(store, record)? {
+        let path = format!("/{}", change.path.display());
+        let what = match change.kind {
+            diff::Kind::Deleted => "whiteout (char 0/0) hides the lower file".to_string(),
+            diff::Kind::Changed if change.opaque => {
+                "opaque directory (trusted.overlay.opaque=y)".into()
+            }
+            diff::Kind::Changed if upper.join(&change.path).is_dir() => {
+                "directory copied up (its metadata; lower entries still show through)".into()
+            }
+            diff::Kind::Changed => "copied up from a lower layer, then changed".into(),
+            diff::Kind::Added => "new in the upper layer".into(),
+        };
+        n.say(Actor::Engine, format!("upper layer: {path}: {what}"));
+    }
+    Ok(())
+}
+// ANCHOR_END: explain_upper
+
+/// The size in bytes of the files under `dir` (not following links), as `ps -s` shows it.
+pub fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    crate::tree::walk(dir)
+        .filter_map(|e| e.ok())
+        .filter(|(_, meta)| !meta.is_dir())
+        .map(|(_, meta)| meta.size())
+        .sum()
+}
