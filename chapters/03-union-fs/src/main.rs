@@ -143,7 +143,7 @@ fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Re
         command: args.process.command.clone(),
         layers,
         driver,
-        state: State::Created,
+        state: lifecycle::starting_now(),
     };
     let rootfs = lifecycle::create(store, &record, api, n)?;
     spec.rootfs = store.rootfs_dir(&record);
@@ -153,12 +153,12 @@ fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Re
     if let Some(mount) = rootfs.mount() {
         container = container.mount_rootfs(mount);
     }
-    lifecycle::started(store, &mut record)?;
     let outcome = container.run();
-    lifecycle::ended(store, &mut record, &outcome)?;
     lifecycle::explain_upper(store, &record, n)?;
     if args.layers.rm {
-        lifecycle::remove(store, &record)?;
+        store.remove(&record)?;
+    } else {
+        lifecycle::ended(store, &mut record, &outcome)?;
     }
     let status = outcome?.code();
     if let Some(outcome) = cgroup.outcome() {
