@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
+use ch03_union_fs::archive::{ApplyOptions, Whiteouts, apply_file};
 use dockyard_tests::{
     TestDir, assert_no_mounts_under, busybox_rootfs, require_root, tree_listing, wait_until,
     with_redactions,
@@ -471,4 +472,96 @@ fn archive_listing(path: &Path) -> String {
         ));
     }
     lines.join("\n") + "\n"
+}
+
+/// A read-only overlay of `lowers` (topmost first) mounted by the test: the kernel's own view
+/// of a stack of layers, to compare with. Unmounted when dropped.
+struct KernelView {
+    merged: PathBuf,
+}
+
+impl KernelView {
+    fn mount(lowers: &[PathBuf], merged: PathBuf) -> KernelView {
+        fs::create_dir_all(&merged).unwrap();
+        let lowerdir: Vec<String> = lowers.iter().map(|l| l.display().to_string()).collect();
+        let status = Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o"])
+            .arg(format!("ro,lowerdir={}", lowerdir.join(":")))
+            .arg(&merged)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount the kernel's view");
+        KernelView { merged }
+    }
+}
+
+impl Drop for KernelView {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.merged).status();
+    }
+}
+
+#[test]
+fn a_committed_layer_applied_to_its_base_reproduces_the_containers_view() {
+    require_root!();
+    let fx = Fixture::new();
+    fx.run(&["--name", "source", "--", "/bin/sh", "-c", CHANGES])
+        .assert()
+        .success();
+    let archive = fx.path().join("layer.tar");
+    fx.cmd(&["commit", "source", "-o", archive.to_str().unwrap()])
+        .assert()
+        .success();
+    let upper = fs::read_dir(fx.root().join("containers"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("upper");
+
+    // What the container saw: the kernel's overlay of its upper layer on the three layers.
+    let mut stack: Vec<PathBuf> = fx.layers().into_iter().rev().collect();
+    stack.insert(0, upper);
+    let expected = {
+        let view = KernelView::mount(&stack, fx.path().join("view-container"));
+        tree_listing(&view.merged, true)
+    };
+    for (path, present) in [
+        ("/added ", true),
+        ("/moved ", true),
+        ("/data/c ", true),
+        ("/data/a ", false),
+        ("/three ", false),
+    ] {
+        assert_eq!(
+            expected.contains(path),
+            present,
+            "{path} in the container's view:\n{expected}"
+        );
+    }
+
+    // 1. Flat: the layers copied into one directory, the archive applied with deletions.
+    let flat = fx.path().join("flat");
+    fs::create_dir(&flat).unwrap();
+    let n = ch01_namespaces::Narrator::silent();
+    ch03_union_fs::copy::flatten(&fx.layers(), &flat, &n).unwrap();
+    let options = ApplyOptions::for_this_process(Whiteouts::Delete);
+    apply_file(&archive, &flat, &options, &n).unwrap();
+    assert_eq!(tree_listing(&flat, true), expected, "flat round trip");
+
+    // 2. As a layer: the archive applied with overlay whiteouts, stacked on the same layers.
+    let layer = fx.path().join("committed-layer");
+    fs::create_dir(&layer).unwrap();
+    let options = ApplyOptions::for_this_process(Whiteouts::Overlay);
+    apply_file(&archive, &layer, &options, &n).unwrap();
+    stack[0] = layer;
+    let view = KernelView::mount(&stack, fx.path().join("view-layer"));
+    assert_eq!(
+        tree_listing(&view.merged, true),
+        expected,
+        "layer round trip"
+    );
+    drop(view);
+    assert_no_mounts_under(fx.path());
 }
