@@ -221,6 +221,8 @@ pub fn apply_entry<R: Read>(
                 AtFlags::empty(),
             )
             .map_err(Error::errno("set the mode of", &relative))?;
+            rustix::fs::utimensat(parent, &name, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(Error::errno("set the times of", &relative))?;
         }
         other => n.say(
             Actor::Engine,
