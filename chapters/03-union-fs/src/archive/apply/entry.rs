@@ -79,7 +79,7 @@ impl Target {
     pub fn finish(&mut self) -> Result<()> {
         self.parent = None;
         let mut dirs = std::mem::take(&mut self.dir_times);
-        dirs.sort_by(|a, b| b.0.components().count().cmp(&a.0.components().count()));
+        dirs.sort_by_key(|(dir, _)| std::cmp::Reverse(dir.components().count()));
         for (dir, mtime) in dirs {
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
             let fd = rustix::fs::openat2(self.root.as_fd(), &dir, flags, Mode::empty(), IN_ROOT)
