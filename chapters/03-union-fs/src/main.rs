@@ -13,7 +13,7 @@ use ch02_cgroups::{CGROUP_ROOT, CgroupStep};
 use ch03_union_fs::archive::{self, ApplyOptions, Whiteouts};
 use ch03_union_fs::cli::{LayerArgs, StorageArgs};
 use ch03_union_fs::format::{ellipsis, human_duration, human_size, table};
-use ch03_union_fs::store::now;
+use ch03_union_fs::store::{now, now_ns};
 use ch03_union_fs::{Error, Record, State, Store, driver, lifecycle};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -139,7 +139,7 @@ fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Re
     let mut record = Record {
         id: spec.id.to_string(),
         name: args.layers.name.clone(),
-        created: now(),
+        created_ns: now_ns(),
         command: args.process.command.clone(),
         layers,
         driver,
@@ -195,7 +195,7 @@ fn ps(store: &Store, args: &PsArgs) -> Result<i32, Error> {
         let mut row = vec![
             record.short_id().to_string(),
             format!("\"{}\"", ellipsis(&record.command.join(" "), 20)),
-            format!("{} ago", ago(record.created)),
+            format!("{} ago", ago(record.created_ns / 1_000_000_000)),
             status,
             format!("{} ({})", record.layers.len(), record.driver),
             record.name.clone().unwrap_or_default(),

@@ -31,8 +31,9 @@ pub struct Record {
     pub id: String,
     /// The name given with `--name`, if any.
     pub name: Option<String>,
-    /// Creation time, seconds since the epoch.
-    pub created: u64,
+    /// Creation time, nanoseconds since the epoch (containers created within one second
+    /// still list in order).
+    pub created_ns: u64,
     /// The command, as given.
     pub command: Vec<String>,
     /// The read-only layers, bottom first, as absolute paths.
@@ -193,7 +194,7 @@ impl Store {
                 Err(e) => return Err(Error::io("read", &path)(e)),
             }
         }
-        records.sort_by(|a: &Record, b: &Record| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        records.sort_by(|a: &Record, b: &Record| (a.created_ns, &a.id).cmp(&(b.created_ns, &b.id)));
         Ok(records)
     }
 
@@ -263,6 +264,13 @@ pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Nanoseconds since the epoch.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Whether the process `pid` still exists.
