@@ -106,6 +106,15 @@ fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
     let result = (|| {
         let n = narrator(cli.explain)?;
+        if let Command::Apply {
+            archive,
+            dir,
+            whiteouts,
+        } = &cli.command
+        {
+            // Unpacking needs no state directory.
+            return apply(archive, dir, *whiteouts, &n);
+        }
         let store = Store::open(&cli.storage.root)?;
         match &cli.command {
             Command::Run(args) => run(&store, &cli.storage, args, &n),
@@ -113,11 +122,7 @@ fn main() -> ExitCode {
             Command::Diff { container } => diff(&store, container),
             Command::Commit { container, output } => commit(&store, container, output),
             Command::Rm { containers } => rm(&store, containers),
-            Command::Apply {
-                archive,
-                dir,
-                whiteouts,
-            } => apply(archive, dir, *whiteouts, &n),
+            Command::Apply { .. } => unreachable!("handled above"),
         }
     })();
     match result {
@@ -282,14 +287,10 @@ fn rm(store: &Store, containers: &[String]) -> Result<i32, Error> {
 
 fn apply(archive: &Path, dir: &Path, whiteouts: WhiteoutMode, n: &Narrator) -> Result<i32, Error> {
     std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
-    let options = ApplyOptions {
-        whiteouts: match whiteouts {
-            WhiteoutMode::Overlay => Whiteouts::Overlay,
-            WhiteoutMode::Delete => Whiteouts::Delete,
-        },
-        special_files: nix::unistd::geteuid().is_root(),
-        same_owner: nix::unistd::geteuid().is_root(),
-    };
+    let options = ApplyOptions::for_this_process(match whiteouts {
+        WhiteoutMode::Overlay => Whiteouts::Overlay,
+        WhiteoutMode::Delete => Whiteouts::Delete,
+    });
     let applied = archive::apply_file(archive, dir, &options, n)?;
     println!("{}", applied.diff_id);
     Ok(0)
