@@ -15,9 +15,21 @@ use crate::security::{SecuritySpec, capabilities};
 use crate::spec::{ContainerSpec, User};
 
 // ANCHOR: process_args
-/// How the command runs: the options of `docker run` that chapter 01 implements.
+/// The command to run, and how: the options of `docker run` that chapter 01 implements.
 #[derive(Debug, Clone, Args)]
 pub struct ProcessArgs {
+    #[command(flatten)]
+    pub options: ProcessOptions,
+
+    /// The command to run and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// How the command runs. Apart from [`ProcessArgs`] for CLIs whose command comes from
+/// elsewhere (an image's config, from chapter 04 on).
+#[derive(Debug, Clone, Args)]
+pub struct ProcessOptions {
     /// Container hostname (default: the container's short id)
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -61,17 +73,20 @@ pub struct ProcessArgs {
     /// Security options: no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json
     #[arg(long = "security-opt", value_name = "OPTION")]
     pub security_opt: Vec<String>,
-
-    /// The command to run and its arguments
-    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
-    pub command: Vec<String>,
 }
 // ANCHOR_END: process_args
 
 impl ProcessArgs {
     /// A spec for `rootfs` with these options applied.
     pub fn to_spec(&self, rootfs: PathBuf) -> Result<ContainerSpec, Error> {
-        let mut spec = ContainerSpec::new(rootfs, self.command.clone())?;
+        self.options.to_spec(rootfs, self.command.clone())
+    }
+}
+
+impl ProcessOptions {
+    /// A spec for `command` in `rootfs` with these options applied.
+    pub fn to_spec(&self, rootfs: PathBuf, command: Vec<String>) -> Result<ContainerSpec, Error> {
+        let mut spec = ContainerSpec::new(rootfs, command)?;
         if let Some(hostname) = &self.hostname {
             spec.hostname = hostname.clone();
         }

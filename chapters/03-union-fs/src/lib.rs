@@ -16,6 +16,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod commands;
 pub mod copy;
 pub mod diff;
 pub mod driver;
@@ -23,6 +24,7 @@ pub mod error;
 pub mod format;
 pub mod lifecycle;
 pub mod overlay;
+pub mod run;
 pub mod store;
 pub mod tree;
 

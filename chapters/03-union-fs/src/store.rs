@@ -38,6 +38,9 @@ pub struct Record {
     pub command: Vec<String>,
     /// The read-only layers, bottom first, as absolute paths.
     pub layers: Vec<PathBuf>,
+    /// The image the layers come from, as the user named it (chapter 04 on; `ps` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// How the layers are stacked.
     pub driver: Driver,
     /// Where the container is in its life.
