@@ -54,6 +54,15 @@ pub struct LayerArgs {
     #[arg(long = "layer", value_name = "DIR", required = true)]
     pub layers: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub container: ContainerArgs,
+}
+// ANCHOR_END: layer_args
+
+/// What a container is called, and what becomes of it when it exits: options of every
+/// chapter's `run` from here on.
+#[derive(Debug, Clone, Args)]
+pub struct ContainerArgs {
     /// Name the container (default: it is known by its id)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -62,4 +71,3 @@ pub struct LayerArgs {
     #[arg(long)]
     pub rm: bool,
 }
-// ANCHOR_END: layer_args

@@ -123,8 +123,8 @@ fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Re
         spec: args.process.to_spec(PathBuf::new())?,
         layers: lifecycle::check_layers(&args.layers.layers)?,
         image: None,
-        name: args.layers.name.clone(),
-        remove: args.layers.rm,
+        name: args.layers.container.name.clone(),
+        remove: args.layers.container.rm,
         limits: &args.limits,
     };
     ch03_union_fs::run::run(PROGRAM, store, storage, request, n)

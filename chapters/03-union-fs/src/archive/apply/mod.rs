@@ -64,6 +64,8 @@ pub struct Applied {
     pub size: u64,
     /// Entries applied.
     pub entries: u64,
+    /// The compression the archive came in.
+    pub compression: crate::archive::Compression,
 }
 
 /// Applies the archive read from `reader` (plain, gzip or zstd tar) onto the directory
@@ -100,6 +102,7 @@ pub fn apply(
         compressed_size: digests.compressed_size,
         size: digests.size,
         entries,
+        compression: digests.compression,
     })
 }
 

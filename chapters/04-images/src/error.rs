@@ -1,0 +1,188 @@
+//! What can go wrong with images and the image store.
+
+use std::path::PathBuf;
+
+use ch01_namespaces::exit_code;
+
+use crate::digest::{Digest, InvalidDigest};
+use crate::oci::InvalidDocument;
+
+/// A chapter 04 failure, one line naming the cause; [`Error::hint`] says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An option or argument that cannot work.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file operation failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being attempted.
+        action: String,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An image reference that cannot be parsed.
+    #[error("invalid reference format {reference:?}: {reason}")]
+    InvalidReference {
+        /// The reference as given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No image by that name or id.
+    #[error("no such image: {0}")]
+    NoSuchImage(String),
+    /// An image id prefix that matches more than one image.
+    #[error("{0:?} matches more than one image")]
+    AmbiguousImage(String),
+    /// An image document (manifest, index, config, layout) that is not valid.
+    #[error(transparent)]
+    Document(#[from] InvalidDocument),
+    /// A malformed digest.
+    #[error(transparent)]
+    Digest(#[from] InvalidDigest),
+    /// Content whose hash is not the digest it was named by.
+    #[error("{what} has digest {actual}, expected {expected}")]
+    DigestMismatch {
+        /// What was checked, e.g. `layer 2 of busybox:latest`.
+        what: String,
+        /// The digest it was named by.
+        expected: Digest,
+        /// The digest of its bytes.
+        actual: Digest,
+    },
+    /// Content whose size is not the size it was declared with.
+    #[error("{what} is {actual} bytes, expected {expected}")]
+    SizeMismatch {
+        /// What was checked.
+        what: String,
+        /// The declared size.
+        expected: u64,
+        /// The size read.
+        actual: u64,
+    },
+    /// An archive or layout that lacks a file it names.
+    #[error("{archive}: missing {entry}")]
+    Missing {
+        /// The archive or directory.
+        archive: String,
+        /// The entry it lacks.
+        entry: String,
+    },
+    /// An archive that is neither of the formats `load` reads.
+    #[error("{0}: not an image archive (no manifest.json, no oci-layout)")]
+    UnknownFormat(String),
+    /// A layer compressed or typed in a way this engine does not read.
+    #[error("unsupported layer media type {0:?}")]
+    UnsupportedLayer(String),
+    /// No manifest in an index for the platform wanted.
+    #[error("no image for platform {wanted} (the index has: {available})")]
+    NoMatchingPlatform {
+        /// The platform wanted, e.g. `linux/amd64`.
+        wanted: String,
+        /// The platforms the index lists.
+        available: String,
+    },
+    /// `rmi` of an image that containers use.
+    #[error(
+        "unable to remove {reference} (must force): container {container} is using its image {image}"
+    )]
+    ImageInUse {
+        /// The reference given.
+        reference: String,
+        /// A container using it.
+        container: String,
+        /// The image's short id.
+        image: String,
+    },
+    /// The image's config gives nothing to run, and neither does the command line.
+    #[error("no command specified")]
+    NoCommand,
+    /// Saved store state that cannot be parsed.
+    #[error("corrupt image store {}: {message}", path.display())]
+    CorruptStore {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The layers part (chapter 03) failed.
+    #[error(transparent)]
+    Layers(#[from] ch03_union_fs::Error),
+}
+
+impl Error {
+    /// A closure for `map_err` that names the action and the path.
+    pub fn io(
+        action: impl Into<String>,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let (action, path) = (action.into(), path.into());
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// The exit status `docker` would use.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Layers(inner) => inner.exit_code(),
+            // docker exits 1 when an image or container is not found, or in use
+            Error::NoSuchImage(_) | Error::AmbiguousImage(_) | Error::ImageInUse { .. } => 1,
+            _ => exit_code::ENGINE_FAILURE,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoSuchImage(_) => {
+                Some("list images with: images; load one with: load -i FILE".into())
+            }
+            Error::ImageInUse { .. } => {
+                Some("remove the container first (rm), or force with rmi -f".into())
+            }
+            Error::InvalidReference { .. } => {
+                Some("references look like NAME[:TAG] or NAME@sha256:DIGEST, lowercase".into())
+            }
+            Error::DigestMismatch { .. } | Error::SizeMismatch { .. } => {
+                Some("the archive is corrupt or was tampered with; nothing of it was stored".into())
+            }
+            Error::NoCommand => Some("give one after the image, or --entrypoint".into()),
+            Error::UnknownFormat(_) => Some(
+                "load reads `docker save` archives and OCI image layouts (a directory or a tar)"
+                    .into(),
+            ),
+            Error::Layers(inner) => inner.hint(),
+            _ => None,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl ch01_namespaces::cli::Reportable for Error {
+    fn exit_code(&self) -> i32 {
+        Error::exit_code(self)
+    }
+    fn hint(&self) -> Option<String> {
+        Error::hint(self)
+    }
+}
+
+impl From<ch01_namespaces::Error> for Error {
+    fn from(error: ch01_namespaces::Error) -> Error {
+        Error::Layers(error.into())
+    }
+}
+
+impl From<ch02_cgroups::Error> for Error {
+    fn from(error: ch02_cgroups::Error) -> Error {
+        Error::Layers(error.into())
+    }
+}

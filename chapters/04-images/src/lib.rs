@@ -1,0 +1,30 @@
+//! # Chapter 04: OCI images and the local image store
+//!
+//! An image is a content-addressed bundle: a *manifest* names a *config* (what to run, and
+//! how) and an ordered list of *layers* (chapter 03's archives), each by the sha256 digest of
+//! its bytes. Because every piece is named by its hash, an image can be checked after it
+//! travelled, and two images that share a layer share it on disk.
+//!
+//! - [`oci`] and [`digest`]: the documents, validated on the way in;
+//! - [`store`]: blobs, unpacked layers by chain id, names; crash-safe;
+//! - [`load`]: `docker save` archives and OCI layouts into the store;
+//! - [`run`]: an image's config applied to chapter 03's container;
+//! - [`commands`]: `images`, `tag`, `rmi`, `inspect`, `history`.
+
+pub mod commands;
+pub mod digest;
+pub mod error;
+pub mod image;
+pub mod load;
+pub mod oci;
+pub mod platform;
+pub mod reference;
+pub mod run;
+pub mod store;
+pub mod time;
+
+pub use digest::Digest;
+pub use error::{Error, Result};
+pub use image::Image;
+pub use reference::Reference;
+pub use store::ImageStore;

@@ -1,0 +1,269 @@
+//! `load -i FILE`: images from a `docker save` archive or an OCI image layout (a directory, or
+//! a tar of one), into the store.
+//!
+//! Both formats come down to the same plan: a config, the layers in order, and the names to
+//! give the image. [`store_image`] carries a plan out: the config is stored, each layer is
+//! unpacked and stored in one pass (several at once), and the image is named last, so that
+//! a load interrupted at any point leaves no name pointing at a half-stored image.
+
+pub mod docker;
+pub mod oci_layout;
+pub mod source;
+
+use std::path::Path;
+
+use ch01_namespaces::{Actor, Narrator};
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::oci::{Descriptor, ImageConfig, media_type};
+use crate::reference::Reference;
+use crate::store::layers::{LayerBlob, PendingLayer};
+use crate::store::{ImageEntry, ImageStore, chain_ids};
+use source::Source;
+
+/// How many layers are unpacked at once: each also has a reading thread of its own.
+pub const PARALLEL_LAYERS: usize = 3;
+/// The largest manifest, index or config `load` reads into memory.
+pub const MAX_DOCUMENT: u64 = 4 << 20;
+
+/// One image to store, as an archive describes it.
+#[derive(Debug)]
+pub struct Plan {
+    /// The config's bytes, exactly as in the archive (the image id is their digest).
+    pub config: Vec<u8>,
+    /// The manifest's bytes, if the archive has one (an OCI layout does; `docker save`
+    /// writes none, so one is made).
+    pub manifest: Option<Vec<u8>>,
+    /// Each layer: where it is in the source, and its digest if the source gives it.
+    pub layers: Vec<PlannedLayer>,
+    /// The names to give the image.
+    pub tags: Vec<Reference>,
+}
+
+/// One layer of a [`Plan`].
+#[derive(Debug, Clone)]
+pub struct PlannedLayer {
+    /// Its path in the source.
+    pub path: String,
+    /// Its blob's digest and size, where the source names them.
+    pub expected: Option<(Digest, u64)>,
+}
+
+/// What was loaded: an image id and the names it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The image id (its config's digest).
+    pub id: Digest,
+    /// The names given to it.
+    pub tags: Vec<Reference>,
+}
+
+/// Loads every image in the archive or layout at `path`.
+pub fn load(store: &ImageStore, path: &Path, n: &Narrator) -> Result<Vec<Loaded>> {
+    let source = source::open(path)?;
+    let plans = if source.size(docker::MANIFEST).is_some() {
+        n.say(
+            Actor::Engine,
+            format!("{}: a docker save archive", path.display()),
+        );
+        docker::plans(source.as_ref())?
+    } else if source.size(oci_layout::LAYOUT_FILE).is_some() {
+        n.say(
+            Actor::Engine,
+            format!("{}: an OCI image layout", path.display()),
+        );
+        oci_layout::plans(source.as_ref(), n)?
+    } else {
+        return Err(Error::UnknownFormat(path.display().to_string()));
+    };
+    plans
+        .into_iter()
+        .map(|plan| store_image(store, source.as_ref(), plan, n))
+        .collect()
+}
+
+// ANCHOR: store_image
+/// Stores one image: its config, its layers (unpacked and kept as blobs), a manifest, and
+/// last its names.
+pub fn store_image(
+    store: &ImageStore,
+    source: &dyn Source,
+    plan: Plan,
+    n: &Narrator,
+) -> Result<Loaded> {
+    let config = ImageConfig::parse(&plan.config)?;
+    let diff_ids = &config.rootfs.diff_ids;
+    if diff_ids.len() != plan.layers.len() {
+        return Err(Error::Invalid(format!(
+            "{}: the image config lists {} layers, the manifest {}",
+            source.describe(),
+            diff_ids.len(),
+            plan.layers.len()
+        )));
+    }
+    let id = store.put_blob(&plan.config, None, "the image config")?;
+    let chains = chain_ids(diff_ids);
+    let name = plan
+        .tags
+        .first()
+        .map_or_else(|| id.to_string(), Reference::familiar);
+    let layers: Vec<LayerBlob> = plan
+        .layers
+        .iter()
+        .zip(diff_ids.iter().zip(&chains))
+        .enumerate()
+        .map(|(i, (planned, (diff_id, chain_id)))| LayerBlob {
+            digest: planned.expected.as_ref().map(|(digest, _)| digest.clone()),
+            diff_id: diff_id.clone(),
+            chain_id: chain_id.clone(),
+            what: format!("layer {} of {name} ({})", i + 1, planned.path),
+        })
+        .collect();
+    let pending = unpack_layers(store, source, &plan.layers, &layers, n)?;
+
+    // The blobs as the manifest names them: the ones just stored, or the ones already there.
+    let mut blobs = Vec::with_capacity(layers.len());
+    for (i, layer) in layers.iter().enumerate() {
+        let blob = match pending.iter().find(|(j, _)| *j == i) {
+            Some((_, p)) => (p.digest.clone(), p.compressed_size, layer_media_type(p)),
+            None => existing_blob(store, &plan.layers[i], layer)?,
+        };
+        blobs.push(blob);
+    }
+    let size = layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| match pending.iter().find(|(j, _)| *j == i) {
+            Some((_, p)) => p.size,
+            None => store.layer_size(&layer.chain_id),
+        })
+        .sum();
+    store.commit_layers(pending.into_iter().map(|(_, p)| p).collect())?;
+
+    let manifest = match plan.manifest {
+        Some(bytes) => bytes,
+        None => crate::image::new_manifest(
+            Descriptor::new(
+                media_type::IMAGE_CONFIG,
+                id.clone(),
+                plan.config.len() as u64,
+            ),
+            blobs
+                .into_iter()
+                .map(|(digest, size, media)| Descriptor::new(media, digest, size))
+                .collect(),
+        )
+        .to_json(),
+    };
+    let manifest = store.put_blob(&manifest, None, "the image manifest")?;
+    let entry = ImageEntry {
+        manifest,
+        size,
+        repo_digests: Vec::new(),
+    };
+    store.update_index(|index| {
+        index.images.insert(id.clone(), entry);
+        for tag in &plan.tags {
+            index.tags.insert(tag.to_string(), id.clone());
+        }
+        Ok(())
+    })?;
+    Ok(Loaded {
+        id,
+        tags: plan.tags,
+    })
+}
+// ANCHOR_END: store_image
+
+/// Unpacks the layers the store lacks, [`PARALLEL_LAYERS`] at a time; returns each with its
+/// position in the image. On any failure, nothing unpacked is kept.
+fn unpack_layers(
+    store: &ImageStore,
+    source: &dyn Source,
+    planned: &[PlannedLayer],
+    layers: &[LayerBlob],
+    n: &Narrator,
+) -> Result<Vec<(usize, PendingLayer)>> {
+    let missing: Vec<usize> = (0..layers.len())
+        .filter(|&i| {
+            let layer = &layers[i];
+            let have_blob = layer.digest.as_ref().is_none_or(|d| store.has_blob(d));
+            let needed = !(store.has_layer(&layer.chain_id) && have_blob);
+            if !needed {
+                n.say(
+                    Actor::Engine,
+                    format!("{}: already in the store", layer.what),
+                );
+            }
+            needed
+        })
+        .collect();
+    let mut done = Vec::with_capacity(missing.len());
+    for batch in missing.chunks(PARALLEL_LAYERS) {
+        let results: Vec<(usize, Result<PendingLayer>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|&i| {
+                    let (layer, path) = (&layers[i], planned[i].path.as_str());
+                    scope.spawn(move || {
+                        let reader = source.open(path)?;
+                        n.say(Actor::Engine, format!("unpacking {}", layer.what));
+                        store.unpack_layer(reader, layer, n)
+                    })
+                })
+                .collect();
+            batch
+                .iter()
+                .zip(handles)
+                .map(|(&i, handle)| {
+                    let result = handle.join().unwrap_or_else(|_| {
+                        Err(Error::Invalid("a layer unpacking thread panicked".into()))
+                    });
+                    (i, result)
+                })
+                .collect()
+        });
+        for (i, result) in results {
+            // A failed layer fails the load; the pending ones are dropped with `done`, and
+            // their directories in tmp/ swept by the next open.
+            done.push((i, result?));
+        }
+    }
+    Ok(done)
+}
+
+/// The media type that says how a stored layer blob is compressed.
+fn layer_media_type(layer: &PendingLayer) -> &'static str {
+    use ch03_union_fs::archive::Compression;
+    match layer.compression {
+        Compression::None => media_type::LAYER_TAR,
+        Compression::Gzip => media_type::LAYER_TAR_GZIP,
+        Compression::Zstd => media_type::LAYER_TAR_ZSTD,
+    }
+}
+
+/// The blob of a layer the store already had: the one the source names, or (for a `docker
+/// save` archive, whose layers are plain tars) the one named by its diff id.
+fn existing_blob(
+    store: &ImageStore,
+    planned: &PlannedLayer,
+    layer: &LayerBlob,
+) -> Result<(Digest, u64, &'static str)> {
+    let (digest, size) = match &planned.expected {
+        Some((digest, size)) => (digest.clone(), *size),
+        None => {
+            let path = store.blob_path(&layer.diff_id);
+            let size = std::fs::metadata(&path)
+                .map_err(Error::io("read", &path))?
+                .len();
+            (layer.diff_id.clone(), size)
+        }
+    };
+    let media = if digest == layer.diff_id {
+        media_type::LAYER_TAR
+    } else {
+        media_type::LAYER_TAR_GZIP
+    };
+    Ok((digest, size, media))
+}

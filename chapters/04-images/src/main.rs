@@ -1,0 +1,191 @@
+//! `ch04-images`: chapter 03's containers, made from images; docker's image commands over a
+//! local store.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ch01_namespaces::Narrator;
+use ch01_namespaces::cli::{ProcessOptions, exit_status, narrator, parse_or_exit, report};
+use ch02_cgroups::cli::LimitArgs;
+use ch03_union_fs::cli::{ContainerArgs, StorageArgs};
+use ch03_union_fs::commands::{self as container_commands, Origin, PsArgs};
+use ch03_union_fs::run::RunRequest;
+use ch04_images::commands::{self, ImagesArgs};
+use ch04_images::run::{self, Overrides};
+use ch04_images::{Error, ImageStore};
+use clap::{Args, Parser, Subcommand};
+
+const PROGRAM: &str = "ch04-images";
+
+#[derive(Debug, Parser)]
+#[command(name = PROGRAM, version, about = "Dockyard chapter 04: containers from OCI images")]
+struct Cli {
+    /// Narrate every kernel-visible step on stderr
+    #[arg(long, global = true)]
+    explain: bool,
+
+    #[command(flatten)]
+    storage: StorageArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a command in a new container made from an image
+    Run(Box<RunArgs>),
+    /// Load images from a `docker save` archive or an OCI image layout (directory or tar)
+    Load {
+        /// The archive or layout to read
+        #[arg(short, long, value_name = "FILE")]
+        input: PathBuf,
+    },
+    /// List images
+    Images(ImagesArgs),
+    /// Give an image another name
+    Tag {
+        /// The image: name or id
+        source: String,
+        /// The new name, NAME[:TAG]
+        target: String,
+    },
+    /// Remove image names, and images left without one
+    Rmi {
+        /// Remove even if containers use the image
+        #[arg(short, long)]
+        force: bool,
+        /// Image names or ids
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Show images' details as JSON
+    Inspect {
+        /// Image names or ids
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Show the steps an image was made in
+    History {
+        /// Don't truncate output
+        #[arg(long)]
+        no_trunc: bool,
+        /// Image name or id
+        image: String,
+    },
+    /// List containers
+    Ps(PsArgs),
+    /// Show the files a container added (A), changed (C) and deleted (D)
+    Diff {
+        /// Container name or id
+        container: String,
+    },
+    /// Write a container's changes as an OCI layer archive
+    Commit {
+        /// Container name or id
+        container: String,
+        /// The archive to write ("-" for stdout)
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Remove containers and their writable layers
+    Rm {
+        /// Container names or ids
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    container: ContainerArgs,
+
+    /// Overwrite the image's entrypoint ("" clears it)
+    #[arg(long, value_name = "COMMAND")]
+    entrypoint: Option<String>,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+
+    #[command(flatten)]
+    process: ProcessOptions,
+
+    /// The image: name or id
+    image: String,
+
+    /// The command and its arguments, instead of the image's Cmd
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    command: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli: Cli = parse_or_exit();
+    let result = (|| {
+        let n = narrator(cli.explain)?;
+        let store = ImageStore::open(&cli.storage.root)?;
+        let containers = store.containers();
+        match &cli.command {
+            Command::Run(args) => run(&store, &cli.storage, args, &n),
+            Command::Load { input } => commands::load(&store, input, &n),
+            Command::Images(args) => commands::images(&store, args),
+            Command::Tag { source, target } => commands::tag(&store, source, target),
+            Command::Rmi { force, images } => commands::rmi(PROGRAM, &store, images, *force),
+            Command::Inspect { images } => commands::inspect(&store, images),
+            Command::History { no_trunc, image } => commands::history(&store, image, *no_trunc),
+            Command::Ps(args) => Ok(container_commands::ps(containers, args, Origin::Image)?),
+            Command::Diff { container } => Ok(container_commands::diff(containers, container)?),
+            Command::Commit { container, output } => {
+                container_commands::commit_layer(containers, container, output)?;
+                Ok(0)
+            }
+            Command::Rm { containers: names } => {
+                Ok(container_commands::rm(PROGRAM, containers, names)?)
+            }
+        }
+    })();
+    match result {
+        Ok(code) => exit_status(code),
+        Err(error) => report(PROGRAM, &error),
+    }
+}
+
+// ANCHOR: run_cli
+fn run(
+    store: &ImageStore,
+    storage: &StorageArgs,
+    args: &RunArgs,
+    n: &Narrator,
+) -> Result<i32, Error> {
+    let image = store.find_image(&args.image)?;
+    let layers: Vec<PathBuf> = image
+        .chain_ids()
+        .iter()
+        .map(|c| store.layer_dir(c))
+        .collect();
+    let overrides = Overrides {
+        entrypoint: args.entrypoint.clone(),
+        command: args.command.clone(),
+    };
+    let config = image.config.config.clone().unwrap_or_default();
+    let request = RunRequest {
+        spec: run::spec(&config, &args.process, &overrides, &layers)?,
+        layers,
+        image: Some(args.image.clone()),
+        name: args.container.name.clone(),
+        remove: args.container.rm,
+        limits: &args.limits,
+    };
+    Ok(ch03_union_fs::run::run(
+        PROGRAM,
+        store.containers(),
+        storage,
+        request,
+        n,
+    )?)
+}
+// ANCHOR_END: run_cli

@@ -1,0 +1,255 @@
+//! Unpacked layers, one directory each under `layers/`, named by the layer's *chain id*.
+//!
+//! A layer's *diff id* is the digest of its uncompressed tar: it names the layer's content,
+//! whatever compression it travelled in. But a layer's files only mean something on top of
+//! the layers below it (its whiteouts delete *their* files), so the unpacked directory is
+//! named by the *chain id*, which covers the layer and everything under it:
+//!
+//! ```text
+//! chain(L1) = diff_id(L1)
+//! chain(Ln) = sha256(chain(Ln-1) + " " + diff_id(Ln))
+//! ```
+//!
+//! Two images that start with the same layers share those layers' directories.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use ch01_namespaces::Narrator;
+use ch03_union_fs::archive::{self, ApplyOptions, Compression, Whiteouts};
+
+use super::{BlobWriter, ImageStore, sync_dir};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+
+// ANCHOR: chain_ids
+/// The chain id of each layer of a stack, bottom first.
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+    let mut chain: Vec<Digest> = Vec::with_capacity(diff_ids.len());
+    for diff_id in diff_ids {
+        let next = match chain.last() {
+            None => diff_id.clone(),
+            Some(below) => Digest::sha256_of(format!("{below} {diff_id}").as_bytes()),
+        };
+        chain.push(next);
+    }
+    chain
+}
+// ANCHOR_END: chain_ids
+
+/// A layer to unpack: the blob it comes in, and what it must turn out to be.
+#[derive(Debug, Clone)]
+pub struct LayerBlob {
+    /// The digest of the bytes as they travel (compressed or not), where the source names it
+    /// (a `docker save` archive names layers by path only).
+    pub digest: Option<Digest>,
+    /// The digest its uncompressed tar must have (from the image config).
+    pub diff_id: Digest,
+    /// Its chain id, the name of its directory.
+    pub chain_id: Digest,
+    /// What it is, for messages: `layer 2 of busybox:latest`.
+    pub what: String,
+}
+
+/// A layer unpacked into `tmp/`, its blob stored, waiting for [`ImageStore::commit_layers`].
+#[derive(Debug)]
+pub struct PendingLayer {
+    partial: PathBuf,
+    chain_id: Digest,
+    /// The digest of the blob, as read.
+    pub digest: Digest,
+    /// Bytes of the blob.
+    pub compressed_size: u64,
+    /// Bytes of uncompressed tar.
+    pub size: u64,
+    /// The compression the blob came in.
+    pub compression: Compression,
+}
+
+impl ImageStore {
+    /// The directory of the layer with this chain id.
+    pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
+        self.root().join("layers").join(chain_id.encoded())
+    }
+
+    /// The file beside the layer's directory that holds the size of its tar.
+    fn layer_size_file(&self, chain_id: &Digest) -> PathBuf {
+        self.root()
+            .join("layers")
+            .join(format!("{}.size", chain_id.encoded()))
+    }
+
+    /// The size of the layer's uncompressed tar, as `images` adds it up.
+    pub fn layer_size(&self, chain_id: &Digest) -> u64 {
+        fs::read_to_string(self.layer_size_file(chain_id))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Whether the layer is unpacked in the store.
+    pub fn has_layer(&self, chain_id: &Digest) -> bool {
+        self.layer_dir(chain_id).is_dir()
+    }
+
+    // ANCHOR: unpack_layer
+    /// Unpacks the layer read from `reader` into `tmp/` and stores its blob, in one pass:
+    /// the bytes are hashed, decompressed, hashed again and unpacked by chapter 03's apply,
+    /// and copied into the blob as they go by. Both digests are checked; on a mismatch
+    /// nothing is kept.
+    pub fn unpack_layer(
+        &self,
+        reader: impl Read + Send + 'static,
+        layer: &LayerBlob,
+        n: &Narrator,
+    ) -> Result<PendingLayer> {
+        let partial = self.temp_path("layer");
+        fs::create_dir(&partial).map_err(Error::io("create", &partial))?;
+        let unpacked = (|| {
+            let blob = Arc::new(Mutex::new(self.blob_writer_hashed_by_caller()?));
+            let tee = Tee {
+                reader,
+                blob: Arc::clone(&blob),
+            };
+            let options = ApplyOptions::for_this_process(Whiteouts::Overlay);
+            let applied = archive::apply(tee, &partial, &options, n)?;
+            let digest: Digest = applied.digest.parse()?;
+            if let Some(expected) = &layer.digest {
+                check(&layer.what, expected, &digest)?;
+            }
+            let what = format!("{} (uncompressed)", layer.what);
+            check(&what, &layer.diff_id, &applied.diff_id.parse()?)?;
+            // The reading thread has ended, and dropped its end of the tee.
+            let blob = Arc::into_inner(blob)
+                .expect("the reading thread has finished")
+                .into_inner()
+                .map_err(|_| Error::Invalid("a layer reading thread panicked".into()))?;
+            blob.commit(&digest, &layer.what)?;
+            Ok(PendingLayer {
+                partial: partial.clone(),
+                chain_id: layer.chain_id.clone(),
+                digest,
+                compressed_size: applied.compressed_size,
+                size: applied.size,
+                compression: applied.compression,
+            })
+        })();
+        match unpacked {
+            Ok(pending) => Ok(pending),
+            Err(error) => {
+                let _swept_later_if_this_fails = fs::remove_dir_all(&partial);
+                Err(error)
+            }
+        }
+    }
+    // ANCHOR_END: unpack_layer
+
+    /// Puts unpacked layers under their names: their files are flushed to disk first (one
+    /// `syncfs` for all of them), so a layer directory under its name is always whole.
+    pub fn commit_layers(&self, pending: Vec<PendingLayer>) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let tmp = self.root().join("tmp");
+        let dir = fs::File::open(&tmp).map_err(Error::io("open", &tmp))?;
+        rustix::fs::syncfs(dir.as_fd())
+            .map_err(|e| Error::io("flush the layers in", &tmp)(e.into()))?;
+        for layer in pending {
+            // The size first: a layer under its name always has one.
+            let size_file = self.layer_size_file(&layer.chain_id);
+            fs::write(&size_file, layer.size.to_string())
+                .map_err(Error::io("write", &size_file))?;
+            let target = self.layer_dir(&layer.chain_id);
+            match fs::rename(&layer.partial, &target) {
+                Ok(()) => {}
+                // Another process unpacked the same layer first: theirs is as good.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST | libc::ENOTEMPTY)) => {
+                    fs::remove_dir_all(&layer.partial)
+                        .map_err(Error::io("remove", &layer.partial))?;
+                }
+                Err(e) => return Err(Error::io("store the layer", &target)(e)),
+            }
+        }
+        sync_dir(&self.root().join("layers"))
+    }
+
+    /// Removes a layer directory (no error if it is already gone). It is renamed into `tmp/`
+    /// first, so a removal interrupted half-way never leaves half a layer under its name.
+    pub fn remove_layer(&self, chain_id: &Digest) -> Result<()> {
+        let dir = self.layer_dir(chain_id);
+        let doomed = self.temp_path("removed-layer");
+        match fs::rename(&dir, &doomed) {
+            Ok(()) => {
+                fs::remove_dir_all(&doomed).map_err(Error::io("remove", &doomed))?;
+                let size_file = self.layer_size_file(chain_id);
+                fs::remove_file(&size_file).or_else(|e| match e.kind() {
+                    io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(Error::io("remove", &size_file)(e)),
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove the layer", &dir)(e)),
+        }
+    }
+
+    /// Every unpacked layer in the store, by chain id.
+    pub fn list_layers(&self) -> Result<Vec<Digest>> {
+        let dir = self.root().join("layers");
+        let mut layers = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(Error::io("list", &dir))? {
+            let entry = entry.map_err(Error::io("list", &dir))?;
+            if let Some(hex) = entry.file_name().to_str()
+                && let Ok(digest) = Digest::from_sha256_hex(hex)
+            {
+                layers.push(digest);
+            }
+        }
+        Ok(layers)
+    }
+}
+
+fn check(what: &str, expected: &Digest, actual: &Digest) -> Result<()> {
+    if actual == expected {
+        return Ok(());
+    }
+    Err(Error::DigestMismatch {
+        what: what.to_string(),
+        expected: expected.clone(),
+        actual: actual.clone(),
+    })
+}
+
+/// A reader that copies what it reads into a blob.
+struct Tee<R> {
+    reader: R,
+    blob: Arc<Mutex<BlobWriter>>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        let mut blob = self
+            .blob
+            .lock()
+            .map_err(|_| io::Error::other("the blob writer was poisoned"))?;
+        io::Write::write_all(&mut *blob, &buf[..n])?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_ids_follow_the_spec() {
+        let a = Digest::sha256_of(b"a");
+        let b = Digest::sha256_of(b"b");
+        let chain = chain_ids(&[a.clone(), b.clone()]);
+        assert_eq!(chain[0], a);
+        assert_eq!(chain[1], Digest::sha256_of(format!("{a} {b}").as_bytes()));
+    }
+}
