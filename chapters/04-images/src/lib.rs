@@ -12,6 +12,7 @@
 //! - [`commands`]: `images`, `tag`, `rmi`, `inspect`, `history`.
 
 pub mod commands;
+pub mod create;
 pub mod digest;
 pub mod error;
 pub mod image;
@@ -20,6 +21,7 @@ pub mod oci;
 pub mod platform;
 pub mod reference;
 pub mod run;
+pub mod save;
 pub mod store;
 pub mod time;
 

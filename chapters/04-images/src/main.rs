@@ -1,7 +1,8 @@
 //! `ch04-images`: chapter 03's containers, made from images; docker's image commands over a
 //! local store.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ch01_namespaces::Narrator;
@@ -11,7 +12,9 @@ use ch03_union_fs::cli::{ContainerArgs, StorageArgs};
 use ch03_union_fs::commands::{self as container_commands, Origin, PsArgs};
 use ch03_union_fs::run::RunRequest;
 use ch04_images::commands::{self, ImagesArgs};
+use ch04_images::create;
 use ch04_images::run::{self, Overrides};
+use ch04_images::save::Format;
 use ch04_images::{Error, ImageStore};
 use clap::{Args, Parser, Subcommand};
 
@@ -40,6 +43,25 @@ enum Command {
         /// The archive or layout to read
         #[arg(short, long, value_name = "FILE")]
         input: PathBuf,
+    },
+    /// Save images to a `docker save` archive (the default) or an OCI image layout tar
+    Save {
+        /// The archive to write (default: stdout, if it is not a terminal)
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The archive's format
+        #[arg(long, value_enum, default_value_t = Format::Docker)]
+        format: Format,
+        /// Image names or ids
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Make a one-layer image from a root filesystem archive (tar, tar.gz or tar.zst)
+    Import {
+        /// The archive
+        file: PathBuf,
+        /// The new image's name, NAME[:TAG]
+        reference: Option<String>,
     },
     /// List images
     Images(ImagesArgs),
@@ -80,13 +102,16 @@ enum Command {
         /// Container name or id
         container: String,
     },
-    /// Write a container's changes as an OCI layer archive
+    /// Make a new image from a container's changes (or, with -o, write them as a layer archive)
     Commit {
         /// Container name or id
         container: String,
-        /// The archive to write ("-" for stdout)
+        /// The new image's name, NAME[:TAG]
+        #[arg(conflicts_with = "output")]
+        reference: Option<String>,
+        /// Write just the layer, as an OCI layer archive, to this file ("-" for stdout)
         #[arg(short, long, value_name = "FILE")]
-        output: PathBuf,
+        output: Option<PathBuf>,
     },
     /// Remove containers and their writable layers
     Rm {
@@ -139,10 +164,33 @@ fn main() -> ExitCode {
             Command::History { no_trunc, image } => commands::history(&store, image, *no_trunc),
             Command::Ps(args) => Ok(container_commands::ps(containers, args, Origin::Image)?),
             Command::Diff { container } => Ok(container_commands::diff(containers, container)?),
-            Command::Commit { container, output } => {
-                container_commands::commit_layer(containers, container, output)?;
+            Command::Save {
+                output,
+                format,
+                images,
+            } => save(&store, images, *format, output.as_deref()),
+            Command::Import { file, reference } => {
+                let name = reference.as_deref().map(str::parse).transpose()?;
+                let id = create::import(&store, file, name.as_ref(), &n)?;
+                println!("{id}");
                 Ok(0)
             }
+            Command::Commit {
+                container,
+                reference,
+                output,
+            } => match output {
+                Some(output) => {
+                    container_commands::commit_layer(containers, container, output)?;
+                    Ok(0)
+                }
+                None => {
+                    let name = reference.as_deref().map(str::parse).transpose()?;
+                    let id = create::commit(&store, container, name.as_ref(), &n)?;
+                    println!("{id}");
+                    Ok(0)
+                }
+            },
             Command::Rm { containers: names } => {
                 Ok(container_commands::rm(PROGRAM, containers, names)?)
             }
@@ -152,6 +200,26 @@ fn main() -> ExitCode {
         Ok(code) => exit_status(code),
         Err(error) => report(PROGRAM, &error),
     }
+}
+
+fn save(
+    store: &ImageStore,
+    images: &[String],
+    format: Format,
+    output: Option<&Path>,
+) -> Result<i32, Error> {
+    let output = match output {
+        Some(path) => path,
+        None if std::io::stdout().is_terminal() => {
+            return Err(Error::Invalid(
+                "refusing to write an archive to a terminal (use -o FILE, or redirect stdout)"
+                    .into(),
+            ));
+        }
+        None => Path::new("-"),
+    };
+    ch04_images::save::save(store, images, format, output)?;
+    Ok(0)
 }
 
 // ANCHOR: run_cli

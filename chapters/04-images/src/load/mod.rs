@@ -113,31 +113,33 @@ pub fn store_image(
         .iter()
         .zip(diff_ids.iter().zip(&chains))
         .enumerate()
-        .map(|(i, (planned, (diff_id, chain_id)))| LayerBlob {
+        .map(|(i, (planned, (diff_id, _)))| LayerBlob {
             digest: planned.expected.as_ref().map(|(digest, _)| digest.clone()),
-            diff_id: diff_id.clone(),
-            chain_id: chain_id.clone(),
+            diff_id: Some(diff_id.clone()),
+            parent: i.checked_sub(1).map(|below| chains[below].clone()),
             what: format!("layer {} of {name} ({})", i + 1, planned.path),
         })
         .collect();
-    let pending = unpack_layers(store, source, &plan.layers, &layers, n)?;
+    let pending = unpack_layers(store, source, &plan.layers, &layers, &chains, n)?;
 
     // The blobs as the manifest names them: the ones just stored, or the ones already there.
     let mut blobs = Vec::with_capacity(layers.len());
-    for (i, layer) in layers.iter().enumerate() {
+    for (i, (planned, diff_id)) in plan.layers.iter().zip(diff_ids).enumerate() {
         let blob = match pending.iter().find(|(j, _)| *j == i) {
-            Some((_, p)) => (p.digest.clone(), p.compressed_size, layer_media_type(p)),
-            None => existing_blob(store, &plan.layers[i], layer)?,
+            Some((_, p)) => (p.digest.clone(), p.compressed_size, p.media_type()),
+            None => existing_blob(store, planned, diff_id)?,
         };
         blobs.push(blob);
     }
-    let size = layers
+    let size = chains
         .iter()
         .enumerate()
-        .map(|(i, layer)| match pending.iter().find(|(j, _)| *j == i) {
-            Some((_, p)) => p.size,
-            None => store.layer_size(&layer.chain_id),
-        })
+        .map(
+            |(i, chain_id)| match pending.iter().find(|(j, _)| *j == i) {
+                Some((_, p)) => p.size,
+                None => store.layer_size(chain_id),
+            },
+        )
         .sum();
     store.commit_layers(pending.into_iter().map(|(_, p)| p).collect())?;
 
@@ -183,13 +185,14 @@ fn unpack_layers(
     source: &dyn Source,
     planned: &[PlannedLayer],
     layers: &[LayerBlob],
+    chains: &[Digest],
     n: &Narrator,
 ) -> Result<Vec<(usize, PendingLayer)>> {
     let missing: Vec<usize> = (0..layers.len())
         .filter(|&i| {
             let layer = &layers[i];
             let have_blob = layer.digest.as_ref().is_none_or(|d| store.has_blob(d));
-            let needed = !(store.has_layer(&layer.chain_id) && have_blob);
+            let needed = !(store.has_layer(&chains[i]) && have_blob);
             if !needed {
                 n.say(
                     Actor::Engine,
@@ -233,34 +236,24 @@ fn unpack_layers(
     Ok(done)
 }
 
-/// The media type that says how a stored layer blob is compressed.
-fn layer_media_type(layer: &PendingLayer) -> &'static str {
-    use ch03_union_fs::archive::Compression;
-    match layer.compression {
-        Compression::None => media_type::LAYER_TAR,
-        Compression::Gzip => media_type::LAYER_TAR_GZIP,
-        Compression::Zstd => media_type::LAYER_TAR_ZSTD,
-    }
-}
-
 /// The blob of a layer the store already had: the one the source names, or (for a `docker
 /// save` archive, whose layers are plain tars) the one named by its diff id.
 fn existing_blob(
     store: &ImageStore,
     planned: &PlannedLayer,
-    layer: &LayerBlob,
+    diff_id: &Digest,
 ) -> Result<(Digest, u64, &'static str)> {
     let (digest, size) = match &planned.expected {
         Some((digest, size)) => (digest.clone(), *size),
         None => {
-            let path = store.blob_path(&layer.diff_id);
+            let path = store.blob_path(diff_id);
             let size = std::fs::metadata(&path)
                 .map_err(Error::io("read", &path))?
                 .len();
-            (layer.diff_id.clone(), size)
+            (diff_id.clone(), size)
         }
     };
-    let media = if digest == layer.diff_id {
+    let media = if digest == *diff_id {
         media_type::LAYER_TAR
     } else {
         media_type::LAYER_TAR_GZIP

@@ -34,7 +34,9 @@ pub(crate) fn parse<T: Document>(bytes: &[u8]) -> Result<T, InvalidDocument> {
         .map_err(|err| InvalidDocument::new(T::KIND, None, err.to_string()))?;
     document
         .validate()
-        .map_err(|FieldError { field, problem }| InvalidDocument::new(T::KIND, field, problem))?;
+        .map_err(|FieldError { field, problem }| {
+            InvalidDocument::new(T::KIND, Some(field), problem)
+        })?;
     Ok(document)
 }
 

@@ -18,11 +18,15 @@
 //! Docker's "image manifest v2, schema 2" is the format OCI grew out of: the same documents
 //! under other [`media_type`]s, which every parser here accepts as they are.
 //!
-//! Every document type has `parse`, which refuses any document the OCI image spec's JSON
-//! schemas (and the extra rules of its reference validator) refuse, and `to_json`, which writes
+//! Every document type has `parse`, which checks the rules of the OCI image spec's JSON
+//! schemas and the few more of its reference validator, and `to_json`, which writes
 //! compact JSON that leaves out absent fields. Nothing past a successful `parse` needs to
 //! check the document's shape again. The error, [`InvalidDocument`], names the document kind,
 //! the field and the problem in one line.
+//!
+//! A document's digest is over its exact bytes, so keep the bytes that were fetched or
+//! written: `to_json` of a parsed document is the same document, but rarely the same bytes
+//! (field order, spacing and the fields we ignore all change).
 
 mod config;
 mod descriptor;

@@ -12,14 +12,14 @@
 /// What is wrong with which field of a document.
 #[derive(Debug)]
 pub(crate) struct FieldError {
-    /// The field's path, such as `layers[0].mediaType`; `None` for the document itself.
-    pub(crate) field: Option<String>,
+    /// The field's path, such as `layers[0].mediaType`.
+    pub(crate) field: String,
     /// What is wrong with it.
     pub(crate) problem: String,
 }
 
 /// The path of the field `name` inside the object at path `parent` (`""` for the document).
-pub(crate) fn path(parent: &str, name: &str) -> String {
+fn path(parent: &str, name: &str) -> String {
     if parent.is_empty() {
         name.to_owned()
     } else {
@@ -34,7 +34,7 @@ pub(crate) fn check(
     outcome: Result<(), String>,
 ) -> Result<(), FieldError> {
     outcome.map_err(|problem| FieldError {
-        field: Some(path(parent, name)),
+        field: path(parent, name),
         problem,
     })
 }
@@ -144,7 +144,7 @@ fn uri_problem(value: &str) -> Option<String> {
 pub(crate) fn base64(value: &str) -> Result<(), String> {
     let bytes = value.as_bytes();
     let fail = |reason: String| Err(format!("not padded standard base64: {reason}"));
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return fail(format!(
             "its length, {}, is not a multiple of 4",
             bytes.len()
@@ -194,7 +194,7 @@ fn is_date_time(value: &str) -> bool {
     ) else {
         return false;
     };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let month_days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -254,8 +254,8 @@ mod tests {
         assert_eq!(path("layers[0]", "digest"), "layers[0].digest");
         let err = check("config", "Env[1]", Err("bad".into())).unwrap_err();
         assert_eq!(
-            (err.field.as_deref(), err.problem.as_str()),
-            (Some("config.Env[1]"), "bad")
+            (err.field.as_str(), err.problem.as_str()),
+            ("config.Env[1]", "bad")
         );
     }
 

@@ -24,19 +24,24 @@ use ch03_union_fs::archive::{self, ApplyOptions, Compression, Whiteouts};
 use super::{BlobWriter, ImageStore, sync_dir};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::oci::media_type;
 
 // ANCHOR: chain_ids
 /// The chain id of each layer of a stack, bottom first.
 pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     let mut chain: Vec<Digest> = Vec::with_capacity(diff_ids.len());
     for diff_id in diff_ids {
-        let next = match chain.last() {
-            None => diff_id.clone(),
-            Some(below) => Digest::sha256_of(format!("{below} {diff_id}").as_bytes()),
-        };
-        chain.push(next);
+        chain.push(chain_id(chain.last(), diff_id));
     }
     chain
+}
+
+/// The chain id of the layer `diff_id` on top of the layer whose chain id is `below`.
+pub fn chain_id(below: Option<&Digest>, diff_id: &Digest) -> Digest {
+    match below {
+        None => diff_id.clone(),
+        Some(below) => Digest::sha256_of(format!("{below} {diff_id}").as_bytes()),
+    }
 }
 // ANCHOR_END: chain_ids
 
@@ -46,10 +51,11 @@ pub struct LayerBlob {
     /// The digest of the bytes as they travel (compressed or not), where the source names it
     /// (a `docker save` archive names layers by path only).
     pub digest: Option<Digest>,
-    /// The digest its uncompressed tar must have (from the image config).
-    pub diff_id: Digest,
-    /// Its chain id, the name of its directory.
-    pub chain_id: Digest,
+    /// The digest its uncompressed tar must have (from the image config), if known: a layer
+    /// being imported or committed is named by what it turns out to be.
+    pub diff_id: Option<Digest>,
+    /// The chain id of the layer below it, if any.
+    pub parent: Option<Digest>,
     /// What it is, for messages: `layer 2 of busybox:latest`.
     pub what: String,
 }
@@ -58,7 +64,10 @@ pub struct LayerBlob {
 #[derive(Debug)]
 pub struct PendingLayer {
     partial: PathBuf,
-    chain_id: Digest,
+    /// Its chain id, the name of its directory.
+    pub chain_id: Digest,
+    /// The digest of its uncompressed tar.
+    pub diff_id: Digest,
     /// The digest of the blob, as read.
     pub digest: Digest,
     /// Bytes of the blob.
@@ -67,6 +76,17 @@ pub struct PendingLayer {
     pub size: u64,
     /// The compression the blob came in.
     pub compression: Compression,
+}
+
+impl PendingLayer {
+    /// The media type that says how its blob is compressed.
+    pub fn media_type(&self) -> &'static str {
+        match self.compression {
+            Compression::None => media_type::LAYER_TAR,
+            Compression::Gzip => media_type::LAYER_TAR_GZIP,
+            Compression::Zstd => media_type::LAYER_TAR_ZSTD,
+        }
+    }
 }
 
 impl ImageStore {
@@ -120,8 +140,14 @@ impl ImageStore {
             if let Some(expected) = &layer.digest {
                 check(&layer.what, expected, &digest)?;
             }
-            let what = format!("{} (uncompressed)", layer.what);
-            check(&what, &layer.diff_id, &applied.diff_id.parse()?)?;
+            let diff_id: Digest = applied.diff_id.parse()?;
+            if let Some(expected) = &layer.diff_id {
+                check(
+                    &format!("{} (uncompressed)", layer.what),
+                    expected,
+                    &diff_id,
+                )?;
+            }
             // The reading thread has ended, and dropped its end of the tee.
             let blob = Arc::into_inner(blob)
                 .expect("the reading thread has finished")
@@ -130,7 +156,8 @@ impl ImageStore {
             blob.commit(&digest, &layer.what)?;
             Ok(PendingLayer {
                 partial: partial.clone(),
-                chain_id: layer.chain_id.clone(),
+                chain_id: chain_id(layer.parent.as_ref(), &diff_id),
+                diff_id,
                 digest,
                 compressed_size: applied.compressed_size,
                 size: applied.size,
