@@ -270,9 +270,9 @@ mod tests {
                 "my.registry/x:latest",
             ),
             (
-                "a__b-c.d/e",
-                "docker.io/a__b-c.d/e:latest",
-                "a__b-c.d/e:latest",
+                "user/a__b--c.d",
+                "docker.io/user/a__b--c.d:latest",
+                "user/a__b--c.d:latest",
             ),
         ];
         for (input, full, familiar) in cases {

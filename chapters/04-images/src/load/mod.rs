@@ -102,7 +102,7 @@ pub fn store_image(
             plan.layers.len()
         )));
     }
-    let id = store.put_blob(&plan.config, None, "the image config")?;
+    let id = Digest::sha256_of(&plan.config);
     let chains = chain_ids(diff_ids);
     let name = plan
         .tags
@@ -141,7 +141,10 @@ pub fn store_image(
             },
         )
         .sum();
+    // Nothing is stored before every layer was read and checked: a bad layer leaves the
+    // store as it was.
     store.commit_layers(pending.into_iter().map(|(_, p)| p).collect())?;
+    store.put_blob(&plan.config, Some(&id), "the image config")?;
 
     let manifest = match plan.manifest {
         Some(bytes) => bytes,

@@ -119,6 +119,7 @@ pub struct TarSource {
 }
 
 impl TarSource {
+    // ANCHOR: tar_index
     /// Reads the archive's headers (not its files' contents) to find where each file is.
     /// Symbolic and hard links to files in the archive (older `docker save` links a layer
     /// that two images share) are resolved to their targets' bytes.
@@ -167,6 +168,7 @@ impl TarSource {
             files,
         })
     }
+    // ANCHOR_END: tar_index
 
     fn location(&self, path: &str) -> Option<(u64, u64)> {
         self.files.get(&clean(path)?).copied()

@@ -47,16 +47,8 @@ pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.ta
 pub const DOCKER_FOREIGN_LAYER_GZIP: &str =
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 
-/// How a layer's tar archive is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Compression {
-    /// A plain tar archive.
-    None,
-    /// A gzip stream around the tar archive.
-    Gzip,
-    /// A zstd stream around the tar archive.
-    Zstd,
-}
+/// How a layer's tar archive is compressed: chapter 03's, which unpacks all three.
+pub use ch03_union_fs::archive::Compression;
 
 /// Whether `media_type` names an image manifest, OCI's or Docker's.
 pub fn is_manifest(media_type: &str) -> bool {
@@ -79,6 +71,15 @@ pub fn layer_compression(media_type: &str) -> Option<Compression> {
         | DOCKER_FOREIGN_LAYER_GZIP => Some(Compression::Gzip),
         LAYER_TAR_ZSTD | LAYER_NONDISTRIBUTABLE_TAR_ZSTD => Some(Compression::Zstd),
         _ => None,
+    }
+}
+
+/// The OCI media type of a layer compressed with `compression`.
+pub fn of_layer(compression: Compression) -> &'static str {
+    match compression {
+        Compression::None => LAYER_TAR,
+        Compression::Gzip => LAYER_TAR_GZIP,
+        Compression::Zstd => LAYER_TAR_ZSTD,
     }
 }
 

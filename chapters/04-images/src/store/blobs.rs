@@ -128,6 +128,7 @@ impl BlobWriter {
         self.size
     }
 
+    // ANCHOR: commit
     /// Checks that the content has the digest `expected`, flushes it to disk, and renames it
     /// under that digest. On a mismatch nothing is stored.
     pub fn commit(mut self, expected: &Digest, what: &str) -> Result<Digest> {
@@ -152,6 +153,7 @@ impl BlobWriter {
         sync_dir(target.parent().expect("a blob path has a parent"))?;
         Ok(actual)
     }
+    // ANCHOR_END: commit
 
     /// The temporary file.
     pub fn path(&self) -> &Path {

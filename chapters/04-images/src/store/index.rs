@@ -63,6 +63,7 @@ impl ImageStore {
         }
     }
 
+    // ANCHOR: update_index
     /// Changes the index with `change`, under a lock so that two commands changing it at
     /// once both have their way, and replaces the file atomically.
     pub fn update_index<T>(&self, change: impl FnOnce(&mut Index) -> Result<T>) -> Result<T> {
@@ -74,7 +75,8 @@ impl ImageStore {
         let result = change(&mut index)?;
         let path = self.root().join("images.json");
         let temp = self.temp_path("images.json");
-        let json = serde_json::to_vec_pretty(&index).expect("an index always serializes");
+        let mut json = serde_json::to_vec_pretty(&index).expect("an index always serializes");
+        json.push(b'\n');
         File::create(&temp)
             .and_then(|mut file| {
                 file.write_all(&json)?;
@@ -85,4 +87,5 @@ impl ImageStore {
         sync_dir(self.root())?;
         Ok(result)
     }
+    // ANCHOR_END: update_index
 }

@@ -60,10 +60,13 @@ pub struct LayerBlob {
     pub what: String,
 }
 
-/// A layer unpacked into `tmp/`, its blob stored, waiting for [`ImageStore::commit_layers`].
+/// A layer unpacked into `tmp/`, its blob checked and written there too, waiting for
+/// [`ImageStore::commit_layers`] to give both their names. Dropped uncommitted, it removes
+/// both: a load that fails on one layer keeps none.
 #[derive(Debug)]
 pub struct PendingLayer {
     partial: PathBuf,
+    blob: Option<BlobWriter>,
     /// Its chain id, the name of its directory.
     pub chain_id: Digest,
     /// The digest of its uncompressed tar.
@@ -78,14 +81,18 @@ pub struct PendingLayer {
     pub compression: Compression,
 }
 
+impl Drop for PendingLayer {
+    fn drop(&mut self) {
+        // After a commit the directory has its final name and this finds nothing to remove;
+        // a leftover is swept by the next open anyway.
+        let _swept_later_if_this_fails = fs::remove_dir_all(&self.partial);
+    }
+}
+
 impl PendingLayer {
-    /// The media type that says how its blob is compressed.
+    /// The OCI media type that says how its blob is compressed.
     pub fn media_type(&self) -> &'static str {
-        match self.compression {
-            Compression::None => media_type::LAYER_TAR,
-            Compression::Gzip => media_type::LAYER_TAR_GZIP,
-            Compression::Zstd => media_type::LAYER_TAR_ZSTD,
-        }
+        media_type::of_layer(self.compression)
     }
 }
 
@@ -116,9 +123,9 @@ impl ImageStore {
     }
 
     // ANCHOR: unpack_layer
-    /// Unpacks the layer read from `reader` into `tmp/` and stores its blob, in one pass:
-    /// the bytes are hashed, decompressed, hashed again and unpacked by chapter 03's apply,
-    /// and copied into the blob as they go by. Both digests are checked; on a mismatch
+    /// Unpacks the layer read from `reader` into `tmp/` and writes its blob there, in one
+    /// pass: the bytes are hashed, decompressed, hashed again and unpacked by chapter 03's
+    /// apply, and copied into the blob as they go by. Both digests are checked; on a mismatch
     /// nothing is kept.
     pub fn unpack_layer(
         &self,
@@ -128,8 +135,10 @@ impl ImageStore {
     ) -> Result<PendingLayer> {
         let partial = self.temp_path("layer");
         fs::create_dir(&partial).map_err(Error::io("create", &partial))?;
+        let blob = self.blob_writer_hashed_by_caller()?;
+        let blob_path = blob.path().to_path_buf();
         let unpacked = (|| {
-            let blob = Arc::new(Mutex::new(self.blob_writer_hashed_by_caller()?));
+            let blob = Arc::new(Mutex::new(blob));
             let tee = Tee {
                 reader,
                 blob: Arc::clone(&blob),
@@ -153,9 +162,9 @@ impl ImageStore {
                 .expect("the reading thread has finished")
                 .into_inner()
                 .map_err(|_| Error::Invalid("a layer reading thread panicked".into()))?;
-            blob.commit(&digest, &layer.what)?;
             Ok(PendingLayer {
                 partial: partial.clone(),
+                blob: Some(blob),
                 chain_id: chain_id(layer.parent.as_ref(), &diff_id),
                 diff_id,
                 digest,
@@ -167,6 +176,8 @@ impl ImageStore {
         match unpacked {
             Ok(pending) => Ok(pending),
             Err(error) => {
+                // The reading thread may still hold the blob writer: its file goes by name.
+                let _swept_later_if_this_fails = fs::remove_file(&blob_path);
                 let _swept_later_if_this_fails = fs::remove_dir_all(&partial);
                 Err(error)
             }
@@ -174,8 +185,9 @@ impl ImageStore {
     }
     // ANCHOR_END: unpack_layer
 
-    /// Puts unpacked layers under their names: their files are flushed to disk first (one
-    /// `syncfs` for all of them), so a layer directory under its name is always whole.
+    /// Puts unpacked layers and their blobs under their names: their files are flushed to
+    /// disk first (one `syncfs` for all of them), so a layer directory under its name is
+    /// always whole.
     pub fn commit_layers(&self, pending: Vec<PendingLayer>) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
@@ -184,7 +196,10 @@ impl ImageStore {
         let dir = fs::File::open(&tmp).map_err(Error::io("open", &tmp))?;
         rustix::fs::syncfs(dir.as_fd())
             .map_err(|e| Error::io("flush the layers in", &tmp)(e.into()))?;
-        for layer in pending {
+        for mut layer in pending {
+            if let Some(blob) = layer.blob.take() {
+                blob.commit(&layer.digest, "a layer")?;
+            }
             // The size first: a layer under its name always has one.
             let size_file = self.layer_size_file(&layer.chain_id);
             fs::write(&size_file, layer.size.to_string())

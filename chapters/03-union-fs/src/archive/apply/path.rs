@@ -42,19 +42,16 @@ impl std::fmt::Display for EntryPath {
 }
 
 // ANCHOR: check_name
-/// Checks an entry's name (or a hard link's target): it must be relative and must not climb
-/// out with `..`. A leading `./` and repeated slashes are harmless and dropped.
+/// Checks an entry's name (or a hard link's target): it must not climb out with `..`. An
+/// absolute name is read relative to the target, as GNU tar, Docker and containerd read it
+/// (umoci writes layers whose names start with `/`); a leading `./` and repeated slashes are
+/// harmless and dropped.
 pub fn check(name: &[u8]) -> Result<EntryPath> {
     let shown = String::from_utf8_lossy(name).into_owned();
     let refuse = |reason: &str| Error::UnsafeEntry {
         entry: shown.clone(),
         reason: reason.into(),
     };
-    if name.starts_with(b"/") {
-        return Err(refuse(
-            "absolute path: an archive may only name paths inside its target",
-        ));
-    }
     let mut parts = Vec::new();
     for part in name.split(|b| *b == b'/') {
         match part {
