@@ -157,9 +157,7 @@ fn parent_directory_names_are_refused() {
 fn absolute_names_land_inside_the_target() {
     let scene = Scene::new();
     let abs = scene.outside().join("pwned");
-    scene
-        .hostile(&[file(abs.to_str().unwrap(), "x")])
-        .unwrap();
+    scene.hostile(&[file(abs.to_str().unwrap(), "x")]).unwrap();
     assert!(!abs.exists());
     let inside = scene.target().join(abs.strip_prefix("/").unwrap());
     assert_eq!(fs::read_to_string(inside).unwrap(), "x");

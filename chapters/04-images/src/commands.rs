@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ch01_namespaces::Narrator;
 use ch03_union_fs::format::{ellipsis, human_duration, human_size, table};
-use ch03_union_fs::store::now;
+use ch03_union_fs::lifecycle;
+use ch03_union_fs::store::{State, now};
 use clap::Args;
 use serde_json::json;
 
@@ -305,63 +306,93 @@ pub fn rmi(program: &str, store: &ImageStore, references: &[String], force: bool
     Ok(i32::from(failed))
 }
 
+// ANCHOR: remove_image
+/// Removes one name, and the image with its last name, as docker does: an image that a
+/// container uses stays unless forced (and one that a running container uses, even then); an
+/// image named by id that has several names stays unless forced.
 fn remove_image(store: &ImageStore, reference: &str, force: bool) -> Result<Vec<String>> {
     let image = store.find_image(reference)?;
-    // A container uses the image if it stands on the image's layers.
-    let layers: Vec<std::path::PathBuf> = image
+    let index = store.index()?;
+    let names: Vec<String> = index
+        .tags_of(&image.id)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let by_name = reference
+        .parse::<Reference>()
+        .ok()
+        .map(|r| r.to_string())
+        .filter(|r| names.contains(r));
+    if let Some(name) = &by_name
+        && names.len() > 1
+    {
+        // Another name remains: only this one goes.
+        untag(store, &image.id, std::slice::from_ref(name))?;
+        return Ok(vec![format!("Untagged: {}", familiar(name))]);
+    }
+    if by_name.is_none() && names.len() > 1 && !force {
+        return Err(Error::ImageHasNames {
+            image: image.short_id().to_string(),
+            names: names.len(),
+        });
+    }
+    // The last name, or the image itself: it goes, unless a container stands on its layers.
+    let layers: Vec<PathBuf> = image
         .chain_ids()
         .iter()
         .map(|c| store.layer_dir(c))
         .collect();
-    let users: Vec<String> = store
+    let users: Vec<(String, bool)> = store
         .containers()
         .list()?
         .into_iter()
         .filter(|c| c.layers == layers)
-        .map(|c| c.short_id().to_string())
+        .map(|c| {
+            let running = matches!(lifecycle::effective_state(&c), State::Running { .. });
+            (c.short_id().to_string(), running)
+        })
         .collect();
-    let by_name = reference.parse::<Reference>().ok().filter(|r| {
-        store
-            .index()
-            .is_ok_and(|i| i.tags.contains_key(&r.to_string()))
-    });
-    let mut lines = Vec::new();
-    let deleted = store.update_index(|index| {
-        let names: Vec<String> = index
-            .tags_of(&image.id)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        // A name given, and the image has others: only that name goes.
-        let untag: Vec<String> = match &by_name {
-            Some(name) if names.len() > 1 || (!users.is_empty() && force) => vec![name.to_string()],
-            _ if !users.is_empty() && !force => {
-                return Err(Error::ImageInUse {
-                    reference: reference.to_string(),
-                    container: users[0].clone(),
-                    image: image.short_id().to_string(),
-                });
-            }
-            _ => names.clone(),
-        };
-        for name in &untag {
-            index.tags.remove(name);
-            let familiar = name
-                .parse::<Reference>()
-                .map_or(name.clone(), |r| r.familiar());
-            lines.push(format!("Untagged: {familiar}"));
-        }
-        let orphan = index.tags_of(&image.id).is_empty() && users.is_empty();
-        if orphan {
-            index.images.remove(&image.id);
-        }
-        Ok(orphan)
-    })?;
-    if deleted {
-        lines.push(format!("Deleted: {}", image.id));
-        collect_garbage(store)?;
+    if let Some((container, running)) = users.iter().find(|(_, running)| *running || !force) {
+        return Err(Error::ImageInUse {
+            reference: reference.to_string(),
+            container: container.clone(),
+            image: image.short_id().to_string(),
+            running: *running,
+        });
     }
+    untag(store, &image.id, &names)?;
+    store.update_index(|index| {
+        index.images.remove(&image.id);
+        Ok(())
+    })?;
+    // What a stopped container stands on stays until it is removed: collection keeps the
+    // layers of every container.
+    collect_garbage(store)?;
+    let mut lines: Vec<String> = names
+        .iter()
+        .map(|n| format!("Untagged: {}", familiar(n)))
+        .collect();
+    lines.push(format!("Deleted: {}", image.id));
     Ok(lines)
+}
+// ANCHOR_END: remove_image
+
+/// Removes the names `names` of the image `id` (if they still point at it).
+fn untag(store: &ImageStore, id: &Digest, names: &[String]) -> Result<()> {
+    store.update_index(|index| {
+        for name in names {
+            if index.tags.get(name) == Some(id) {
+                index.tags.remove(name);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A stored name as docker shows it.
+fn familiar(name: &str) -> String {
+    name.parse::<Reference>()
+        .map_or(name.to_string(), |r| r.familiar())
 }
 
 /// Removes every blob and layer that no image of the index and no container uses.

@@ -87,7 +87,8 @@ pub enum Error {
     },
     /// `rmi` of an image that containers use.
     #[error(
-        "unable to remove {reference} (must force): container {container} is using its image {image}"
+        "unable to remove {reference} ({}): container {container} is using its image {image}",
+        if *.running { "cannot be forced: it is running" } else { "must force" }
     )]
     ImageInUse {
         /// The reference given.
@@ -96,6 +97,16 @@ pub enum Error {
         container: String,
         /// The image's short id.
         image: String,
+        /// Whether that container is running (then not even `-f` removes the image).
+        running: bool,
+    },
+    /// `rmi` by id of an image that has several names.
+    #[error("unable to delete {image} (must be forced): the image has {names} names")]
+    ImageHasNames {
+        /// The image's short id.
+        image: String,
+        /// How many names it has.
+        names: usize,
     },
     /// The image's config gives nothing to run, and neither does the command line.
     #[error("no command specified")]
@@ -132,7 +143,10 @@ impl Error {
         match self {
             Error::Layers(inner) => inner.exit_code(),
             // docker exits 1 when an image or container is not found, or in use
-            Error::NoSuchImage(_) | Error::AmbiguousImage(_) | Error::ImageInUse { .. } => 1,
+            Error::NoSuchImage(_)
+            | Error::AmbiguousImage(_)
+            | Error::ImageInUse { .. }
+            | Error::ImageHasNames { .. } => 1,
             _ => exit_code::ENGINE_FAILURE,
         }
     }
@@ -143,8 +157,14 @@ impl Error {
             Error::NoSuchImage(_) => {
                 Some("list images with: images; load one with: load -i FILE".into())
             }
-            Error::ImageInUse { .. } => {
+            Error::ImageInUse { running: false, .. } => {
                 Some("remove the container first (rm), or force with rmi -f".into())
+            }
+            Error::ImageInUse { running: true, .. } => {
+                Some("stop the container first; its image stays while it runs".into())
+            }
+            Error::ImageHasNames { .. } => {
+                Some("remove it by name (rmi NAME), or force with rmi -f".into())
             }
             Error::InvalidReference { .. } => {
                 Some("references look like NAME[:TAG] or NAME@sha256:DIGEST, lowercase".into())

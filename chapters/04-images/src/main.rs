@@ -192,7 +192,10 @@ fn main() -> ExitCode {
                 }
             },
             Command::Rm { containers: names } => {
-                Ok(container_commands::rm(PROGRAM, containers, names)?)
+                let status = container_commands::rm(PROGRAM, containers, names)?;
+                // The layers of an image deleted while the container stood on them go now.
+                commands::collect_garbage(&store)?;
+                Ok(status)
             }
         }
     })();

@@ -11,6 +11,8 @@ pub mod oci_layout;
 pub mod source;
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ch01_namespaces::{Actor, Narrator};
 
@@ -181,8 +183,9 @@ pub fn store_image(
 }
 // ANCHOR_END: store_image
 
-/// Unpacks the layers the store lacks, [`PARALLEL_LAYERS`] at a time; returns each with its
-/// position in the image. On any failure, nothing unpacked is kept.
+/// Unpacks the layers the store lacks, [`PARALLEL_LAYERS`] at a time, largest first (so that
+/// the longest does not start last); returns each with its position in the image. On any
+/// failure, nothing unpacked is kept.
 fn unpack_layers(
     store: &ImageStore,
     source: &dyn Source,
@@ -191,7 +194,7 @@ fn unpack_layers(
     chains: &[Digest],
     n: &Narrator,
 ) -> Result<Vec<(usize, PendingLayer)>> {
-    let missing: Vec<usize> = (0..layers.len())
+    let mut missing: Vec<usize> = (0..layers.len())
         .filter(|&i| {
             let layer = &layers[i];
             let have_blob = layer.digest.as_ref().is_none_or(|d| store.has_blob(d));
@@ -205,38 +208,49 @@ fn unpack_layers(
             needed
         })
         .collect();
+    missing.sort_by_key(|&i| std::cmp::Reverse(source.size(&planned[i].path).unwrap_or(0)));
+
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results = Mutex::new(Vec::with_capacity(missing.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_LAYERS.min(missing.len()) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some(&i) = missing.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let layer = &layers[i];
+                    n.say(Actor::Engine, format!("unpacking {}", layer.what));
+                    let result = source
+                        .open(&planned[i].path)
+                        .and_then(|reader| store.unpack_layer(reader, layer, n));
+                    failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                    results
+                        .lock()
+                        .expect("no worker panics holding it")
+                        .push((i, result));
+                }
+            });
+        }
+    });
     let mut done = Vec::with_capacity(missing.len());
-    for batch in missing.chunks(PARALLEL_LAYERS) {
-        let results: Vec<(usize, Result<PendingLayer>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .iter()
-                .map(|&i| {
-                    let (layer, path) = (&layers[i], planned[i].path.as_str());
-                    scope.spawn(move || {
-                        let reader = source.open(path)?;
-                        n.say(Actor::Engine, format!("unpacking {}", layer.what));
-                        store.unpack_layer(reader, layer, n)
-                    })
-                })
-                .collect();
-            batch
-                .iter()
-                .zip(handles)
-                .map(|(&i, handle)| {
-                    let result = handle.join().unwrap_or_else(|_| {
-                        Err(Error::Invalid("a layer unpacking thread panicked".into()))
-                    });
-                    (i, result)
-                })
-                .collect()
-        });
-        for (i, result) in results {
-            // A failed layer fails the load; the pending ones are dropped with `done`, and
-            // their directories in tmp/ swept by the next open.
-            done.push((i, result?));
+    let mut first_error = None;
+    for (i, result) in results.into_inner().expect("the workers have ended") {
+        match result {
+            Ok(pending) => done.push((i, pending)),
+            // The layer that failed first in the image's order is the one reported.
+            Err(error) if first_error.as_ref().is_none_or(|(j, _)| i < *j) => {
+                first_error = Some((i, error))
+            }
+            Err(_) => {}
         }
     }
-    Ok(done)
+    match first_error {
+        // Dropping `done` removes what the other layers unpacked.
+        Some((_, error)) => Err(error),
+        None => Ok(done),
+    }
 }
 
 /// The blob of a layer the store already had: the one the source names, or (for a `docker

@@ -24,8 +24,10 @@ pub(crate) trait Document: Serialize + DeserializeOwned {
 pub(crate) fn parse<T: Document>(bytes: &[u8]) -> Result<T, InvalidDocument> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let document: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        // The path is "." when the document itself (not one of its fields) is to blame.
-        let field = Some(err.path().to_string()).filter(|path| path != ".");
+        // The path is "." when the document itself (not one of its fields) is to blame, and
+        // "?" where the parser stopped before knowing the field: JSON that is not JSON.
+        let syntax = err.inner().is_syntax() || err.inner().is_eof();
+        let field = Some(err.path().to_string()).filter(|path| path != "." && !syntax);
         InvalidDocument::new(T::KIND, field, err.into_inner().to_string())
     })?;
     // Refuse trailing bytes after the document, as any JSON parser must.

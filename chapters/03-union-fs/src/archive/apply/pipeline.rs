@@ -34,13 +34,15 @@ pub struct Digests {
 ///
 /// The work is split to keep both threads busy: the reading thread decompresses (the heaviest
 /// part) and hashes the compressed bytes; the tar's own hash is computed here, as the tar is
-/// consumed, on the thread that otherwise waits for the kernel to create files.
+/// consumed, on the thread that otherwise waits for the kernel to create files. An archive
+/// that is not compressed is its own tar: it is hashed once.
 #[derive(Debug)]
 pub struct TarStream {
-    chunks: Receiver<io::Result<Vec<u8>>>,
+    chunks: Receiver<Message>,
     current: Vec<u8>,
     position: usize,
-    tar_hash: Sha256,
+    /// `None` once the archive turned out to be a plain tar, whose digest is the diff id.
+    tar_hash: Option<Sha256>,
     tar_size: u64,
     reader: Option<JoinHandle<io::Result<Digests>>>,
 }
@@ -56,7 +58,7 @@ impl TarStream {
             chunks,
             current: Vec::new(),
             position: 0,
-            tar_hash: Sha256::new(),
+            tar_hash: Some(Sha256::new()),
             tar_size: 0,
             reader: Some(reader),
         })
@@ -70,20 +72,31 @@ impl TarStream {
         let mut digests = reader
             .join()
             .map_err(|_| io::Error::other("the archive reading thread panicked"))??;
-        digests.diff_id = hex_digest(std::mem::take(&mut self.tar_hash));
+        digests.diff_id = match self.tar_hash.take() {
+            Some(hash) => hex_digest(hash),
+            None => digests.digest.clone(),
+        };
         digests.size = self.tar_size;
         Ok(digests)
     }
 }
 
+/// What the reading thread hands over: first the compression it found, then the tar.
+#[derive(Debug)]
+enum Message {
+    Compression(Compression),
+    Chunk(Vec<u8>),
+    Failed(io::Error),
+}
+
 /// The reading thread: one pass over the input, hashing on both sides of the decompression.
-fn read_and_decompress(
-    input: impl Read,
-    send: &SyncSender<io::Result<Vec<u8>>>,
-) -> io::Result<Digests> {
+fn read_and_decompress(input: impl Read, send: &SyncSender<Message>) -> io::Result<Digests> {
     let mut raw = BufReader::with_capacity(CHUNK, Hashing::new(input));
     let result = (|| -> io::Result<Compression> {
         let compression = Compression::detect(&mut raw)?;
+        if send.send(Message::Compression(compression)).is_err() {
+            return Ok(compression);
+        }
         let mut tar = compression.decoder(&mut raw)?;
         loop {
             let mut chunk = vec![0u8; CHUNK];
@@ -98,7 +111,7 @@ fn read_and_decompress(
                 break;
             }
             chunk.truncate(filled);
-            if send.send(Ok(chunk)).is_err() {
+            if send.send(Message::Chunk(chunk)).is_err() {
                 // The writer stopped (it failed on an entry): nothing more to do.
                 break;
             }
@@ -120,7 +133,7 @@ fn read_and_decompress(
         }
         Err(error) => {
             let message = error.to_string();
-            let _ = send.send(Err(error));
+            let _ = send.send(Message::Failed(error));
             Err(io::Error::other(message))
         }
     }
@@ -129,20 +142,24 @@ fn read_and_decompress(
 
 impl Read for TarStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.position == self.current.len() {
+        while self.position == self.current.len() {
             match self.chunks.recv() {
-                Ok(Ok(chunk)) => {
+                Ok(Message::Compression(Compression::None)) => self.tar_hash = None,
+                Ok(Message::Compression(_)) => {}
+                Ok(Message::Chunk(chunk)) => {
                     self.current = chunk;
                     self.position = 0;
                 }
-                Ok(Err(error)) => return Err(error),
+                Ok(Message::Failed(error)) => return Err(error),
                 Err(_) => return Ok(0), // the reading thread is done
             }
         }
         let n = buf.len().min(self.current.len() - self.position);
         let bytes = &self.current[self.position..self.position + n];
         buf[..n].copy_from_slice(bytes);
-        self.tar_hash.update(bytes);
+        if let Some(hash) = &mut self.tar_hash {
+            hash.update(bytes);
+        }
         self.tar_size += n as u64;
         self.position += n;
         Ok(n)
