@@ -668,3 +668,69 @@ fn digests_do_not_depend_on_how_the_image_travelled() {
         "zstd layers, another manifest"
     );
 }
+
+#[test]
+fn save_then_load_into_an_empty_root_gives_the_same_image() {
+    require_root!();
+    require_image_tools!();
+    let engine = Engine::busybox();
+    engine.load(&busybox_docker_archive(&engine.fixture, "busybox:latest"));
+    let id = engine.stdout(&["images", "-q", "--no-trunc"]);
+    let original = engine.inspect("busybox");
+    let layers = |doc: &Value| doc["RootFS"]["Layers"].clone();
+
+    for format in ["docker", "oci"] {
+        let archive = engine.dir().join(format!("saved-{format}.tar"));
+        let archive_arg = archive.to_string_lossy().into_owned();
+        engine.stdout(&["save", "--format", format, "-o", &archive_arg, "busybox"]);
+        // Saved twice, the same bytes: nothing of this machine or moment is in the archive.
+        let again = engine.dir().join(format!("again-{format}.tar"));
+        engine.stdout(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            &again.to_string_lossy(),
+            "busybox",
+        ]);
+        assert_eq!(
+            fs::read(&archive).unwrap(),
+            fs::read(&again).unwrap(),
+            "{format}"
+        );
+
+        let fresh = engine.other_root(&format!("fresh-{format}"));
+        assert_eq!(
+            fresh.load(&archive),
+            "Loaded image: busybox:latest\n",
+            "{format}"
+        );
+        assert_eq!(
+            fresh.stdout(&["images", "-q", "--no-trunc"]),
+            id,
+            "{format}: same image id"
+        );
+        let loaded = fresh.inspect("busybox");
+        assert_eq!(
+            layers(&loaded),
+            layers(&original),
+            "{format}: same diff ids"
+        );
+        assert_eq!(
+            fresh.chain_ids("busybox"),
+            engine.chain_ids("busybox"),
+            "{format}"
+        );
+        if format == "oci" {
+            // The OCI layout carries the stored manifest and blobs as they are.
+            assert_eq!(
+                loaded["Manifest"], original["Manifest"],
+                "same manifest digest"
+            );
+            assert_eq!(fresh.state().blobs, engine.state().blobs, "the same blobs");
+        }
+        let out = fresh.stdout(&["run", "--rm", "busybox", "/bin/echo", "hi"]);
+        assert_eq!(out, "hi\n");
+        assert_no_mounts_under(engine.dir());
+    }
+}

@@ -670,3 +670,37 @@ fn a_load_killed_at_any_moment_leaves_a_store_the_next_command_can_use() {
         .stdout("hello from layer 3\n");
     assert_no_mounts_under(engine.dir());
 }
+
+#[test]
+fn a_layer_is_read_as_its_media_type_says() {
+    require_root!();
+    require_image_tools!();
+    let engine = Engine::new(dockyard_tests::images::busybox_oci_layout_with(
+        "latest", "zstd",
+    ));
+    let layout = Layout::copy(engine.layout(), engine.dir().join("mislabelled"));
+    // The zstd layers, declared gzip: the bytes are the ones the digests name, the label lies.
+    let entry = layout.derive(
+        0,
+        Some("docker.io/library/busybox:latest"),
+        |_| {},
+        |manifest| {
+            for layer in manifest["layers"].as_array_mut().unwrap() {
+                layer["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+gzip");
+            }
+        },
+    );
+    layout.set_entries(vec![entry]);
+    let before = engine.state();
+    let error = engine.load_fails(&layout.dir, 125);
+    assert!(
+        error.contains(
+            "is declared \"application/vnd.oci.image.layer.v1.tar+gzip\" but its content is zstd"
+        ),
+        "{error}"
+    );
+    assert_eq!(engine.state(), before, "nothing stored");
+    assert!(engine.tmp().is_empty(), "{:?}", engine.tmp());
+    // Labelled as it is, the same image loads.
+    assert_eq!(engine.load_id(engine.layout()).len(), 71);
+}

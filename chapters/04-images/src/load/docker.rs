@@ -52,6 +52,7 @@ pub fn plans(source: &dyn Source) -> Result<Vec<Plan>> {
                     .map(|path| PlannedLayer {
                         path,
                         expected: None,
+                        media_type: None,
                     })
                     .collect(),
                 tags,

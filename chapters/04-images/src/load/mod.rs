@@ -18,7 +18,7 @@ use ch01_namespaces::{Actor, Narrator};
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::oci::{Descriptor, ImageConfig, media_type};
+use crate::oci::{Compression, Descriptor, ImageConfig, media_type};
 use crate::reference::Reference;
 use crate::store::layers::{LayerBlob, PendingLayer};
 use crate::store::{ImageEntry, ImageStore, chain_ids};
@@ -50,6 +50,8 @@ pub struct PlannedLayer {
     pub path: String,
     /// Its blob's digest and size, where the source names them.
     pub expected: Option<(Digest, u64)>,
+    /// Its media type, where the source names one: the compression it must be in.
+    pub media_type: Option<String>,
 }
 
 /// What was loaded: an image id and the names it got.
@@ -128,7 +130,10 @@ pub fn store_image(
     let mut blobs = Vec::with_capacity(layers.len());
     for (i, (planned, diff_id)) in plan.layers.iter().zip(diff_ids).enumerate() {
         let blob = match pending.iter().find(|(j, _)| *j == i) {
-            Some((_, p)) => (p.digest.clone(), p.compressed_size, p.media_type()),
+            Some((_, p)) => {
+                check_media_type(planned, p, &layers[i].what)?;
+                (p.digest.clone(), p.compressed_size, p.media_type())
+            }
             None => existing_blob(store, planned, diff_id)?,
         };
         blobs.push(blob);
@@ -251,6 +256,25 @@ fn unpack_layers(
         Some((_, error)) => Err(error),
         None => Ok(done),
     }
+}
+
+/// A layer is decompressed as its media type says, as docker does: a `+gzip` layer that is
+/// zstd, or a plain one that is compressed, is refused.
+fn check_media_type(planned: &PlannedLayer, layer: &PendingLayer, what: &str) -> Result<()> {
+    let Some(declared) = &planned.media_type else {
+        return Ok(());
+    };
+    if media_type::layer_compression(declared) == Some(layer.compression) {
+        return Ok(());
+    }
+    let content = match layer.compression {
+        Compression::None => "a plain tar",
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+    };
+    Err(Error::Invalid(format!(
+        "{what} is declared {declared:?} but its content is {content}"
+    )))
 }
 
 /// The blob of a layer the store already had: the one the source names, or (for a `docker

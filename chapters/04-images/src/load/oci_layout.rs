@@ -91,6 +91,7 @@ fn plan(source: &dyn Source, descriptor: &Descriptor, tags: Vec<Reference>) -> R
             .map(|layer| PlannedLayer {
                 path: blob_path(&layer.digest),
                 expected: Some((layer.digest.clone(), layer.size)),
+                media_type: Some(layer.media_type.clone()),
             })
             .collect(),
         tags,
