@@ -119,6 +119,33 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A registry that cannot be reached, or whose connection kept failing.
+    #[error("cannot reach the registry {registry}: {cause}")]
+    Unreachable {
+        /// The registry.
+        registry: String,
+        /// What failed.
+        cause: String,
+    },
+    /// A registry that refused the credentials, or asks for some.
+    #[error("{registry}: unauthorized: {message}")]
+    Unauthorized {
+        /// The registry.
+        registry: String,
+        /// What it said.
+        message: String,
+    },
+    /// A registry that has no such tag or digest.
+    #[error("manifest for {repository}:{tag} not found: manifest unknown")]
+    ManifestUnknown {
+        /// The registry and repository.
+        repository: String,
+        /// The tag or digest asked for.
+        tag: String,
+    },
+    /// A registry that answered what it should not have.
+    #[error("{0}")]
+    Registry(String),
     /// The layers part (chapter 03) failed.
     #[error(transparent)]
     Layers(#[from] ch03_union_fs::Error),
@@ -146,7 +173,9 @@ impl Error {
             Error::NoSuchImage(_)
             | Error::AmbiguousImage(_)
             | Error::ImageInUse { .. }
-            | Error::ImageHasNames { .. } => 1,
+            | Error::ImageHasNames { .. }
+            | Error::ManifestUnknown { .. }
+            | Error::Unauthorized { .. } => 1,
             _ => exit_code::ENGINE_FAILURE,
         }
     }
@@ -173,6 +202,13 @@ impl Error {
                 Some("the archive is corrupt or was tampered with; nothing of it was stored".into())
             }
             Error::NoCommand => Some("give one after the image, or --entrypoint".into()),
+            Error::ManifestUnknown { .. } => {
+                Some("check the name and the tag; the registry lists none by that name".into())
+            }
+            Error::Unreachable { .. } => Some(
+                "is the registry running, and its name right? the store is as it was; pull again to finish".into(),
+            ),
+            Error::Unauthorized { registry, .. } => Some(format!("log in with: login {registry}")),
             Error::UnknownFormat(_) => Some(
                 "load reads `docker save` archives and OCI image layouts (a directory or a tar)"
                     .into(),

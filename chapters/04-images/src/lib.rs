@@ -13,6 +13,7 @@
 
 pub mod commands;
 pub mod create;
+pub mod credentials;
 pub mod digest;
 pub mod error;
 pub mod image;
@@ -20,6 +21,7 @@ pub mod load;
 pub mod oci;
 pub mod platform;
 pub mod reference;
+pub mod registry;
 pub mod run;
 pub mod save;
 pub mod store;

@@ -13,9 +13,13 @@ use ch03_union_fs::commands::{self as container_commands, Origin, PsArgs};
 use ch03_union_fs::run::RunRequest;
 use ch04_images::commands::{self, ImagesArgs};
 use ch04_images::create;
+use ch04_images::credentials::{self, Credentials};
+use ch04_images::platform::Wanted;
+use ch04_images::reference::DEFAULT_REGISTRY;
+use ch04_images::registry::{self, pull::PullOptions};
 use ch04_images::run::{self, Overrides};
 use ch04_images::save::Format;
-use ch04_images::{Error, ImageStore};
+use ch04_images::{Error, ImageStore, Reference};
 use clap::{Args, Parser, Subcommand};
 
 const PROGRAM: &str = "ch04-images";
@@ -30,6 +34,10 @@ struct Cli {
     #[command(flatten)]
     storage: StorageArgs,
 
+    /// A registry that may be spoken to over plain HTTP (loopback registries always may)
+    #[arg(long = "insecure-registry", global = true, value_name = "HOST[:PORT]")]
+    insecure_registries: Vec<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +46,38 @@ struct Cli {
 enum Command {
     /// Run a command in a new container made from an image
     Run(Box<RunArgs>),
+    /// Download an image from a registry
+    Pull {
+        /// The platform to choose from a multi-platform image: os/arch[/variant]
+        #[arg(long, value_name = "OS/ARCH")]
+        platform: Option<String>,
+        /// The image: NAME[:TAG] or NAME@DIGEST
+        reference: String,
+    },
+    /// Upload an image to a registry
+    Push {
+        /// The image: NAME[:TAG], named after the registry (e.g. localhost:5000/app:v1)
+        reference: String,
+    },
+    /// Log in to a registry (Docker Hub by default); credentials go to $DOCKER_CONFIG/config.json
+    Login {
+        /// User name
+        #[arg(short, long)]
+        username: Option<String>,
+        /// Password (prefer --password-stdin: a command line is visible to other users)
+        #[arg(short, long)]
+        password: Option<String>,
+        /// Read the password from stdin
+        #[arg(long)]
+        password_stdin: bool,
+        /// The registry
+        server: Option<String>,
+    },
+    /// Log out from a registry
+    Logout {
+        /// The registry
+        server: Option<String>,
+    },
     /// Load images from a `docker save` archive or an OCI image layout (directory or tar)
     Load {
         /// The archive or layout to read
@@ -157,6 +197,43 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Run(args) => run(&store, &cli.storage, args, &n),
             Command::Load { input } => commands::load(&store, input, &n),
+            Command::Pull {
+                platform,
+                reference,
+            } => pull(
+                &store,
+                reference,
+                platform.as_deref(),
+                &cli.insecure_registries,
+                &n,
+            ),
+            Command::Push { reference } => {
+                let reference = reference.parse()?;
+                registry::push::push(&store, &reference, &cli.insecure_registries, &n)?;
+                Ok(0)
+            }
+            Command::Login {
+                username,
+                password,
+                password_stdin,
+                server,
+            } => login(
+                server.as_deref(),
+                username.clone(),
+                password.clone(),
+                *password_stdin,
+                &cli.insecure_registries,
+                &n,
+            ),
+            Command::Logout { server } => {
+                let server = server.as_deref().unwrap_or(DEFAULT_REGISTRY);
+                if credentials::remove(server)? {
+                    println!("Removing login credentials for {server}");
+                } else {
+                    println!("Not logged in to {server}");
+                }
+                Ok(0)
+            }
             Command::Images(args) => commands::images(&store, args),
             Command::Tag { source, target } => commands::tag(&store, source, target),
             Command::Rmi { force, images } => commands::rmi(PROGRAM, &store, images, *force),
@@ -203,6 +280,70 @@ fn main() -> ExitCode {
         Ok(code) => exit_status(code),
         Err(error) => report(PROGRAM, &error),
     }
+}
+
+// ANCHOR: pull_cli
+fn pull(
+    store: &ImageStore,
+    reference: &str,
+    platform: Option<&str>,
+    insecure: &[String],
+    n: &Narrator,
+) -> Result<i32, Error> {
+    let reference: Reference = reference.parse()?;
+    let options = PullOptions {
+        platform: match platform {
+            Some(text) => text.parse()?,
+            None => Wanted::host(),
+        },
+        insecure: insecure.to_vec(),
+    };
+    let pulled = registry::pull::pull(store, &reference, &options, n)?;
+    println!("Digest: {}", pulled.digest);
+    let status = if pulled.up_to_date {
+        "Image is up to date for"
+    } else {
+        "Downloaded newer image for"
+    };
+    println!("Status: {status} {}", reference.familiar());
+    Ok(0)
+}
+// ANCHOR_END: pull_cli
+
+fn login(
+    server: Option<&str>,
+    username: Option<String>,
+    password: Option<String>,
+    password_stdin: bool,
+    insecure: &[String],
+    n: &Narrator,
+) -> Result<i32, Error> {
+    let server = server.unwrap_or(DEFAULT_REGISTRY);
+    let user = username.ok_or_else(|| Error::Invalid("give the user name with -u USER".into()))?;
+    let password = match (password, password_stdin) {
+        (Some(_), true) => {
+            return Err(Error::Invalid(
+                "--password and --password-stdin are mutually exclusive".into(),
+            ));
+        }
+        (Some(password), false) => password,
+        (None, true) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| Error::Invalid(format!("read the password from stdin: {e}")))?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => {
+            return Err(Error::Invalid(
+                "give the password with --password-stdin (or -p)".into(),
+            ));
+        }
+    };
+    let credentials = Credentials { user, password };
+    registry::login(server, credentials, insecure, n)?;
+    println!("Login Succeeded");
+    Ok(0)
 }
 
 fn save(

@@ -54,6 +54,29 @@ impl Wanted {
     }
 }
 
+/// `os/arch[/variant]`, as `--platform` takes it: `linux/amd64`, `linux/arm64/v8`.
+impl std::str::FromStr for Wanted {
+    type Err = crate::error::Error;
+
+    fn from_str(text: &str) -> Result<Wanted, Self::Err> {
+        let parts: Vec<&str> = text.split('/').collect();
+        match parts.as_slice() {
+            [os, architecture] | [os, architecture, _]
+                if !os.is_empty() && !architecture.is_empty() =>
+            {
+                Ok(Wanted {
+                    os: os.to_string(),
+                    architecture: architecture.to_string(),
+                    variant: parts.get(2).map(|v| v.to_string()),
+                })
+            }
+            _ => Err(crate::error::Error::Invalid(format!(
+                "invalid platform {text:?}: expected os/arch[/variant], e.g. linux/arm64"
+            ))),
+        }
+    }
+}
+
 impl fmt::Display for Wanted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.os, self.architecture)?;

@@ -56,6 +56,7 @@ pub fn plans(source: &dyn Source) -> Result<Vec<Plan>> {
                     })
                     .collect(),
                 tags,
+                repo_digest: None,
             })
         })
         .collect()

@@ -41,6 +41,8 @@ pub struct Plan {
     pub layers: Vec<PlannedLayer>,
     /// The names to give the image.
     pub tags: Vec<Reference>,
+    /// `name@digest` of the manifest in the registry it came from (a pull).
+    pub repo_digest: Option<String>,
 }
 
 /// One layer of a [`Plan`].
@@ -52,6 +54,33 @@ pub struct PlannedLayer {
     pub expected: Option<(Digest, u64)>,
     /// Its media type, where the source names one: the compression it must be in.
     pub media_type: Option<String>,
+}
+
+/// What happens to each layer, for a display like docker's (`pull` shows it; `load` does not).
+pub trait Progress: Sync {
+    /// Layer `index` (bottom first) of the image being stored got to `event`.
+    fn layer(&self, index: usize, event: LayerEvent);
+}
+
+/// A layer's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerEvent {
+    /// The store has it: nothing to read.
+    AlreadyExists,
+    /// It will be read and unpacked.
+    Waiting,
+    /// It is being read and unpacked.
+    Started,
+    /// It is unpacked and checked.
+    Done,
+}
+
+/// No display.
+#[derive(Debug, Clone, Copy)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn layer(&self, _index: usize, _event: LayerEvent) {}
 }
 
 /// What was loaded: an image id and the names it got.
@@ -83,7 +112,7 @@ pub fn load(store: &ImageStore, path: &Path, n: &Narrator) -> Result<Vec<Loaded>
     };
     plans
         .into_iter()
-        .map(|plan| store_image(store, source.as_ref(), plan, n))
+        .map(|plan| store_image(store, source.as_ref(), plan, n, &Quiet))
         .collect()
 }
 
@@ -95,6 +124,7 @@ pub fn store_image(
     source: &dyn Source,
     plan: Plan,
     n: &Narrator,
+    progress: &dyn Progress,
 ) -> Result<Loaded> {
     let config = ImageConfig::parse(&plan.config)?;
     let diff_ids = &config.rootfs.diff_ids;
@@ -124,7 +154,7 @@ pub fn store_image(
             what: format!("layer {} of {name} ({})", i + 1, planned.path),
         })
         .collect();
-    let pending = unpack_layers(store, source, &plan.layers, &layers, &chains, n)?;
+    let pending = unpack_layers(store, source, &plan.layers, &layers, &chains, n, progress)?;
 
     // The blobs as the manifest names them: the ones just stored, or the ones already there.
     let mut blobs = Vec::with_capacity(layers.len());
@@ -172,7 +202,7 @@ pub fn store_image(
     let entry = ImageEntry {
         manifest,
         size,
-        repo_digests: Vec::new(),
+        repo_digests: plan.repo_digest.into_iter().collect(),
     };
     store.update_index(|index| {
         index.images.insert(id.clone(), entry);
@@ -198,17 +228,21 @@ fn unpack_layers(
     layers: &[LayerBlob],
     chains: &[Digest],
     n: &Narrator,
+    progress: &dyn Progress,
 ) -> Result<Vec<(usize, PendingLayer)>> {
     let mut missing: Vec<usize> = (0..layers.len())
         .filter(|&i| {
             let layer = &layers[i];
             let have_blob = layer.digest.as_ref().is_none_or(|d| store.has_blob(d));
             let needed = !(store.has_layer(&chains[i]) && have_blob);
-            if !needed {
+            if needed {
+                progress.layer(i, LayerEvent::Waiting);
+            } else {
                 n.say(
                     Actor::Engine,
                     format!("{}: already in the store", layer.what),
                 );
+                progress.layer(i, LayerEvent::AlreadyExists);
             }
             needed
         })
@@ -227,9 +261,13 @@ fn unpack_layers(
                     };
                     let layer = &layers[i];
                     n.say(Actor::Engine, format!("unpacking {}", layer.what));
+                    progress.layer(i, LayerEvent::Started);
                     let result = source
                         .open(&planned[i].path)
                         .and_then(|reader| store.unpack_layer(reader, layer, n));
+                    if result.is_ok() {
+                        progress.layer(i, LayerEvent::Done);
+                    }
                     failed.fetch_or(result.is_err(), Ordering::Relaxed);
                     results
                         .lock()

@@ -95,6 +95,7 @@ fn plan(source: &dyn Source, descriptor: &Descriptor, tags: Vec<Reference>) -> R
             })
             .collect(),
         tags,
+        repo_digest: None,
     })
 }
 

@@ -1,0 +1,308 @@
+//! `pull REF`: an image from a registry into the store.
+//!
+//! ```text
+//! GET /v2/                                   is this a registry? (and a 401: how to log in)
+//! GET /v2/<name>/manifests/<tag>             Accept: the OCI and Docker manifest types
+//!   an index? GET /v2/<name>/manifests/<digest of this platform's manifest>
+//! GET /v2/<name>/blobs/<config digest>       the config: the diff ids, what to run
+//! GET /v2/<name>/blobs/<layer digest>        each layer the store lacks, three at a time,
+//!                                            streamed through sha256 into chapter 03's apply
+//! ```
+//!
+//! A pull is a load whose source is the registry: the layers go through the same
+//! [`crate::load::store_image`], checked the same way, stored the same way.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
+use std::sync::{Arc, Mutex};
+
+use ch01_namespaces::Narrator;
+
+use super::blob::BlobStream;
+use super::client::{Client, Payload, header};
+use super::endpoint::Endpoint;
+use crate::credentials;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::load::source::Source;
+use crate::load::{LayerEvent, MAX_DOCUMENT, Plan, PlannedLayer, Progress, store_image};
+use crate::oci::{Index, Manifest, media_type};
+use crate::platform::{self, Wanted};
+use crate::reference::Reference;
+use crate::store::ImageStore;
+
+/// The manifest types a pull accepts, in the `Accept` header.
+const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// How a pull is done.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// The platform to choose from an index.
+    pub platform: Wanted,
+    /// Registries that may be spoken to over plain HTTP.
+    pub insecure: Vec<String>,
+}
+
+/// What a pull did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pulled {
+    /// The image id.
+    pub id: Digest,
+    /// The digest the registry gave for the reference (the index's, for a multi-platform image).
+    pub digest: Digest,
+    /// Whether the store had the image already.
+    pub up_to_date: bool,
+}
+
+// ANCHOR: pull
+/// Pulls `reference` into the store, printing docker's progress lines on stdout.
+pub fn pull(
+    store: &ImageStore,
+    reference: &Reference,
+    options: &PullOptions,
+    n: &Narrator,
+) -> Result<Pulled> {
+    let endpoint = Endpoint::new(&reference.registry, &options.insecure);
+    let credentials = credentials::lookup(&reference.registry)?;
+    let client = Arc::new(Client::new(
+        endpoint,
+        &reference.repository,
+        "pull",
+        credentials,
+        n,
+    ));
+    let tag_or_digest = match (&reference.digest, &reference.tag) {
+        (Some(digest), _) => digest.to_string(),
+        (None, Some(tag)) => tag.clone(),
+        (None, None) => crate::reference::DEFAULT_TAG.to_string(),
+    };
+    println!(
+        "{tag_or_digest}: Pulling from {}",
+        reference.familiar_name()
+    );
+
+    let (top_digest, top_type, top_bytes) =
+        fetch_manifest(&client, &tag_or_digest, reference.digest.as_ref())?;
+    let repo_digest = format!("{}@{top_digest}", reference.name());
+    if let Some(id) = up_to_date(store, reference, &repo_digest)? {
+        return Ok(Pulled {
+            id,
+            digest: top_digest,
+            up_to_date: true,
+        });
+    }
+    let manifest_bytes =
+        if media_type::is_index(&top_type) {
+            let index = Index::parse(&top_bytes)?;
+            let chosen = options.platform.choose(&index.manifests).ok_or_else(|| {
+                Error::NoMatchingPlatform {
+                    wanted: options.platform.to_string(),
+                    available: platform::listed(&index.manifests),
+                }
+            })?;
+            fetch_manifest(&client, &chosen.digest.to_string(), Some(&chosen.digest))?.2
+        } else {
+            top_bytes
+        };
+    let manifest = Manifest::parse(&manifest_bytes)?;
+    for layer in &manifest.layers {
+        if media_type::layer_compression(&layer.media_type).is_none() {
+            return Err(Error::UnsupportedLayer(layer.media_type.clone()));
+        }
+    }
+    let config = match store.has_blob(&manifest.config.digest) {
+        true => store.read_blob(&manifest.config.digest)?,
+        false => fetch_blob(&client, &manifest.config.digest, manifest.config.size)?,
+    };
+    let source = RegistrySource {
+        client: Arc::clone(&client),
+        sizes: manifest
+            .layers
+            .iter()
+            .map(|l| (l.digest.to_string(), l.size))
+            .collect(),
+    };
+    let plan = Plan {
+        config,
+        manifest: Some(manifest_bytes),
+        layers: manifest
+            .layers
+            .iter()
+            .map(|l| PlannedLayer {
+                path: l.digest.to_string(),
+                expected: Some((l.digest.clone(), l.size)),
+                media_type: Some(l.media_type.clone()),
+            })
+            .collect(),
+        tags: reference.tag.iter().map(|_| reference.clone()).collect(),
+        repo_digest: Some(repo_digest),
+    };
+    let lines = Lines::new(
+        manifest
+            .layers
+            .iter()
+            .map(|l| l.digest.encoded()[..12].to_string())
+            .collect(),
+    );
+    let loaded = store_image(store, &source, plan, n, &lines)?;
+    Ok(Pulled {
+        id: loaded.id,
+        digest: top_digest,
+        up_to_date: false,
+    })
+}
+// ANCHOR_END: pull
+
+/// The image the reference names, if the store has it from the same manifest.
+fn up_to_date(
+    store: &ImageStore,
+    reference: &Reference,
+    repo_digest: &str,
+) -> Result<Option<Digest>> {
+    let index = store.index()?;
+    let found = index.images.iter().find(|(id, entry)| {
+        entry.repo_digests.iter().any(|d| d == repo_digest)
+            && (reference.tag.is_none() || index.tags.get(&reference.to_string()) == Some(*id))
+    });
+    Ok(found.map(|(id, _)| id.clone()))
+}
+
+/// A manifest (or index) by tag or digest: its digest, media type and bytes. By digest, the
+/// bytes must have it; by tag, the registry's `Docker-Content-Digest`, if given, must match.
+fn fetch_manifest(
+    client: &Client,
+    tag_or_digest: &str,
+    expected: Option<&Digest>,
+) -> Result<(Digest, String, Vec<u8>)> {
+    let path = client.path(&format!("manifests/{tag_or_digest}"));
+    let mut response = client.send(
+        "GET",
+        &path,
+        &[("Accept", ACCEPT.to_string())],
+        &Payload::Empty,
+    )?;
+    if response.status() == 404 {
+        return Err(Error::ManifestUnknown {
+            repository: format!("{}/{}", client.registry(), client.repository()),
+            tag: tag_or_digest.to_string(),
+        });
+    }
+    if response.status() != 200 {
+        return Err(client.failure(&format!("GET {path}"), response));
+    }
+    let announced = header(&response, "docker-content-digest");
+    let content_type = header(&response, "content-type").unwrap_or_default();
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_DOCUMENT)
+        .read_to_vec()
+        .map_err(|e| Error::Registry(format!("read {path}: {e}")))?;
+    let digest = Digest::sha256_of(&bytes);
+    let what = format!("the manifest {tag_or_digest}");
+    for claimed in expected
+        .cloned()
+        .into_iter()
+        .chain(announced.and_then(|a| a.parse().ok()))
+    {
+        if claimed.is_sha256() && claimed != digest {
+            return Err(Error::DigestMismatch {
+                what: what.clone(),
+                expected: claimed,
+                actual: digest,
+            });
+        }
+    }
+    // The media type is the document's own when it names one, else what the server said.
+    let media = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+        .unwrap_or(content_type);
+    Ok((digest, media, bytes))
+}
+
+/// A small blob (a config), read whole and checked.
+fn fetch_blob(client: &Arc<Client>, digest: &Digest, size: u64) -> Result<Vec<u8>> {
+    if size > MAX_DOCUMENT {
+        return Err(Error::Invalid(format!(
+            "the config {digest} is {size} bytes: too large"
+        )));
+    }
+    let mut stream = BlobStream::open(
+        Arc::clone(client),
+        client.path(&format!("blobs/{digest}")),
+        size,
+    )?;
+    let mut bytes = Vec::new();
+    (&mut stream)
+        .take(MAX_DOCUMENT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Registry(format!("read the config {digest}: {e}")))?;
+    let actual = Digest::sha256_of(&bytes);
+    if actual != *digest {
+        return Err(Error::DigestMismatch {
+            what: "the image config".into(),
+            expected: digest.clone(),
+            actual,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The registry as a source of layer blobs, by digest.
+struct RegistrySource {
+    client: Arc<Client>,
+    sizes: HashMap<String, u64>,
+}
+
+impl Source for RegistrySource {
+    fn describe(&self) -> String {
+        self.client.registry().to_string()
+    }
+
+    fn size(&self, path: &str) -> Option<u64> {
+        self.sizes.get(path).copied()
+    }
+
+    fn open(&self, digest: &str) -> Result<Box<dyn Read + Send>> {
+        let size = self.size(digest).unwrap_or(0);
+        let path = self.client.path(&format!("blobs/{digest}"));
+        Ok(Box::new(BlobStream::open(
+            Arc::clone(&self.client),
+            path,
+            size,
+        )?))
+    }
+}
+
+/// docker's progress lines, one per change of a layer's state: `<id>: Pull complete`.
+struct Lines {
+    ids: Vec<String>,
+    out: Mutex<std::io::Stdout>,
+    terminal: bool,
+}
+
+impl Lines {
+    fn new(ids: Vec<String>) -> Lines {
+        Lines {
+            ids,
+            terminal: std::io::stdout().is_terminal(),
+            out: Mutex::new(std::io::stdout()),
+        }
+    }
+}
+
+impl Progress for Lines {
+    fn layer(&self, index: usize, event: LayerEvent) {
+        let state = match event {
+            LayerEvent::AlreadyExists => "Already exists",
+            LayerEvent::Waiting => "Pulling fs layer",
+            LayerEvent::Started if self.terminal => "Downloading",
+            LayerEvent::Started => return,
+            LayerEvent::Done => "Pull complete",
+        };
+        let mut out = self.out.lock().expect("not poisoned");
+        // Progress that cannot be printed (a closed stdout) does not fail the pull.
+        let _unprinted = writeln!(out, "{}: {state}", self.ids[index]);
+    }
+}
