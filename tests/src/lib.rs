@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 pub mod images;
 pub mod pty;
+pub mod registry;
 pub mod vm;
 
 /// The static probe built by this package's build script (see `build.rs`).
