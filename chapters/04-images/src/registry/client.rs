@@ -94,6 +94,20 @@ impl Client {
         format!("/v2/{}/{what}", self.repository)
     }
 
+    /// `GET /v2/`: checks that the registry speaks the protocol, and authenticates when it
+    /// answers `401` (with the token for this repository's scope, for a Bearer registry).
+    pub fn ping(&self) -> Result<()> {
+        let response = self.send("GET", "/v2/", &[], &Payload::Empty)?;
+        match response.status().as_u16() {
+            200 => Ok(()),
+            404 => Err(Error::Registry(format!(
+                "{} does not answer /v2/: not an OCI distribution registry",
+                self.endpoint.registry
+            ))),
+            _ => Err(self.failure("GET /v2/", response)),
+        }
+    }
+
     // ANCHOR: send
     /// Sends a request to `path` (or to the URL a `Location` header gave), authenticating
     /// when asked and retrying what failed on the way.
@@ -189,8 +203,10 @@ impl Client {
                 }
             },
             Some(Challenge::Bearer { realm, service, .. }) => {
-                let scope = format!("repository:{}:{}", self.repository, self.actions);
-                self.token(&realm, service.as_deref(), &scope)?
+                // A login names no repository: its token proves the credentials, nothing more.
+                let scope = (!self.repository.is_empty())
+                    .then(|| format!("repository:{}:{}", self.repository, self.actions));
+                self.token(&realm, service.as_deref(), scope.as_deref())?
             }
             None => {
                 return Err(unauthorized(
@@ -203,11 +219,16 @@ impl Client {
     }
 
     /// A token from the token service, as `Bearer <token>`.
-    fn token(&self, realm: &str, service: Option<&str>, scope: &str) -> Result<String> {
-        let mut url = format!("{realm}?scope={}", query_escape(scope));
+    fn token(&self, realm: &str, service: Option<&str>, scope: Option<&str>) -> Result<String> {
+        let mut params = Vec::new();
         if let Some(service) = service {
-            url.push_str(&format!("&service={}", query_escape(service)));
+            params.push(format!("service={}", query_escape(service)));
         }
+        if let Some(scope) = scope {
+            params.push(format!("scope={}", query_escape(scope)));
+        }
+        let separator = if realm.contains('?') { '&' } else { '?' };
+        let url = format!("{realm}{separator}{}", params.join("&"));
         self.n
             .say(Actor::Engine, format!("> GET {url} (the token service)"));
         let mut request = self.agent.get(&url);

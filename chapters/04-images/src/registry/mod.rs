@@ -18,7 +18,7 @@ use ch01_namespaces::Narrator;
 
 use crate::credentials::{self, Credentials};
 use crate::error::{Error, Result};
-use client::{Client, Payload};
+use client::Client;
 use endpoint::Endpoint;
 
 /// `login`: checks the credentials against the registry (`GET /v2/`, authenticating as it
@@ -31,15 +31,12 @@ pub fn login(
 ) -> Result<()> {
     let endpoint = Endpoint::new(registry, insecure);
     let client = Client::new(endpoint, "", "pull", Some(credentials.clone()), n);
-    let response = client.send("GET", "/v2/", &[], &Payload::Empty)?;
-    if !response.status().is_success() {
-        return Err(match client.failure("GET /v2/", response) {
-            Error::Unauthorized { registry, .. } => Error::Unauthorized {
-                registry,
-                message: "incorrect username or password".into(),
-            },
-            other => other,
-        });
-    }
+    client.ping().map_err(|error| match error {
+        Error::Unauthorized { registry, .. } => Error::Unauthorized {
+            registry,
+            message: "incorrect username or password".into(),
+        },
+        other => other,
+    })?;
     credentials::store(registry, &credentials)
 }

@@ -40,6 +40,7 @@ pub fn push(
         n,
     ));
     println!("The push refers to repository [{}]", reference.name());
+    client.ping()?;
     for layer in image.manifest.layers.iter().rev() {
         let state = push_blob(store, &client, &layer.digest)?;
         println!("{}: {state}", &layer.digest.encoded()[..12]);
