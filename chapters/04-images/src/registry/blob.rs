@@ -52,6 +52,7 @@ impl BlobStream {
         })
     }
 
+    // ANCHOR: resume
     /// Asks for the rest of the blob, from byte `self.read`.
     fn resume(&mut self) -> io::Result<()> {
         self.resumes += 1;
@@ -95,6 +96,8 @@ impl Read for BlobStream {
         }
     }
 }
+
+// ANCHOR_END: resume
 
 fn body_reader(response: Response<Body>) -> Box<dyn Read + Send> {
     Box::new(response.into_body().into_reader())

@@ -76,10 +76,8 @@ pub fn pull(
         (None, Some(tag)) => tag.clone(),
         (None, None) => crate::reference::DEFAULT_TAG.to_string(),
     };
-    println!(
-        "{tag_or_digest}: Pulling from {}",
-        reference.familiar_name()
-    );
+    println!("{tag_or_digest}: Pulling from {}", reference.repository);
+    client.ping()?;
 
     let (top_digest, top_type, top_bytes) =
         fetch_manifest(&client, &tag_or_digest, reference.digest.as_ref())?;
