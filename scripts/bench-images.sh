@@ -4,9 +4,11 @@
 #  1. `ch04-images load` of an OCI layout (five gzip layers, ~100 MB compressed) against
 #     `umoci unpack` of the same layout and `gzip -dc` of its layers one after another;
 #  2. `ch04-images load` of the same image as a `docker save` archive (plain layers) against
-#     `docker load` (Debian's docker.io; a dockerd of its own on a private socket).
-#   sudo scripts/bench-images.sh [oci|docker|all] [RUNS]
-# Needs hyperfine, umoci and (for 2) docker.io. The image is built once from directories of
+#     `docker load` (Debian's docker.io; a dockerd of its own on a private socket);
+#  3. `ch04-images pull` of the image from a registry on loopback (Debian's docker-registry)
+#     into an empty store, against `docker pull` and `skopeo copy` + `umoci unpack`.
+#   sudo scripts/bench-images.sh [oci|docker|pull|all] [RUNS]
+# Needs hyperfine, umoci, docker-registry and (for 2 and 3) docker.io and skopeo. The image is built once from directories of
 # this machine (DOCKYARD_BENCH_LAYERS) and cached in $DOCKYARD_BENCH_IMAGE.
 set -euo pipefail
 what=${1:-all}
@@ -21,6 +23,7 @@ image=${DOCKYARD_BENCH_IMAGE:-/var/tmp/dockyard-bench-image}
 layers=${DOCKYARD_BENCH_LAYERS:-usr/lib/python3.11 usr/lib/gcc usr/share/vim usr/lib/git-core usr/share/locale}
 work=$(mktemp -d /var/tmp/dockyard-bench.XXXXXX)
 cleanup() {
+    [ -f "$work/registry.pid" ] && kill "$(cat "$work/registry.pid")" 2>/dev/null
     [ -f "$work/docker.pid" ] && kill "$(cat "$work/docker.pid")" 2>/dev/null && sleep 2
     umount -R "$work/docker" 2>/dev/null || true
     rm -rf "$work"
@@ -95,17 +98,49 @@ if [ "$what" = oci ] || [ "$what" = all ]; then
     report "$work/oci.json" "$compressed"
 fi
 
+start_dockerd() {
+    [ -f "$work/docker.pid" ] && return 0
+    command -v dockerd >/dev/null || return 1
+    export DOCKER_HOST=unix://$work/docker.sock
+    dockerd --data-root "$work/docker" --exec-root "$work/exec" -H "$DOCKER_HOST" --pidfile "$work/docker.pid" \
+        --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
+    for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
 if [ "$what" = docker ] || [ "$what" = all ]; then
     commands=(-n "ch04-images load (docker archive)" "$ch04 --root $work/store load -i $image/docker.tar")
-    if command -v dockerd >/dev/null; then
-        export DOCKER_HOST=unix://$work/docker.sock
-        dockerd --data-root "$work/docker" --exec-root "$work/exec" -H "$DOCKER_HOST" --pidfile "$work/docker.pid" \
-            --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
-        for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
+    if start_dockerd; then
         commands+=(-n "docker load" "docker load -q -i $image/docker.tar")
         dprepare="; docker rmi -f bench:latest >/dev/null 2>&1 || true"
     fi
     hyperfine --runs "$runs" --warmup 1 --prepare "$aside${dprepare:-}" --export-json "$work/docker.json" "${commands[@]}" >&2
     echo "docker archive (MB/s of plain layers):"
     report "$work/docker.json" "$plain"
+fi
+
+if [ "$what" = pull ] || [ "$what" = all ]; then
+    command -v docker-registry >/dev/null || { echo "$0: pull needs docker-registry (apt-get install docker-registry)" >&2; exit 1; }
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+        "$work/registry" "$port" >"$work/registry.yml"
+    docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+    echo $! >"$work/registry.pid"
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+    ref=127.0.0.1:$port/bench/image:latest
+    export DOCKER_CONFIG=$work/docker-config
+    "$ch04" --root "$work/push" load -i "$image/layout" >/dev/null
+    "$ch04" --root "$work/push" tag bench:latest "$ref"
+    "$ch04" --root "$work/push" push "$ref" >/dev/null
+    commands=(-n "ch04-images pull" "$ch04 --root $work/store pull $ref")
+    if start_dockerd; then
+        commands+=(-n "docker pull" "docker pull -q $ref")
+        dprepare="; docker rmi -f $ref >/dev/null 2>&1 || true"
+    fi
+    if command -v skopeo >/dev/null && command -v umoci >/dev/null; then
+        commands+=(-n "skopeo copy + umoci unpack" "sh -c 'skopeo copy -q --insecure-policy --src-tls-verify=false docker://$ref oci:$work/umoci-layout:latest && umoci unpack --image $work/umoci-layout:latest $work/umoci'")
+        uprepare="; rm -rf $work/umoci-layout"
+    fi
+    hyperfine --runs "$runs" --warmup 1 --prepare "$aside${dprepare:-}${uprepare:-}" --export-json "$work/pull.json" "${commands[@]}" >&2
+    echo "pull from a loopback registry (MB/s of gzip layers):"
+    report "$work/pull.json" "$compressed"
 fi

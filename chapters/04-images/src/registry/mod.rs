@@ -5,12 +5,13 @@
 //! - [`auth`]: the challenges a registry answers with, and tokens;
 //! - [`client`]: one repository's requests, authenticated and retried;
 //! - [`blob`]: a blob read as a stream that resumes after a dropped connection;
-//! - [`pull`] and [`push`].
+//! - [`pull`] and [`push`], and [`progress`], pull's display.
 
 pub mod auth;
 pub mod blob;
 pub mod client;
 pub mod endpoint;
+pub mod progress;
 pub mod pull;
 pub mod push;
 

@@ -13,19 +13,20 @@
 //! [`crate::load::store_image`], checked the same way, stored the same way.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read, Write};
-use std::sync::{Arc, Mutex};
+use std::io::Read;
+use std::sync::Arc;
 
 use ch01_namespaces::Narrator;
 
 use super::blob::BlobStream;
 use super::client::{Client, Payload, header};
 use super::endpoint::Endpoint;
+use super::progress::Display;
 use crate::credentials;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::load::source::Source;
-use crate::load::{LayerEvent, MAX_DOCUMENT, Plan, PlannedLayer, Progress, store_image};
+use crate::load::{MAX_DOCUMENT, Plan, PlannedLayer, store_image};
 use crate::oci::{Index, Manifest, media_type};
 use crate::platform::{self, Wanted};
 use crate::reference::Reference;
@@ -112,13 +113,22 @@ pub fn pull(
         true => store.read_blob(&manifest.config.digest)?,
         false => fetch_blob(&client, &manifest.config.digest, manifest.config.size)?,
     };
-    let source = RegistrySource {
-        client: Arc::clone(&client),
-        sizes: manifest
+    let display = Arc::new(Display::new(
+        manifest
             .layers
             .iter()
-            .map(|l| (l.digest.to_string(), l.size))
+            .map(|l| (l.digest.encoded()[..12].to_string(), l.size))
             .collect(),
+    ));
+    let source = RegistrySource {
+        client: Arc::clone(&client),
+        layers: manifest
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.digest.to_string(), (i, l.size)))
+            .collect(),
+        display: Arc::clone(&display),
     };
     let plan = Plan {
         config,
@@ -135,14 +145,7 @@ pub fn pull(
         tags: reference.tag.iter().map(|_| reference.clone()).collect(),
         repo_digest: Some(repo_digest),
     };
-    let lines = Lines::new(
-        manifest
-            .layers
-            .iter()
-            .map(|l| l.digest.encoded()[..12].to_string())
-            .collect(),
-    );
-    let loaded = store_image(store, &source, plan, n, &lines)?;
+    let loaded = store_image(store, &source, plan, n, display.as_ref())?;
     Ok(Pulled {
         id: loaded.id,
         digest: top_digest,
@@ -247,10 +250,13 @@ fn fetch_blob(client: &Arc<Client>, digest: &Digest, size: u64) -> Result<Vec<u8
     Ok(bytes)
 }
 
-/// The registry as a source of layer blobs, by digest.
+/// The registry as a source of layer blobs, by digest; what is read is counted into the
+/// display.
 struct RegistrySource {
     client: Arc<Client>,
-    sizes: HashMap<String, u64>,
+    /// Each layer's position in the image and size, by digest.
+    layers: HashMap<String, (usize, u64)>,
+    display: Arc<Display>,
 }
 
 impl Source for RegistrySource {
@@ -258,49 +264,14 @@ impl Source for RegistrySource {
         self.client.registry().to_string()
     }
 
-    fn size(&self, path: &str) -> Option<u64> {
-        self.sizes.get(path).copied()
+    fn size(&self, digest: &str) -> Option<u64> {
+        self.layers.get(digest).map(|(_, size)| *size)
     }
 
     fn open(&self, digest: &str) -> Result<Box<dyn Read + Send>> {
-        let size = self.size(digest).unwrap_or(0);
+        let (index, size) = self.layers.get(digest).copied().unwrap_or((0, 0));
         let path = self.client.path(&format!("blobs/{digest}"));
-        Ok(Box::new(BlobStream::open(
-            Arc::clone(&self.client),
-            path,
-            size,
-        )?))
-    }
-}
-
-/// docker's progress lines, one per change of a layer's state: `<id>: Pull complete`.
-struct Lines {
-    ids: Vec<String>,
-    out: Mutex<std::io::Stdout>,
-    terminal: bool,
-}
-
-impl Lines {
-    fn new(ids: Vec<String>) -> Lines {
-        Lines {
-            ids,
-            terminal: std::io::stdout().is_terminal(),
-            out: Mutex::new(std::io::stdout()),
-        }
-    }
-}
-
-impl Progress for Lines {
-    fn layer(&self, index: usize, event: LayerEvent) {
-        let state = match event {
-            LayerEvent::AlreadyExists => "Already exists",
-            LayerEvent::Waiting => "Pulling fs layer",
-            LayerEvent::Started if self.terminal => "Downloading",
-            LayerEvent::Started => return,
-            LayerEvent::Done => "Pull complete",
-        };
-        let mut out = self.out.lock().expect("not poisoned");
-        // Progress that cannot be printed (a closed stdout) does not fail the pull.
-        let _unprinted = writeln!(out, "{}: {state}", self.ids[index]);
+        let stream = BlobStream::open(Arc::clone(&self.client), path, size)?;
+        Ok(Box::new(self.display.counting(index, stream)))
     }
 }
