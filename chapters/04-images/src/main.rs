@@ -16,7 +16,7 @@ use ch04_images::create;
 use ch04_images::credentials::{self, Credentials};
 use ch04_images::platform::Wanted;
 use ch04_images::reference::DEFAULT_REGISTRY;
-use ch04_images::registry::{self, pull::PullOptions};
+use ch04_images::registry::{self, pull::PullOptions, push::PushOptions};
 use ch04_images::run::{self, Overrides};
 use ch04_images::save::Format;
 use ch04_images::{Error, ImageStore, Reference};
@@ -56,6 +56,9 @@ enum Command {
     },
     /// Upload an image to a registry
     Push {
+        /// Upload blobs larger than this many bytes in chunks of that size
+        #[arg(long, value_name = "BYTES", default_value_t = registry::push::DEFAULT_CHUNK)]
+        chunk_size: u64,
         /// The image: NAME[:TAG], named after the registry (e.g. localhost:5000/app:v1)
         reference: String,
     },
@@ -207,9 +210,15 @@ fn main() -> ExitCode {
                 &cli.insecure_registries,
                 &n,
             ),
-            Command::Push { reference } => {
-                let reference = reference.parse()?;
-                registry::push::push(&store, &reference, &cli.insecure_registries, &n)?;
+            Command::Push {
+                chunk_size,
+                reference,
+            } => {
+                let options = PushOptions {
+                    insecure: cli.insecure_registries.clone(),
+                    chunk: *chunk_size,
+                };
+                registry::push::push(&store, &reference.parse()?, &options, &n)?;
                 Ok(0)
             }
             Command::Login {

@@ -2,12 +2,18 @@
 //!
 //! ```text
 //! HEAD /v2/<name>/blobs/<digest>             for each layer and the config: there already?
+//! POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<other>
+//!                                            in another repository of the registry? then the
+//!                                            registry links it (201) and nothing travels
 //! POST /v2/<name>/blobs/uploads/             no: start an upload; the answer's Location says where
-//! PUT  <location>?digest=<digest>            the blob, whole, and its digest to check it by
+//! PATCH <location>                           a large blob, a chunk at a time (Content-Range)
+//! PUT  <location>?digest=<digest>            the blob (or its last chunk) and the digest to check
 //! PUT  /v2/<name>/manifests/<tag>            last, the manifest: the registry refuses one that
 //!                                            names blobs it does not have
 //! ```
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use ch01_namespaces::Narrator;
@@ -21,16 +27,37 @@ use crate::oci::media_type;
 use crate::reference::Reference;
 use crate::store::ImageStore;
 
+/// Blobs larger than this are uploaded in chunks of this size, by default.
+pub const DEFAULT_CHUNK: u64 = 64 << 20;
+
+/// How a push is done.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Registries that may be spoken to over plain HTTP.
+    pub insecure: Vec<String>,
+    /// Blobs larger than this go in chunks of this size.
+    pub chunk: u64,
+}
+
+impl Default for PushOptions {
+    fn default() -> PushOptions {
+        PushOptions {
+            insecure: Vec::new(),
+            chunk: DEFAULT_CHUNK,
+        }
+    }
+}
+
 // ANCHOR: push
 /// Pushes the image `reference` names, printing docker's progress lines on stdout.
 pub fn push(
     store: &ImageStore,
     reference: &Reference,
-    insecure: &[String],
+    options: &PushOptions,
     n: &Narrator,
 ) -> Result<Digest> {
     let image = store.find_image(&reference.to_string())?;
-    let endpoint = Endpoint::new(&reference.registry, insecure);
+    let endpoint = Endpoint::new(&reference.registry, &options.insecure);
     let credentials = credentials::lookup(&reference.registry)?;
     let client = Arc::new(Client::new(
         endpoint,
@@ -41,11 +68,17 @@ pub fn push(
     ));
     println!("The push refers to repository [{}]", reference.name());
     client.ping()?;
+    let pusher = Pusher {
+        store,
+        client: &client,
+        reference,
+        chunk: options.chunk.max(1),
+    };
     for layer in image.manifest.layers.iter().rev() {
-        let state = push_blob(store, &client, &layer.digest)?;
+        let state = pusher.blob(&layer.digest)?;
         println!("{}: {state}", &layer.digest.encoded()[..12]);
     }
-    push_blob(store, &client, &image.id)?;
+    pusher.blob(&image.id)?;
 
     let manifest = store.read_blob(&image.entry.manifest)?;
     let content_type = image
@@ -58,12 +91,8 @@ pub fn push(
         .clone()
         .unwrap_or_else(|| crate::reference::DEFAULT_TAG.to_string());
     let path = client.path(&format!("manifests/{tag}"));
-    let response = client.send(
-        "PUT",
-        &path,
-        &[("Content-Type", content_type)],
-        &Payload::Bytes(manifest.clone()),
-    )?;
+    let headers = [("Content-Type", content_type)];
+    let response = client.send("PUT", &path, &headers, &Payload::Bytes(manifest.clone()))?;
     if response.status() != 201 {
         return Err(client.failure(&format!("PUT {path}"), response));
     }
@@ -76,33 +105,125 @@ pub fn push(
 }
 // ANCHOR_END: push
 
-/// Uploads one blob unless the registry has it; what docker says about it.
-fn push_blob(store: &ImageStore, client: &Client, digest: &Digest) -> Result<&'static str> {
-    let path = client.path(&format!("blobs/{digest}"));
-    let response = client.send("HEAD", &path, &[], &Payload::Empty)?;
-    match response.status().as_u16() {
-        200 => return Ok("Layer already exists"),
-        404 => {}
-        _ => return Err(client.failure(&format!("HEAD {path}"), response)),
+/// The blobs of one push.
+struct Pusher<'a> {
+    store: &'a ImageStore,
+    client: &'a Client,
+    reference: &'a Reference,
+    chunk: u64,
+}
+
+impl Pusher<'_> {
+    /// Uploads one blob unless the registry has it; what docker says about it.
+    fn blob(&self, digest: &Digest) -> Result<String> {
+        let client = self.client;
+        let path = client.path(&format!("blobs/{digest}"));
+        let response = client.send("HEAD", &path, &[], &Payload::Empty)?;
+        match response.status().as_u16() {
+            200 => return Ok("Layer already exists".into()),
+            404 => {}
+            _ => return Err(client.failure(&format!("HEAD {path}"), response)),
+        }
+        let uploads = client.path("blobs/uploads/");
+        let source = self.mount_source(digest)?;
+        let start = match &source {
+            Some(from) => format!("{uploads}?mount={digest}&from={from}"),
+            None => uploads,
+        };
+        let response = client.send("POST", &start, &[], &Payload::Empty)?;
+        match response.status().as_u16() {
+            // Mounted from the other repository: nothing to send.
+            201 => return Ok(format!("Mounted from {}", source.unwrap_or_default())),
+            202 => {}
+            _ => return Err(client.failure(&format!("POST {start}"), response)),
+        }
+        let location = location(client, &response)?;
+        let blob = self.store.blob_path(digest);
+        let size = std::fs::metadata(&blob)
+            .map_err(Error::io("read", &blob))?
+            .len();
+        if size <= self.chunk {
+            self.finish(&location, digest, Payload::File(blob))?;
+        } else {
+            self.upload_in_chunks(location, digest, &blob, size)?;
+        }
+        Ok("Pushed".into())
     }
-    let uploads = client.path("blobs/uploads/");
-    let response = client.send("POST", &uploads, &[], &Payload::Empty)?;
-    if response.status() != 202 {
-        return Err(client.failure(&format!("POST {uploads}"), response));
+
+    /// Another repository of the same registry the store pulled an image with this blob from,
+    /// for a cross-repository mount.
+    fn mount_source(&self, digest: &Digest) -> Result<Option<String>> {
+        let index = self.store.index()?;
+        for (id, entry) in &index.images {
+            let Some(repository) = entry.repo_digests.iter().find_map(|d| {
+                let name = d.split_once('@')?.0;
+                let (registry, repository) = name.split_once('/')?;
+                (registry == self.reference.registry && repository != self.reference.repository)
+                    .then(|| repository.to_string())
+            }) else {
+                continue;
+            };
+            let image = self.store.read_image(id.clone(), entry.clone())?;
+            let has =
+                image.id == *digest || image.manifest.layers.iter().any(|l| l.digest == *digest);
+            if has {
+                return Ok(Some(repository));
+            }
+        }
+        Ok(None)
     }
-    let location = header(&response, "location").ok_or_else(|| {
+
+    /// `PATCH` chunk after chunk, each answered with the next location, then the last `PUT`.
+    fn upload_in_chunks(
+        &self,
+        mut location: String,
+        digest: &Digest,
+        blob: &std::path::Path,
+        size: u64,
+    ) -> Result<()> {
+        let mut file = File::open(blob).map_err(Error::io("open", blob))?;
+        let mut offset = 0;
+        while offset < size {
+            let length = self.chunk.min(size - offset);
+            let mut bytes = vec![0; length as usize];
+            file.seek(SeekFrom::Start(offset))
+                .and_then(|_| file.read_exact(&mut bytes))
+                .map_err(Error::io("read", blob))?;
+            let headers = [
+                ("Content-Type", "application/octet-stream".to_string()),
+                ("Content-Range", format!("{offset}-{}", offset + length - 1)),
+            ];
+            let response =
+                self.client
+                    .send("PATCH", &location, &headers, &Payload::Bytes(bytes))?;
+            if response.status() != 202 {
+                return Err(self.client.failure("PATCH a chunk of the blob", response));
+            }
+            location = self::location(self.client, &response)?;
+            offset += length;
+        }
+        self.finish(&location, digest, Payload::Empty)
+    }
+
+    /// The `PUT` that ends an upload, naming the digest the registry checks the blob by.
+    fn finish(&self, location: &str, digest: &Digest, payload: Payload) -> Result<()> {
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let target = format!("{location}{separator}digest={digest}");
+        let headers = [("Content-Type", "application/octet-stream".to_string())];
+        let response = self.client.send("PUT", &target, &headers, &payload)?;
+        if response.status() != 201 {
+            return Err(self.client.failure("PUT the blob", response));
+        }
+        Ok(())
+    }
+}
+
+/// The `Location` an upload continues at.
+fn location(client: &Client, response: &ureq::http::Response<ureq::Body>) -> Result<String> {
+    header(response, "location").ok_or_else(|| {
         Error::Registry(format!(
-            "{}: an upload without a Location",
+            "{}: an upload answer without a Location",
             client.registry()
         ))
-    })?;
-    let separator = if location.contains('?') { '&' } else { '?' };
-    let target = format!("{location}{separator}digest={digest}");
-    let blob = store.blob_path(digest);
-    let headers = [("Content-Type", "application/octet-stream".to_string())];
-    let response = client.send("PUT", &target, &headers, &Payload::File(blob))?;
-    if response.status() != 201 {
-        return Err(client.failure("PUT the blob", response));
-    }
-    Ok("Pushed")
+    })
 }
