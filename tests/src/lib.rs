@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub mod images;
+pub mod proxy;
 pub mod pty;
 pub mod registry;
 pub mod vm;

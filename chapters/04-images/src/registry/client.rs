@@ -64,6 +64,9 @@ impl Client {
         let config = Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)
+            // A redirect (to blob storage, usually another host) never carries the
+            // registry's credentials or token.
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_recv_response(Some(RESPONSE_TIMEOUT))
             .user_agent(concat!("dockyard/", env!("CARGO_PKG_VERSION")))

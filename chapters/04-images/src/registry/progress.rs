@@ -126,11 +126,9 @@ fn redraw(lines: &[Line], drawn: &mut Option<Instant>) {
 
 /// `[=====>     ]  12.6MB/34.9MB`
 fn bar(done: u64, total: u64) -> String {
-    let filled = if total == 0 {
-        0
-    } else {
-        (done.min(total) * BAR as u64 / total) as usize
-    };
+    let filled = (done.min(total) * BAR as u64)
+        .checked_div(total)
+        .unwrap_or(0) as usize;
     let mut bar = "=".repeat(filled);
     if filled < BAR {
         bar.push('>');
