@@ -94,7 +94,18 @@ pub fn images(store: &ImageStore, args: &ImagesArgs) -> Result<i32> {
             if filter.is_some() {
                 continue;
             }
-            names.push(("<none>".into(), "<none>".into()));
+            // Untagged, but pulled by digest: docker shows the repository it came from.
+            let repository = entry
+                .repo_digests
+                .first()
+                .and_then(|d| d.split_once('@'))
+                .and_then(|(name, _)| {
+                    format!("{name}:{}", crate::reference::DEFAULT_TAG)
+                        .parse::<Reference>()
+                        .ok()
+                })
+                .map_or("<none>".to_string(), |r| r.familiar_name());
+            names.push((repository, "<none>".into()));
         }
         for (repository, tag) in names {
             rows.push(Row {

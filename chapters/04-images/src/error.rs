@@ -199,7 +199,7 @@ impl Error {
                 Some("references look like NAME[:TAG] or NAME@sha256:DIGEST, lowercase".into())
             }
             Error::DigestMismatch { .. } | Error::SizeMismatch { .. } => {
-                Some("the archive is corrupt or was tampered with; nothing of it was stored".into())
+                Some("the content was damaged or changed, in the archive or the registry; nothing of it was stored".into())
             }
             Error::NoCommand => Some("give one after the image, or --entrypoint".into()),
             Error::ManifestUnknown { .. } => {

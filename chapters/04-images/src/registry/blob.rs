@@ -4,13 +4,13 @@
 //! already read is skipped.
 
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ureq::Body;
 use ureq::http::Response;
 
 use super::client::{Client, Payload};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How many times a blob's reading is resumed before the error is given up to the caller.
 const RESUMES: u32 = 5;
@@ -18,6 +18,9 @@ const RESUMES: u32 = 5;
 /// A blob of `size` bytes being read from a registry.
 pub struct BlobStream {
     client: Arc<Client>,
+    /// Where a failure to reach the registry is kept: the reader of this stream sees only an
+    /// I/O error, and tells it from corrupt data by looking here.
+    failure: Option<Arc<Mutex<Option<Error>>>>,
     path: String,
     size: u64,
     read: u64,
@@ -44,6 +47,7 @@ impl BlobStream {
         }
         Ok(BlobStream {
             body: body_reader(response),
+            failure: None,
             client,
             path,
             size,
@@ -53,14 +57,26 @@ impl BlobStream {
     }
 
     // ANCHOR: resume
+    /// Keeps a failure to reach the registry in `failure`, for the one who reads the stream.
+    pub fn keep_failure_in(mut self, failure: Arc<Mutex<Option<Error>>>) -> BlobStream {
+        self.failure = Some(failure);
+        self
+    }
+
     /// Asks for the rest of the blob, from byte `self.read`.
     fn resume(&mut self) -> io::Result<()> {
         self.resumes += 1;
         let range = [("Range", format!("bytes={}-", self.read))];
-        let response = self
-            .client
-            .send("GET", &self.path, &range, &Payload::Empty)
-            .map_err(io::Error::other)?;
+        let response = match self.client.send("GET", &self.path, &range, &Payload::Empty) {
+            Ok(response) => response,
+            Err(error) => {
+                let message = error.to_string();
+                if let Some(failure) = &self.failure {
+                    *failure.lock().expect("not poisoned") = Some(error);
+                }
+                return Err(io::Error::other(message));
+            }
+        };
         match response.status().as_u16() {
             206 => self.body = body_reader(response),
             200 => {

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ch01_namespaces::Narrator;
 
@@ -77,20 +77,13 @@ pub fn pull(
         (None, Some(tag)) => tag.clone(),
         (None, None) => crate::reference::DEFAULT_TAG.to_string(),
     };
-    println!("{tag_or_digest}: Pulling from {}", reference.repository);
     client.ping()?;
-
     let (top_digest, top_type, top_bytes) =
         fetch_manifest(&client, &tag_or_digest, reference.digest.as_ref())?;
-    let repo_digest = format!("{}@{top_digest}", reference.name());
-    if let Some(id) = up_to_date(store, reference, &repo_digest)? {
-        return Ok(Pulled {
-            id,
-            digest: top_digest,
-            up_to_date: true,
-        });
-    }
-    let manifest_bytes =
+    // As docker, the first line once the reference resolved.
+    println!("{tag_or_digest}: Pulling from {}", reference.repository);
+    // An index lists a manifest per platform: this machine's (or --platform's) is the image.
+    let chosen =
         if media_type::is_index(&top_type) {
             let index = Index::parse(&top_bytes)?;
             let chosen = options.platform.choose(&index.manifests).ok_or_else(|| {
@@ -99,10 +92,23 @@ pub fn pull(
                     available: platform::listed(&index.manifests),
                 }
             })?;
-            fetch_manifest(&client, &chosen.digest.to_string(), Some(&chosen.digest))?.2
+            Some(chosen.digest.clone())
         } else {
-            top_bytes
+            None
         };
+    let manifest_digest = chosen.clone().unwrap_or_else(|| top_digest.clone());
+    if let Some(id) = up_to_date(store, reference, &manifest_digest)? {
+        return Ok(Pulled {
+            id,
+            digest: top_digest,
+            up_to_date: true,
+        });
+    }
+    let manifest_bytes = match &chosen {
+        Some(digest) => fetch_manifest(&client, &digest.to_string(), Some(digest))?.2,
+        None => top_bytes,
+    };
+    let repo_digest = format!("{}@{top_digest}", reference.name());
     let manifest = Manifest::parse(&manifest_bytes)?;
     for layer in &manifest.layers {
         if media_type::layer_compression(&layer.media_type).is_none() {
@@ -129,6 +135,7 @@ pub fn pull(
             .map(|(i, l)| (l.digest.to_string(), (i, l.size)))
             .collect(),
         display: Arc::clone(&display),
+        failure: Arc::default(),
     };
     let plan = Plan {
         config,
@@ -145,7 +152,11 @@ pub fn pull(
         tags: reference.tag.iter().map(|_| reference.clone()).collect(),
         repo_digest: Some(repo_digest),
     };
-    let loaded = store_image(store, &source, plan, n, display.as_ref())?;
+    let loaded = store_image(store, &source, plan, n, display.as_ref()).map_err(|error| {
+        // A layer cut short because the registry went away is not a corrupt layer.
+        let unreachable = source.failure.lock().expect("not poisoned").take();
+        unreachable.unwrap_or(error)
+    })?;
     Ok(Pulled {
         id: loaded.id,
         digest: top_digest,
@@ -154,15 +165,16 @@ pub fn pull(
 }
 // ANCHOR_END: pull
 
-/// The image the reference names, if the store has it from the same manifest.
+/// The image the reference names, if the store has it from the same manifest (and, for a
+/// tag, the tag names it already).
 fn up_to_date(
     store: &ImageStore,
     reference: &Reference,
-    repo_digest: &str,
+    manifest: &Digest,
 ) -> Result<Option<Digest>> {
     let index = store.index()?;
     let found = index.images.iter().find(|(id, entry)| {
-        entry.repo_digests.iter().any(|d| d == repo_digest)
+        entry.manifest == *manifest
             && (reference.tag.is_none() || index.tags.get(&reference.to_string()) == Some(*id))
     });
     Ok(found.map(|(id, _)| id.clone()))
@@ -257,6 +269,8 @@ struct RegistrySource {
     /// Each layer's position in the image and size, by digest.
     layers: HashMap<String, (usize, u64)>,
     display: Arc<Display>,
+    /// The first failure to reach the registry while a layer was read.
+    failure: Arc<Mutex<Option<Error>>>,
 }
 
 impl Source for RegistrySource {
@@ -271,7 +285,8 @@ impl Source for RegistrySource {
     fn open(&self, digest: &str) -> Result<Box<dyn Read + Send>> {
         let (index, size) = self.layers.get(digest).copied().unwrap_or((0, 0));
         let path = self.client.path(&format!("blobs/{digest}"));
-        let stream = BlobStream::open(Arc::clone(&self.client), path, size)?;
+        let stream = BlobStream::open(Arc::clone(&self.client), path, size)?
+            .keep_failure_in(Arc::clone(&self.failure));
         Ok(Box::new(self.display.counting(index, stream)))
     }
 }
