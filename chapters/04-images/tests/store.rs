@@ -13,9 +13,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    BIN, Engine, Layout, PATIENCE, REF_NAME, Root, copy_dir, names_in, redacted, sha256_file,
+    BIN, Engine, Layout, PATIENCE, REF_NAME, Root, big_layout, copy_dir, names_in, redacted,
+    sha256_file,
 };
-use dockyard_tests::images::{FIXED_EPOCH, FIXED_TIME, busybox_docker_archive};
+use dockyard_tests::images::{FIXED_EPOCH, busybox_docker_archive};
 use dockyard_tests::{assert_no_mounts_under, require_image_tools, require_root, wait_until};
 use serde_json::{Value, json};
 
@@ -470,70 +471,6 @@ fn a_document_that_is_not_json_blames_no_field() {
         error,
         "ch04-images: invalid image index: EOF while parsing a value at line 1 column 21\n"
     );
-}
-
-/// The fixture image with a fourth layer: `/big/random.bin`, `mib` MiB from /dev/urandom
-/// (gzip cannot shrink it), tarred and gzipped by the system's tools; named `big:latest`.
-/// Returns the layout and the sha256 of the file.
-fn big_layout(engine: &Engine, mib: u64) -> (Layout, String) {
-    let work = engine.dir().join("big-work");
-    fs::create_dir_all(work.join("content/big")).unwrap();
-    let file = work.join("content/big/random.bin");
-    let mut random = fs::File::open("/dev/urandom").unwrap().take(mib << 20);
-    std::io::copy(&mut random, &mut fs::File::create(&file).unwrap()).unwrap();
-    let tar = work.join("layer.tar");
-    let status = Command::new("tar")
-        .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner"])
-        .arg(format!("--mtime=@{FIXED_EPOCH}"))
-        .arg("-C")
-        .arg(work.join("content"))
-        .arg("-cf")
-        .arg(&tar)
-        .arg("big")
-        .status()
-        .unwrap();
-    assert!(status.success(), "tar the big layer");
-    let gzip = work.join("layer.tar.gz");
-    let status = Command::new("gzip")
-        .args(["-1", "-n", "-c"])
-        .arg(&tar)
-        .stdout(fs::File::create(&gzip).unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success(), "gzip the big layer");
-
-    let layout = Layout::copy(engine.layout(), engine.dir().join("big"));
-    let diff_id = format!("sha256:{}", sha256_file(&tar));
-    let digest = format!("sha256:{}", sha256_file(&gzip));
-    let size = fs::metadata(&gzip).unwrap().len();
-    fs::rename(&gzip, layout.blob_path(&digest)).unwrap();
-    let entry = layout.derive(
-        0,
-        Some("docker.io/library/big:latest"),
-        |config| {
-            config["rootfs"]["diff_ids"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!(diff_id));
-            let history = config["history"].as_array_mut().unwrap();
-            let at = history.len() - 1; // before the config step, which made no layer
-            history.insert(
-                at,
-                json!({"created": FIXED_TIME, "created_by": "layer 4: /big"}),
-            );
-        },
-        |manifest| {
-            manifest["layers"].as_array_mut().unwrap().push(json!({
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": digest,
-                "size": size,
-            }));
-        },
-    );
-    layout.set_entries(vec![entry]);
-    let sum = sha256_file(&file);
-    fs::remove_dir_all(&work).unwrap();
-    (layout, sum)
 }
 
 /// When the test kills a `load`.

@@ -82,6 +82,25 @@ impl Client {
         }
     }
 
+    /// A client for the repository `reference` names, with the credentials `login` stored
+    /// for its registry.
+    pub fn for_repository(
+        reference: &crate::reference::Reference,
+        actions: &'static str,
+        insecure: &[String],
+        n: &Narrator,
+    ) -> Result<Client> {
+        let endpoint = Endpoint::new(&reference.registry, insecure);
+        let credentials = crate::credentials::lookup(&reference.registry)?;
+        Ok(Client::new(
+            endpoint,
+            &reference.repository,
+            actions,
+            credentials,
+            n,
+        ))
+    }
+
     /// The registry, as references name it.
     pub fn registry(&self) -> &str {
         &self.endpoint.registry

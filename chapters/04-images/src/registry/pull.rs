@@ -20,9 +20,7 @@ use ch01_namespaces::Narrator;
 
 use super::blob::BlobStream;
 use super::client::{Client, Payload, header};
-use super::endpoint::Endpoint;
 use super::progress::Display;
-use crate::credentials;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::load::source::Source;
@@ -63,15 +61,12 @@ pub fn pull(
     options: &PullOptions,
     n: &Narrator,
 ) -> Result<Pulled> {
-    let endpoint = Endpoint::new(&reference.registry, &options.insecure);
-    let credentials = credentials::lookup(&reference.registry)?;
-    let client = Arc::new(Client::new(
-        endpoint,
-        &reference.repository,
+    let client = Arc::new(Client::for_repository(
+        reference,
         "pull",
-        credentials,
+        &options.insecure,
         n,
-    ));
+    )?);
     let tag_or_digest = match (&reference.digest, &reference.tag) {
         (Some(digest), _) => digest.to_string(),
         (None, Some(tag)) => tag.clone(),

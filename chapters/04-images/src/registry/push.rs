@@ -19,8 +19,6 @@ use std::sync::Arc;
 use ch01_namespaces::Narrator;
 
 use super::client::{Client, Payload, header};
-use super::endpoint::Endpoint;
-use crate::credentials;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::oci::media_type;
@@ -57,15 +55,12 @@ pub fn push(
     n: &Narrator,
 ) -> Result<Digest> {
     let image = store.find_image(&reference.to_string())?;
-    let endpoint = Endpoint::new(&reference.registry, &options.insecure);
-    let credentials = credentials::lookup(&reference.registry)?;
-    let client = Arc::new(Client::new(
-        endpoint,
-        &reference.repository,
+    let client = Arc::new(Client::for_repository(
+        reference,
         "pull,push",
-        credentials,
+        &options.insecure,
         n,
-    ));
+    )?);
     println!("The push refers to repository [{}]", reference.name());
     client.ping()?;
     let pusher = Pusher {

@@ -439,8 +439,8 @@ pub fn redacted<R>(dir: &Path, body: impl FnOnce() -> R) -> R {
 
 /// The fixture image with a fourth layer: `/big/random.bin`, `mib` MiB from /dev/urandom
 /// (gzip cannot shrink it), tarred and gzipped by the system's tools; named `big:latest` in
-/// a layout at `<dir>/big`. Returns the layout and the sha256 of the file. (The same image as
-/// the crash test of `store.rs` builds, for the registry tests.)
+/// a layout at `<dir>/big`. Returns the layout and the sha256 of the file. The crash test of
+/// `store.rs` and the registry tests use it.
 pub fn big_layout(engine: &Engine, mib: u64) -> (Layout, String) {
     use dockyard_tests::images::{FIXED_EPOCH, FIXED_TIME};
     use std::io::Read as _;
