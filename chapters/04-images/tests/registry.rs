@@ -201,6 +201,23 @@ fn requested_uris(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// The method and URI of each request the registry's log says it answered.
+fn requests(log: &str) -> Vec<(String, String)> {
+    let method = regex::Regex::new(r"http\.request\.method=(\w+)").unwrap();
+    let uris = requested_uris(log);
+    let methods: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("msg=\"response completed"))
+        .filter_map(|l| Some(method.captures(l)?[1].to_string()))
+        .collect();
+    assert_eq!(
+        methods.len(),
+        uris.len(),
+        "every logged request has a method"
+    );
+    methods.into_iter().zip(uris).collect()
+}
+
 /// Asserts a failed command left `root`'s store as `before` and nothing in `tmp/`, looking
 /// before any other command would sweep it.
 fn assert_unchanged(root: &Root, before: &StoreState, case: &str) {
@@ -979,4 +996,90 @@ fn platform_chooses_the_manifest_of_a_multi_platform_index() {
         json!(arm64_config),
         "pull --platform linux/arm64 after the amd64 image of the same index:\n{out}"
     );
+}
+
+#[test]
+fn chunked_uploads_and_mounts_push_the_same_blobs() {
+    require_root!();
+    require_image_tools!();
+    require_registry!();
+    let registry = Registry::start();
+    let dock = Dock::new();
+    let host = registry.host();
+    let reference = format!("{host}/test/chunked:v1");
+    let layout = dock.load_fixture();
+    dock.ok(dock.root(), &["tag", "busybox", &reference]);
+    // Chunks of 100 kB: every layer of the fixture goes in several PATCHes.
+    let mark = registry.log().len();
+    let out = dock.ok(dock.root(), &["push", "--chunk-size", "100000", &reference]);
+    assert!(out.contains("Pushed"), "{out}");
+    let patches = requests(&log_since(&registry, mark))
+        .iter()
+        .filter(|(method, _)| method == "PATCH")
+        .count();
+    assert!(patches > layout.layer_digests(0).len(), "{patches} PATCHes");
+    for digest in layout.layer_digests(0) {
+        let stored = fs::read(registry.blob_data_path(&digest)).unwrap();
+        assert_eq!(
+            stored,
+            fs::read(layout.blob_path(&digest)).unwrap(),
+            "{digest}"
+        );
+    }
+
+    // Pulled, then pushed to another repository of the same registry: mounted, not sent.
+    let fresh = dock.empty_root("fresh");
+    dock.ok(&fresh, &["pull", &reference]);
+    let other = format!("{host}/test/other:v1");
+    dock.ok(&fresh, &["tag", &reference, &other]);
+    let mark = registry.log().len();
+    let out = dock.ok(&fresh, &["push", &other]);
+    for line in layer_lines(&out) {
+        assert_eq!(line.1, "Mounted from test/chunked", "{out}");
+    }
+    let uploads = requests(&log_since(&registry, mark))
+        .iter()
+        .filter(|(method, uri)| method == "PUT" && uri.contains("/blobs/uploads/"))
+        .count();
+    assert_eq!(
+        uploads, 0,
+        "the layers and the config are all mounted: nothing travels"
+    );
+    let again = dock.empty_root("again");
+    dock.ok(&again, &["pull", &other]);
+    assert_eq!(
+        dock.ok(&again, &["run", "--rm", &other, "/bin/echo", "hi"]),
+        "hi\n"
+    );
+}
+
+#[test]
+fn on_a_terminal_pull_redraws_a_line_per_layer() {
+    require_root!();
+    require_image_tools!();
+    require_registry!();
+    let registry = Registry::start();
+    let dock = Dock::new();
+    let reference = format!("{}/test/busybox:v1", registry.host());
+    dock.push_fixture(&reference);
+    let fresh = dock.empty_root("fresh");
+    let mut command = Command::new(BIN);
+    command
+        .arg("--root")
+        .arg(&fresh.path)
+        .args(["pull", &reference]);
+    for (name, value) in dock.env() {
+        command.env(name, value);
+    }
+    let mut session = dockyard_tests::pty::PtySession::spawn(command).unwrap();
+    let at = session.expect("Status: Downloaded newer image", 0, PATIENCE);
+    assert!(session.wait(PATIENCE).success());
+    let screen = &session.transcript[..at];
+    // Each redraw goes back up to the first layer's line and clears every line it rewrites.
+    assert!(screen.contains("\u{1b}[2K"), "{screen:?}");
+    assert!(screen.contains(&format!("\u{1b}[{}A", 3)), "{screen:?}");
+    assert!(screen.contains(": Downloading ["), "a bar: {screen:?}");
+    // The last drawing: every layer complete.
+    let last = screen.rsplit("\u{1b}[3A").next().unwrap();
+    assert_eq!(last.matches(": Pull complete\r\n").count(), 3, "{last:?}");
 }
