@@ -33,20 +33,34 @@ pub(crate) fn run_as_pid1(
     restrict_self: impl FnOnce() -> Result<(), Error>,
 ) -> Infallible {
     let watched = signals::watched();
+    // The command waits on this pipe until init is restricted: it must never see a
+    // privileged pid 1, not even for the instant between fork and restriction.
+    let (restricted_read, restricted_write) = match nix::unistd::pipe() {
+        Ok(pipe) => pipe,
+        Err(errno) => fail(&report, Error::sys("create the init's pipe")(errno)),
+    };
     n.say(Actor::Init, "fork the command as pid 2");
     // SAFETY: the container's first process is single-threaded (a clone of the engine, which
     // checked that it has one thread), so the child may run arbitrary code after fork.
     let command = match unsafe { fork() } {
-        Ok(ForkResult::Child) => fail(&report, start_command()),
+        Ok(ForkResult::Child) => {
+            drop(restricted_write);
+            // End of file: init is restricted (or gone, and this process with it).
+            let _eof = nix::unistd::read(&restricted_read, &mut [0u8; 1]);
+            drop(restricted_read);
+            fail(&report, start_command())
+        }
         Ok(ForkResult::Parent { child }) => child,
         Err(errno) => fail(&report, Error::sys("fork the command")(errno)),
     };
+    drop(restricted_read);
     // Init lives inside the container as long as the command: it gets the same user,
     // capabilities and seccomp filter, or it would be a privileged process within reach.
     if let Err(error) = restrict_self() {
         let _already_gone = kill(command, Signal::SIGKILL);
         fail(&report, error);
     }
+    drop(restricted_write);
     // Only the command's process reports from now on: its exec closes the last write end, and
     // the engine reads end-of-file, "started".
     drop(report);
