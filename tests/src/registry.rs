@@ -151,7 +151,7 @@ impl Registry {
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             // An error means it has exited already; `wait` reaps it either way.
-            let _ = child.kill();
+            let _already_exited = child.kill();
             child.wait().expect("wait for docker-registry");
         }
     }
