@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::load;
 use crate::reference::Reference;
-use crate::store::ImageStore;
+use crate::store::{Access, ImageStore};
 use crate::time::parse_rfc3339;
 
 /// Writes to stdout, as every command's output goes.
@@ -408,6 +408,8 @@ fn familiar(name: &str) -> String {
 
 /// Removes every blob and layer that no image of the index and no container uses.
 pub fn collect_garbage(store: &ImageStore) -> Result<()> {
+    // Alone: an image being added has blobs and layers under their names before its name.
+    let _alone = store.lock(Access::Collect)?;
     let index = store.index()?;
     let mut blobs = BTreeSet::new();
     let mut layers = BTreeSet::new();

@@ -21,7 +21,7 @@ use crate::oci::{ContainerConfig, Descriptor, History, ImageConfig, RootFs, medi
 use crate::platform::Wanted;
 use crate::reference::Reference;
 use crate::store::layers::{LayerBlob, PendingLayer};
-use crate::store::{ImageEntry, ImageStore};
+use crate::store::{Access, ImageEntry, ImageStore};
 use crate::time::format_rfc3339;
 
 /// `import FILE [NAME[:TAG]]`: the archive (plain, gzip or zstd tar) as the only layer of a
@@ -139,6 +139,7 @@ fn add_image(
 ) -> Result<Digest> {
     config.rootfs.diff_ids.push(layer.diff_id.clone());
     let config_bytes = config.to_json();
+    let _adding = store.lock(Access::Add)?;
     let id = store.put_blob(&config_bytes, None, "the image config")?;
     let media = layer.media_type();
     let mut layers = base.map(|b| b.manifest.layers.clone()).unwrap_or_default();

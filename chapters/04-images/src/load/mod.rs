@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::oci::{Compression, Descriptor, ImageConfig, media_type};
 use crate::reference::Reference;
 use crate::store::layers::{LayerBlob, PendingLayer};
-use crate::store::{ImageEntry, ImageStore, chain_ids};
+use crate::store::{Access, ImageEntry, ImageStore, chain_ids};
 use source::Source;
 
 /// How many layers are unpacked at once: each also has a reading thread of its own.
@@ -180,6 +180,7 @@ pub fn store_image(
         .sum();
     // Nothing is stored before every layer was read and checked: a bad layer leaves the
     // store as it was.
+    let _adding = store.lock(Access::Add)?;
     store.commit_layers(pending.into_iter().map(|(_, p)| p).collect())?;
     store.put_blob(&plan.config, Some(&id), "the image config")?;
 

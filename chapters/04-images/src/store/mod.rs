@@ -22,6 +22,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use nix::fcntl::{Flock, FlockArg};
+
 use crate::error::{Error, Result};
 
 pub use blobs::BlobWriter;
@@ -99,9 +101,53 @@ impl ImageStore {
     }
 }
 
+/// Who may change what is under final names at the same time: commands adding an image
+/// (any number at once) or the collector of unused blobs and layers (alone), so that it never
+/// deletes what an image being added has stored but not yet named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Adding blobs, layers and names: shared with other adders.
+    Add,
+    /// Collecting garbage: alone.
+    Collect,
+}
+
+impl ImageStore {
+    /// Takes the store's lock for `access`; it is held until the guard is dropped.
+    pub fn lock(&self, access: Access) -> Result<Flock<fs::File>> {
+        let path = self.root.join("gc.lock");
+        let file = fs::File::create(&path).map_err(Error::io("create", &path))?;
+        let arg = match access {
+            Access::Add => FlockArg::LockShared,
+            Access::Collect => FlockArg::LockExclusive,
+        };
+        Flock::lock(file, arg).map_err(|(_, errno)| Error::io("lock", &path)(errno.into()))
+    }
+}
+
 /// Flushes a directory's entries to disk, so a rename into it survives a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(Error::io("flush the directory", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_collector_waits_for_images_being_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(dir.path()).unwrap();
+        let adding = store.lock(Access::Add).unwrap();
+        let also_adding = store.lock(Access::Add).unwrap();
+        let try_collect = || {
+            let file = fs::File::create(store.root().join("gc.lock")).unwrap();
+            Flock::lock(file, FlockArg::LockExclusiveNonblock).is_ok()
+        };
+        assert!(!try_collect(), "adders share the lock; the collector waits");
+        drop((adding, also_adding));
+        assert!(try_collect(), "and goes once they are done");
+    }
 }
