@@ -1,4 +1,4 @@
-//! # Chapter 04: OCI images and the local image store
+//! # Chapter 04: OCI images, the local image store, and registries
 //!
 //! An image is a content-addressed bundle: a *manifest* names a *config* (what to run, and
 //! how) and an ordered list of *layers* (chapter 03's archives), each by the sha256 digest of
@@ -9,7 +9,10 @@
 //! - [`store`]: blobs, unpacked layers by chain id, names; crash-safe;
 //! - [`load`]: `docker save` archives and OCI layouts into the store;
 //! - [`run`]: an image's config applied to chapter 03's container;
-//! - [`commands`]: `images`, `tag`, `rmi`, `inspect`, `history`.
+//! - [`create`] and [`save`]: `import`, `commit`, and images back out as archives;
+//! - [`commands`]: `images`, `tag`, `rmi`, `inspect`, `history`;
+//! - [`registry`] and [`credentials`]: `pull`, `push`, `login` in the OCI distribution
+//!   protocol.
 
 pub mod commands;
 pub mod create;
