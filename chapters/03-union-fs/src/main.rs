@@ -123,6 +123,7 @@ fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Re
         spec: args.process.to_spec(PathBuf::new())?,
         layers: lifecycle::check_layers(&args.layers.layers)?,
         image: None,
+        config: None,
         name: args.layers.container.name.clone(),
         remove: args.layers.container.rm,
         limits: &args.limits,

@@ -23,6 +23,8 @@ pub struct RunRequest<'a> {
     pub layers: Vec<PathBuf>,
     /// The image they come from, as the user named it (chapter 04 on).
     pub image: Option<String>,
+    /// What the container runs with, in an image config's terms, kept for `commit`.
+    pub config: Option<serde_json::Value>,
     /// `--name`.
     pub name: Option<String>,
     /// `--rm`: remove the container and its writable layer when it exits.
@@ -55,6 +57,7 @@ pub fn run(
         command: spec.command.clone(),
         layers: request.layers,
         image: request.image,
+        config: request.config,
         driver,
         state: lifecycle::starting_now(),
     };

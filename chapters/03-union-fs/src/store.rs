@@ -41,6 +41,10 @@ pub struct Record {
     /// The image the layers come from, as the user named it (chapter 04 on; `ps` shows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// What the container runs with, as the image config's `config` section (chapter 04 on:
+    /// its `commit` makes it the new image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
     /// How the layers are stacked.
     pub driver: Driver,
     /// Where the container is in its life.

@@ -100,6 +100,18 @@ pub fn commit(
     let created = format_rfc3339(now() as i64);
     let mut config = base.config.clone();
     config.created = Some(created.clone());
+    // What the container ran with becomes the image's, as docker's commit does; a container
+    // from before chapter 04 kept no config, and the base image's stays.
+    if let Some(running) = &record.config {
+        let running = serde_json::from_value(running.clone()).map_err(|e| Error::CorruptStore {
+            path: store
+                .containers()
+                .container_dir(&record.id)
+                .join("config.json"),
+            message: format!("the container's image config: {e}"),
+        })?;
+        config.config = Some(running);
+    }
     config.history.push(History {
         created: Some(created),
         created_by: Some(record.command.join(" ")),

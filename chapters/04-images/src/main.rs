@@ -393,8 +393,11 @@ fn run(
         command: args.command.clone(),
     };
     let config = image.config.config.clone().unwrap_or_default();
+    let spec = run::spec(&config, &args.process, &overrides, &layers)?;
+    let running = run::container_config(&config, &args.process, &overrides, &spec);
     let request = RunRequest {
-        spec: run::spec(&config, &args.process, &overrides, &layers)?,
+        spec,
+        config: Some(serde_json::to_value(running).expect("a config serializes")),
         layers,
         image: Some(args.image.clone()),
         name: args.container.name.clone(),

@@ -88,6 +88,45 @@ pub fn spec(
 }
 // ANCHOR_END: spec
 
+// ANCHOR: container_config
+/// What the container runs with, in the image config's terms: the image's, with the command
+/// line's overrides in. `commit` makes it the new image's config, as docker's does.
+pub fn container_config(
+    image: &ContainerConfig,
+    options: &ProcessOptions,
+    overrides: &Overrides,
+    spec: &ContainerSpec,
+) -> ContainerConfig {
+    let (entrypoint, cmd) = match &overrides.entrypoint {
+        Some(entrypoint) if entrypoint.is_empty() => (None, Some(overrides.command.clone())),
+        Some(entrypoint) => (
+            Some(vec![entrypoint.clone()]),
+            Some(overrides.command.clone()),
+        ),
+        None if !overrides.command.is_empty() => {
+            (image.entrypoint.clone(), Some(overrides.command.clone()))
+        }
+        None => (image.entrypoint.clone(), image.cmd.clone()),
+    };
+    let user = match options.user {
+        Some(User {
+            uid,
+            gid: Some(gid),
+        }) => Some(format!("{uid}:{gid}")),
+        Some(User { uid, gid: None }) => Some(uid.to_string()),
+        None => image.user.clone(),
+    };
+    ContainerConfig {
+        user,
+        env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        entrypoint,
+        cmd: cmd.filter(|c| !c.is_empty()),
+        working_dir: spec.workdir.as_ref().map(|d| d.display().to_string()),
+        ..image.clone()
+    }
+}
+// ANCHOR_END: container_config
+
 /// The image's `User`: `uid`, `uid:gid`, or names from the image's own `/etc/passwd` and
 /// `/etc/group`.
 pub fn resolve_user(user: &str, layers: &[PathBuf]) -> Result<User> {

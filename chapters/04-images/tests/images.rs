@@ -734,3 +734,60 @@ fn save_then_load_into_an_empty_root_gives_the_same_image() {
         assert_no_mounts_under(engine.dir());
     }
 }
+
+#[test]
+fn commit_keeps_what_the_container_ran_with() {
+    require_root!();
+    require_image_tools!();
+    let engine = Engine::busybox();
+    engine.load(&busybox_docker_archive(&engine.fixture, "busybox:latest"));
+    engine
+        .cmd(&[
+            "run",
+            "--name",
+            "changed",
+            "-e",
+            "EXTRA=1",
+            "-w",
+            "/tmp",
+            "-u",
+            "0:0",
+            "busybox",
+            "/bin/sh",
+            "-c",
+            "echo made > /made",
+        ])
+        .assert()
+        .success();
+    let id = engine.stdout(&["commit", "changed", "made:v1"]);
+    assert!(id.starts_with("sha256:"), "{id}");
+    let config = &engine.inspect("made:v1")["Config"];
+    assert_eq!(config["Cmd"], json!(["/bin/sh", "-c", "echo made > /made"]));
+    assert_eq!(config["WorkingDir"], json!("/tmp"));
+    assert_eq!(config["User"], json!("0:0"));
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"FIXTURE=1") && env.contains(&"EXTRA=1"),
+        "{env:?}"
+    );
+    // What the image had and the command line did not touch stays.
+    assert_eq!(config["ExposedPorts"], json!({ "8080/tcp": {} }));
+    // Run with no command, the new image does what the container did, on its changes.
+    let out = engine.stdout(&["run", "--rm", "made:v1"]);
+    assert_eq!(out, "");
+    assert_eq!(
+        engine.stdout(&["run", "--rm", "made:v1", "/bin/cat", "/made"]),
+        "made\n"
+    );
+    let history = engine.inspect("made:v1");
+    assert_eq!(
+        history["RootFS"]["Layers"].as_array().unwrap().len(),
+        LAYERS + 1
+    );
+    assert_no_mounts_under(engine.dir());
+}
