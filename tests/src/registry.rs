@@ -587,6 +587,45 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// Uploads `content` as a blob of `repository` through `host` (a registry or a proxy in front
+/// of one) with extra `headers`: a POST that opens the upload, a PUT with the whole content
+/// that closes it (distribution 2.8 ignores a body sent with the POST). Returns the digest,
+/// `sha256:<hex>`; panics on any other answer.
+pub fn upload_blob(
+    host: &str,
+    repository: &str,
+    content: &[u8],
+    headers: &[(&str, &str)],
+) -> String {
+    use sha2::{Digest as _, Sha256};
+    let hex: String = Sha256::digest(content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let digest = format!("sha256:{hex}");
+    let start = format!("/v2/{repository}/blobs/uploads/");
+    let response = http_request("POST", host, &start, headers, &[]).expect("start an upload");
+    assert_eq!(response.status, 202, "{response:?}");
+    let location = response.header("Location").expect("the upload's Location");
+    // The server answers with an absolute URL built from the request's Host header.
+    let path = location
+        .strip_prefix(&format!("http://{host}"))
+        .unwrap_or_else(|| panic!("{location} is not on {host}"));
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut put_headers = vec![("Content-Type", "application/octet-stream")];
+    put_headers.extend_from_slice(headers);
+    let response = http_request(
+        "PUT",
+        host,
+        &format!("{path}{separator}digest={digest}"),
+        &put_headers,
+        content,
+    )
+    .expect("finish the upload");
+    assert_eq!(response.status, 201, "{response:?}");
+    digest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use dockyard_tests::proxy::{BearerAuth, Faults, Proxy, SERVICE};
-use dockyard_tests::registry::{HttpResponse, Registry, basic_auth_header, http_get, http_request};
+use dockyard_tests::registry::{
+    HttpResponse, Registry, basic_auth_header, http_get, http_request, upload_blob,
+};
 use dockyard_tests::require_registry;
 use sha2::{Digest, Sha256};
 
@@ -23,32 +25,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// `size` bytes that are not all alike.
 fn content(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i * 7 % 251) as u8).collect()
-}
-
-/// Uploads `content` as a blob of `repository` through `host` (a POST, then a PUT with the
-/// whole content) with extra `headers`; returns the digest, `sha256:<hex>`.
-fn upload_blob(host: &str, repository: &str, content: &[u8], headers: &[(&str, &str)]) -> String {
-    let digest = format!("sha256:{}", sha256_hex(content));
-    let start = format!("/v2/{repository}/blobs/uploads/");
-    let response = http_request("POST", host, &start, headers, &[]).expect("start an upload");
-    assert_eq!(response.status, 202, "{response:?}");
-    let location = response.header("Location").expect("the upload's Location");
-    let path = location
-        .strip_prefix(&format!("http://{host}"))
-        .unwrap_or_else(|| panic!("{location} is not on {host}"));
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let mut put_headers = vec![("Content-Type", "application/octet-stream")];
-    put_headers.extend_from_slice(headers);
-    let response = http_request(
-        "PUT",
-        host,
-        &format!("{path}{separator}digest={digest}"),
-        &put_headers,
-        content,
-    )
-    .expect("finish the upload");
-    assert_eq!(response.status, 201, "{response:?}");
-    digest
 }
 
 /// The JSON body of a response.

@@ -6,44 +6,11 @@
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use dockyard_tests::registry::{Registry, basic_auth_header, http_get, http_request};
+use dockyard_tests::registry::{Registry, basic_auth_header, http_get, upload_blob};
 use dockyard_tests::require_registry;
-use sha2::{Digest, Sha256};
 
 /// How long a start may take in these tests (the fixture's own limit is 10 s).
 const QUICK: Duration = Duration::from_secs(5);
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Uploads `content` as a blob of `repository` (a POST that opens the upload, a PUT with the
-/// whole content that closes it: distribution 2.8 ignores a body sent with the POST) and
-/// returns its digest's hex.
-fn upload_blob(registry: &Registry, repository: &str, content: &[u8]) -> String {
-    let hex = sha256_hex(content);
-    let host = registry.host();
-    let start = format!("/v2/{repository}/blobs/uploads/");
-    let response = http_request("POST", &host, &start, &[], &[]).expect("start an upload");
-    assert_eq!(response.status, 202, "{response:?}\n{}", registry.log());
-    let location = response.header("Location").expect("the upload's Location");
-    // The server answers with an absolute URL built from our Host header.
-    let path = location.strip_prefix(&registry.url()).unwrap_or(location);
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let response = http_request(
-        "PUT",
-        &host,
-        &format!("{path}{separator}digest=sha256:{hex}"),
-        &[("Content-Type", "application/octet-stream")],
-        content,
-    )
-    .expect("finish the upload");
-    assert_eq!(response.status, 201, "{response:?}\n{}", registry.log());
-    hex
-}
 
 #[test]
 fn answers_the_v2_api_on_loopback() {
@@ -82,7 +49,8 @@ fn stores_blobs_where_blob_data_path_says() {
     require_registry!();
     let registry = Registry::start();
     let content = b"a blob of the registry fixture\n";
-    let hex = upload_blob(&registry, "fixture/blob", content);
+    let digest = upload_blob(&registry.host(), "fixture/blob", content, &[]);
+    let hex = digest.trim_start_matches("sha256:").to_string();
 
     let path = registry.blob_data_path(&hex);
     assert_eq!(path, registry.blob_data_path(&format!("sha256:{hex}")));
@@ -131,7 +99,8 @@ fn killed_refuses_connections_and_restarts_with_the_same_storage() {
     let mut registry = Registry::start();
     let (host, port) = (registry.host(), registry.port());
     let content = b"survives a restart\n";
-    let hex = upload_blob(&registry, "fixture/restart", content);
+    let digest = upload_blob(&registry.host(), "fixture/restart", content, &[]);
+    let hex = digest.trim_start_matches("sha256:").to_string();
 
     registry.kill();
     let error = http_get(&host, "/v2/", &[]).expect_err("a killed registry answers nothing");

@@ -16,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{BIN, Engine, Layout, PATIENCE, Root, StoreState, big_layout, sha256_hex};
-use dockyard_tests::registry::{Registry, http_request};
+use dockyard_tests::registry::{Registry, http_request, upload_blob};
 use dockyard_tests::{
     assert_no_mounts_under, require_image_tools, require_registry, require_root, wait_until,
 };
@@ -246,29 +246,6 @@ fn assert_empty_store(root: &Root, case: &str) {
 fn dead_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-/// Uploads `content` as a blob of `repository` (POST, then PUT of the whole content with its
-/// digest); its digest.
-fn upload_blob(registry: &Registry, repository: &str, content: &[u8]) -> String {
-    let digest = format!("sha256:{}", sha256_hex(content));
-    let host = registry.host();
-    let start = format!("/v2/{repository}/blobs/uploads/");
-    let response = http_request("POST", &host, &start, &[], &[]).expect("start an upload");
-    assert_eq!(response.status, 202, "{response:?}\n{}", registry.log());
-    let location = response.header("Location").expect("the upload's Location");
-    let path = location.strip_prefix(&registry.url()).unwrap_or(location);
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let response = http_request(
-        "PUT",
-        &host,
-        &format!("{path}{separator}digest={digest}"),
-        &[("Content-Type", "application/octet-stream")],
-        content,
-    )
-    .expect("finish the upload");
-    assert_eq!(response.status, 201, "{response:?}\n{}", registry.log());
-    digest
 }
 
 /// PUTs a manifest or index as `reference` (a tag or its digest) of `repository`.
@@ -867,23 +844,25 @@ fn platform_chooses_the_manifest_of_a_multi_platform_index() {
     // Every blob of the fixture, and an arm64 config: the same, its architecture changed.
     for digest in layout.layer_digests(0) {
         upload_blob(
-            &registry,
+            &registry.host(),
             repository,
             &fs::read(layout.blob_path(&digest)).unwrap(),
+            &[],
         );
     }
     let amd64_config = layout.config_digest(0);
     upload_blob(
-        &registry,
+        &registry.host(),
         repository,
         &fs::read(layout.blob_path(&amd64_config)).unwrap(),
+        &[],
     );
     let mut config = layout.config(0);
     assert_eq!(config["architecture"], json!("amd64"));
     config["architecture"] = json!("arm64");
     config["variant"] = json!("v8");
     let arm64_config_bytes = serde_json::to_vec(&config).unwrap();
-    let arm64_config = upload_blob(&registry, repository, &arm64_config_bytes);
+    let arm64_config = upload_blob(&registry.host(), repository, &arm64_config_bytes, &[]);
 
     // The fixture's manifest, and one for arm64, each under its digest.
     let amd64_manifest = layout.manifest_digest(0);
