@@ -72,13 +72,7 @@ impl Faulty {
 
     /// Another, empty, `--root` in the test's directory.
     fn empty_root(&self, name: &str) -> Root {
-        let root = self.engine.other_root(name);
-        assert!(
-            !root.path.exists(),
-            "{} exists already",
-            root.path.display()
-        );
-        root
+        self.engine.empty_root(name)
     }
 
     /// `ch04-images --root ROOT ARGS...` with the test's `DOCKER_CONFIG` and a time limit.

@@ -61,6 +61,17 @@ impl Engine {
             path: self.dir().join(name),
         }
     }
+
+    /// Another `--root` in the test's directory, which must not exist yet.
+    pub fn empty_root(&self, name: &str) -> Root {
+        let root = self.other_root(name);
+        assert!(
+            !root.path.exists(),
+            "{} exists already",
+            root.path.display()
+        );
+        root
+    }
 }
 
 impl std::ops::Deref for Engine {
