@@ -26,8 +26,8 @@ use crate::rootfs;
 use crate::security::seccomp::{self, CompiledFilter};
 use crate::security::{capabilities, masked};
 use crate::signals;
-use crate::spawn::RootfsMount;
 use crate::spec::ContainerSpec;
+use crate::steps::RootfsMount;
 use crate::sync;
 use crate::tty;
 
@@ -90,7 +90,7 @@ pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds<'_>, n: &Narrator) -> !
     sync::send_failure(&report_write, &error);
     // SAFETY: _exit ends this process at once, without running the engine's atexit handlers or
     // flushing buffers that belong to the engine (this process is a copy of it).
-    unsafe { libc::_exit(error.exit_code()) }
+    unsafe { libc::_exit(error.status()) }
 }
 
 /// The container-wide steps, done once by the first process: returns the terminal's slave

@@ -1,27 +1,20 @@
-//! What can go wrong when starting a container, and the exit status each failure maps to.
+//! What can go wrong when starting a container, and what kind of failure each cause is.
 //!
 //! `docker run` reserves three statuses for its own failures so that a script can tell them from
 //! the command's: 125 when the engine itself fails, 126 when the command cannot be executed, 127
-//! when it does not exist. A command killed by signal N ends with 128 + N, as in a shell.
+//! when it does not exist. A command killed by signal N ends with 128 + N, as in a shell. Every
+//! error here says what [`ErrorKind`] it is, and the tools turn that into the status (see
+//! `dockyard_support::cli::status_of`).
 
 use std::path::PathBuf;
 
-// ANCHOR: exit_codes
-/// Exit statuses of `docker run` (docker-run(1), "Exit Status").
-pub mod exit_code {
-    /// The engine failed before or around the command (bad option, missing rootfs, a syscall).
-    pub const ENGINE_FAILURE: i32 = 125;
-    /// The command exists but cannot be executed (not executable, wrong format, a directory).
-    pub const CANNOT_EXECUTE: i32 = 126;
-    /// The command does not exist in the container's root filesystem.
-    pub const NOT_FOUND: i32 = 127;
-    /// Added to the signal number when the command was killed by a signal.
-    pub const SIGNAL_BASE: i32 = 128;
-}
-// ANCHOR_END: exit_codes
+use dockyard_support::error::StartFailure;
+use dockyard_support::{EngineError, ErrorKind, IoError};
+
+use crate::steps::StepError;
 
 /// A failure of the engine or of the command's start. Each variant reads as one line naming the
-/// cause; [`Error::hint`] adds what to do about it where that helps.
+/// cause; [`EngineError::hint`] adds what to do about it where that helps.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Namespaces and mounts need CAP_SYS_ADMIN in the initial user namespace.
@@ -51,25 +44,37 @@ pub enum Error {
         /// The errno the kernel returned.
         source: nix::Error,
     },
-    /// A file operation failed; `action` says what the engine was doing.
+    /// Reading or changing capability sets failed.
     #[error("{action}: {source}")]
-    Io {
-        /// What the engine was attempting.
+    Capabilities {
+        /// What the engine was attempting, e.g. `drop from the bounding set`.
         action: String,
-        /// The underlying error.
-        source: std::io::Error,
+        /// What the capability calls returned.
+        source: caps::errors::CapsError,
     },
-    /// A setup or teardown step added by a later chapter failed.
-    #[error("{step}: {message}")]
+    /// A file operation failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// A setup or teardown step added by a later chapter failed, with that chapter's error.
+    #[error("{step}: {source}")]
     Step {
         /// The step's name, e.g. `cgroup`.
         step: String,
-        /// What went wrong, as the step reported it.
-        message: String,
+        /// The step's own error, kind and hint included.
+        source: StepError,
     },
-    /// The container's process reported a failure before it could run the command.
-    #[error("{0}")]
-    ContainerSetup(String),
+    /// The container's first process failed before it could run the command. A value cannot
+    /// cross from one process to another, so what crosses the report pipe is its message, its
+    /// kind and its hint.
+    #[error("{message}")]
+    InContainer {
+        /// The failure, as it reads.
+        message: String,
+        /// What kind of failure it was.
+        kind: ErrorKind,
+        /// What to do about it, if the failure had a hint.
+        hint: Option<String>,
+    },
     /// The command is not in the rootfs (or not on the container's `PATH`).
     #[error("exec {command:?}: {reason}")]
     CommandNotFound {
@@ -88,18 +93,24 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// The exit status `docker run` would use for this failure.
-    pub fn exit_code(&self) -> i32 {
+impl EngineError for Error {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Error::CommandNotFound { .. } => exit_code::NOT_FOUND,
-            Error::CannotExecute { .. } => exit_code::CANNOT_EXECUTE,
-            _ => exit_code::ENGINE_FAILURE,
+            Error::NotRoot => ErrorKind::Permission,
+            Error::RootfsMissing(_) | Error::CommandNotFound { .. } => ErrorKind::NotFound,
+            Error::RootfsNotDirectory(_)
+            | Error::MountpointIsSymlink(_)
+            | Error::InvalidSpec(_)
+            | Error::CannotExecute { .. } => ErrorKind::InvalidInput,
+            Error::NamespaceUnsupported(_) => ErrorKind::Unavailable,
+            Error::Sys { .. } | Error::Capabilities { .. } => ErrorKind::Internal,
+            Error::Io(io) => io.kind(),
+            Error::Step { source, .. } => source.kind(),
+            Error::InContainer { kind, .. } => *kind,
         }
     }
 
-    /// What the user can do about it, where there is something useful to say.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NotRoot => Some("run it as root, e.g. with sudo".into()),
             Error::RootfsMissing(_) | Error::RootfsNotDirectory(_) => Some(
@@ -115,20 +126,32 @@ impl Error {
             Error::CannotExecute { .. } => Some(
                 "the file must be executable and a binary or script this kernel can run".into(),
             ),
+            Error::Step { source, .. } => source.hint(),
+            Error::InContainer { hint, .. } => hint.clone(),
             _ => None,
         }
     }
 
+    fn start_failure(&self) -> Option<StartFailure> {
+        match self {
+            Error::CommandNotFound { .. } => Some(StartFailure::NotFound),
+            Error::CannotExecute { .. } => Some(StartFailure::CannotExecute),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
     /// A closure for `map_err` that names what the engine was attempting.
     pub(crate) fn sys(action: impl Into<String>) -> impl FnOnce(nix::Error) -> Error {
         let action = action.into();
         move |source| Error::Sys { action, source }
     }
 
-    /// Like [`Error::sys`] for `std::io` errors.
-    pub(crate) fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
-        let action = action.into();
-        move |source| Error::Io { action, source }
+    /// The status the container's own process exits with when it fails before the command
+    /// runs (the engine reports the failure itself; this is what is left if it cannot).
+    pub(crate) fn status(&self) -> i32 {
+        dockyard_support::cli::status_of(self, dockyard_support::cli::Invocation::Run)
     }
 }
 

@@ -8,6 +8,7 @@ use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use dockyard_support::FromIo;
 use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, execve, setgid, setgroups, setuid};
 
@@ -162,10 +163,8 @@ pub fn drop_to(identity: &Identity, n: &Narrator) -> Result<()> {
 pub fn enter_workdir(workdir: &Path, n: &Narrator) -> Result<()> {
     if !workdir.is_dir() {
         n.say(Actor::Child, format!("mkdir -p {}", workdir.display()));
-        std::fs::create_dir_all(workdir).map_err(Error::io(format!(
-            "create the working directory {}",
-            workdir.display()
-        )))?;
+        std::fs::create_dir_all(workdir)
+            .map_err(Error::io("create the working directory", workdir))?;
     }
     n.say(Actor::Child, format!("chdir {}", workdir.display()));
     nix::unistd::chdir(workdir).map_err(Error::sys(format!(

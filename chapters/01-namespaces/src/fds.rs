@@ -9,6 +9,8 @@
 
 use std::os::fd::RawFd;
 
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
 
@@ -46,7 +48,7 @@ pub fn close_all_except(keep: &[RawFd], n: &Narrator) -> Result<()> {
     for fd in keep.iter().copied().chain([u32::MAX]) {
         if fd > next {
             let last = if fd == u32::MAX { u32::MAX } else { fd - 1 };
-            close_range(next, last, 0).map_err(Error::io("close inherited descriptors"))?;
+            close_range(next, last, 0).map_err(Error::io_op("close inherited descriptors"))?;
         }
         next = fd.saturating_add(1);
     }
@@ -60,6 +62,6 @@ pub fn close_all_except(keep: &[RawFd], n: &Narrator) -> Result<()> {
 pub fn close_on_exec_above_stderr(n: &Narrator) -> Result<()> {
     n.say(Actor::Child, "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)");
     close_range(3, u32::MAX, CLOSE_RANGE_CLOEXEC)
-        .map_err(Error::io("mark descriptors close-on-exec"))
+        .map_err(Error::io_op("mark descriptors close-on-exec"))
 }
 // ANCHOR_END: close_fds

@@ -11,12 +11,13 @@
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
 
+use dockyard_support::error::exit_code;
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use crate::error::{Error, exit_code};
+use crate::error::Error;
 use crate::explain::{Actor, Narrator};
 use crate::signals;
 use crate::sync;
@@ -93,7 +94,7 @@ pub(crate) fn run_as_pid1(
 fn fail(report: &OwnedFd, error: Error) -> ! {
     sync::send_failure(report, &error);
     // SAFETY: ends this process without running the engine's exit handlers (it is a copy).
-    unsafe { libc::_exit(error.exit_code()) }
+    unsafe { libc::_exit(error.status()) }
 }
 
 /// Waits for every child that has ended (the command and adopted orphans alike) without

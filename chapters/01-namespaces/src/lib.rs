@@ -21,24 +21,47 @@
 //! # Ok::<(), ch01_namespaces::Error>(())
 //! ```
 
+//! ## The modules
+//!
+//! The run, in the order it happens:
+//!
+//! - [`ContainerSpec`] and [`ProcessOptions`] (`spec`, `options`): what to run and how, plain
+//!   data; [`cli`] turns the command line into them;
+//! - `spawn`: the engine's side: clone the child, run the [`Step`]s (`steps`: the extension
+//!   points later chapters implement), release it, supervise, tear down;
+//! - `child`: the container's side, from `clone` to `execve`: `rootfs` (pivot_root and the
+//!   pseudo-filesystems), [`security`] (capabilities, seccomp, masked paths), `net` (`lo`),
+//!   `tty` (the terminal), `exec` (user, environment, the command itself), `init` (`--init`);
+//! - `sync` (the pipes between the two sides), `signals` and `relay` (forwarding signals and
+//!   the terminal while the container runs), `fds` (what the container inherits), `status`
+//!   (how it ended);
+//! - [`Narrator`] (`explain`): `--explain`'s narration of every step; [`Error`]: what can go
+//!   wrong, with its kind.
+
 mod child;
 pub mod cli;
-pub mod error;
-pub mod exec;
-pub mod explain;
-pub mod fds;
+mod error;
+mod exec;
+mod explain;
+mod fds;
 mod init;
-pub mod net;
+mod net;
+mod options;
 mod relay;
-pub mod rootfs;
+mod rootfs;
 pub mod security;
-pub mod signals;
-pub mod spawn;
-pub mod spec;
+mod signals;
+mod spawn;
+mod spec;
+mod status;
+mod steps;
 mod sync;
 mod tty;
 
-pub use error::{Error, Result, exit_code};
+pub use error::{Error, Result};
 pub use explain::{Actor, Narrator};
-pub use spawn::{Container, ExitStatus, RootfsMount, Step, StepError};
+pub use options::{ProcessOptions, resolve_env};
+pub use spawn::Container;
 pub use spec::{ContainerId, ContainerSpec, User};
+pub use status::ExitStatus;
+pub use steps::{RootfsMount, Step, StepError};

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ch01_namespaces::cli::{ProcessArgs, exit_status, narrator, parse_or_exit, report};
+use ch01_namespaces::cli::{CommandArgs, narrator};
 use ch01_namespaces::{Container, Error};
 use clap::{Args, Parser, Subcommand};
+use dockyard_support::cli::{Invocation, exit_code, parse_or_exit, report};
 
 const PROGRAM: &str = "ch01-namespaces";
 
@@ -35,20 +36,21 @@ struct RunArgs {
     rootfs: PathBuf,
 
     #[command(flatten)]
-    process: ProcessArgs,
+    process: CommandArgs,
 }
 
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
     let Command::Run(args) = cli.command;
     match run(&args, cli.explain) {
-        Ok(code) => exit_status(code),
-        Err(error) => report(PROGRAM, &error),
+        Ok(status) => exit_code(status),
+        Err(error) => report(PROGRAM, &error, Invocation::Run),
     }
 }
 
 fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
-    let spec = args.process.to_spec(args.rootfs.clone())?;
+    let command = &args.process;
+    let spec = (command.process.options()).to_spec(args.rootfs.clone(), command.command.clone())?;
     let status = Container::new(spec).narrate(narrator(explain)?).run()?;
     Ok(status.code())
 }

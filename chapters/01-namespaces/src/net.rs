@@ -6,6 +6,7 @@
 
 use std::os::fd::AsRawFd;
 
+use dockyard_support::FromIo;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 
 use crate::error::{Error, Result};
@@ -29,7 +30,7 @@ pub fn bring_up_loopback(n: &Narrator) -> Result<()> {
     }
     // SAFETY: SIOCGIFFLAGS reads the name from and writes the flags into `req`, which we own.
     if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
-        return Err(Error::io("read the flags of lo")(
+        return Err(Error::io_op("read the flags of lo")(
             std::io::Error::last_os_error(),
         ));
     }
@@ -37,7 +38,7 @@ pub fn bring_up_loopback(n: &Narrator) -> Result<()> {
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
     // SAFETY: SIOCSIFFLAGS reads the name and flags from `req`.
     if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
-        return Err(Error::io("bring lo up")(std::io::Error::last_os_error()));
+        return Err(Error::io_op("bring lo up")(std::io::Error::last_os_error()));
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use nix::unistd::{Pid, read, write};
 
 use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
-use crate::spawn::{ExitStatus, try_reap};
+use crate::status::{ExitStatus, try_reap};
 use crate::tty::{self, RawMode};
 
 const BUFFER: usize = 16 * 1024;

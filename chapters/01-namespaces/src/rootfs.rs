@@ -10,13 +10,14 @@
 
 use std::path::Path;
 
+use dockyard_support::FromIo;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::{Mode, SFlag, makedev, mknod, umask};
 use nix::unistd::{chdir, pivot_root};
 
 use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
-use crate::spawn::RootfsMount;
+use crate::steps::RootfsMount;
 
 /// A character device `/dev` provides, as Docker's default device list does (major, minor from
 /// the kernel's Documentation/admin-guide/devices.txt).
@@ -78,9 +79,9 @@ const TTY_GID: u32 = 5;
 pub fn enter(rootfs: &Path, mount: Option<&dyn RootfsMount>, n: &Narrator) -> Result<()> {
     make_mounts_private(n)?;
     if let Some(mount) = mount {
-        mount.mount(rootfs, n).map_err(|e| Error::Step {
+        mount.mount(rootfs, n).map_err(|source| Error::Step {
             step: mount.name().to_string(),
-            message: e.to_string(),
+            source,
         })?;
     }
     bind_onto_itself(rootfs, n)?;
@@ -179,7 +180,7 @@ fn pivot_into(rootfs: &Path, n: &Narrator) -> Result<()> {
 
 /// Creates a mount point that the rootfs lacks (Docker does the same in the container's layer).
 fn ensure_dir(path: &str) -> Result<()> {
-    std::fs::create_dir_all(path).map_err(Error::io(format!("create mount point {path}")))
+    std::fs::create_dir_all(path).map_err(Error::io("create mount point", path))
 }
 
 // ANCHOR: pseudo
@@ -245,7 +246,7 @@ fn mount_dev(n: &Narrator) -> Result<()> {
     for (link, target) in DEV_LINKS {
         n.say(Actor::Child, format!("symlink {link} -> {target}"));
         std::os::unix::fs::symlink(target, link)
-            .map_err(Error::io(format!("create {link} -> {target}")))?;
+            .map_err(Error::io_op(format!("create {link} -> {target}")))?;
     }
     Ok(())
 }

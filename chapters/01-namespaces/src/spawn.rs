@@ -21,18 +21,18 @@ use std::os::fd::OwnedFd;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
-use nix::sys::signal::{Signal, kill};
 use nix::sys::signalfd::SignalFd;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, geteuid};
 
 use crate::child::{self, ChildEnds};
-use crate::error::{Error, Result, exit_code};
+use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
 use crate::relay;
 use crate::security::seccomp;
 use crate::signals;
 use crate::spec::ContainerSpec;
+use crate::status::{ExitStatus, kill_and_reap, reap};
+use crate::steps::{RootfsMount, Step};
 use crate::sync::{self, SyncPipes};
 use crate::tty;
 
@@ -47,59 +47,6 @@ pub const CLONE_NAMESPACES: &[(CloneFlags, &str, &str)] = &[
     (CloneFlags::CLONE_NEWNET, "CLONE_NEWNET", "net"),
 ];
 // ANCHOR_END: clone_flags
-
-/// How a container ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// The container's PID 1 exited with this status.
-    Exited(i32),
-    /// The container's PID 1 was killed by this signal.
-    Signaled(Signal),
-}
-
-impl ExitStatus {
-    /// The status `docker run` exits with: the command's own, or 128 + N for signal N.
-    pub fn code(self) -> i32 {
-        match self {
-            ExitStatus::Exited(code) => code,
-            ExitStatus::Signaled(signal) => exit_code::SIGNAL_BASE + signal as i32,
-        }
-    }
-}
-
-/// The error type setup steps return; the engine wraps it with the step's name.
-pub type StepError = Box<dyn std::error::Error + Send + Sync>;
-
-// ANCHOR: step
-/// A setup and teardown step that a later chapter adds to the run (a cgroup, a network
-/// interface). Steps run in the engine, in the order they were added; teardowns run in reverse.
-pub trait Step {
-    /// A short name for errors and narration, e.g. `cgroup`.
-    fn name(&self) -> &str;
-
-    /// Runs after `clone`, before the child is released: `child` exists, in its new
-    /// namespaces, but has not started setting up its root filesystem.
-    fn setup(&mut self, child: Pid, n: &Narrator) -> Result<(), StepError>;
-
-    /// Runs after the container ended, or after a later step's setup failed. Only steps whose
-    /// setup succeeded are torn down.
-    fn teardown(&mut self, n: &Narrator) -> Result<(), StepError>;
-}
-// ANCHOR_END: step
-
-// ANCHOR: rootfs_mount
-/// Builds the root filesystem inside the container's own mount namespace (chapter 03 mounts
-/// an overlay of image layers there). It runs in the child, after its mounts were made private
-/// and before the root is swapped in, so whatever it mounts is private to the container and
-/// disappears with it: no mount is ever left on the host, even if the engine is killed.
-pub trait RootfsMount {
-    /// A short name for errors and narration, e.g. `overlay`.
-    fn name(&self) -> &str;
-
-    /// Mounts the root filesystem on `rootfs` (the spec's rootfs directory).
-    fn mount(&self, rootfs: &std::path::Path, n: &Narrator) -> Result<(), StepError>;
-}
-// ANCHOR_END: rootfs_mount
 
 /// A container about to run: a spec, the steps later chapters add, and a narrator.
 ///
@@ -223,10 +170,11 @@ impl<'s> Container<'s> {
     fn setup_steps(&mut self, child: Pid, ready: &mut usize) -> Result<()> {
         for step in &mut self.steps {
             n_say_step(&self.narrator, "setup", step.name());
-            step.setup(child, &self.narrator).map_err(|e| Error::Step {
-                step: step.name().to_string(),
-                message: e.to_string(),
-            })?;
+            step.setup(child, &self.narrator)
+                .map_err(|source| Error::Step {
+                    step: step.name().to_string(),
+                    source,
+                })?;
             *ready += 1;
         }
         Ok(())
@@ -238,10 +186,10 @@ impl<'s> Container<'s> {
         let mut first_error = None;
         for step in self.steps[..ready].iter_mut().rev() {
             n_say_step(&self.narrator, "teardown", step.name());
-            if let Err(e) = step.teardown(&self.narrator) {
+            if let Err(source) = step.teardown(&self.narrator) {
                 first_error.get_or_insert(Error::Step {
                     step: step.name().to_string(),
-                    message: e.to_string(),
+                    source,
                 });
             }
         }
@@ -283,23 +231,14 @@ impl<'s> Container<'s> {
             &self.narrator,
         )
         .inspect_err(|_| kill_and_reap(child))?;
-        self.narrator.say(
-            Actor::Engine,
-            format!("container exited: {}", describe(status)),
-        );
+        self.narrator
+            .say(Actor::Engine, format!("container exited: {status}"));
         Ok(status)
     }
 }
 
 fn n_say_step(n: &Narrator, phase: &str, name: &str) {
     n.say(Actor::Engine, format!("{phase} step: {name}"));
-}
-
-fn describe(status: ExitStatus) -> String {
-    match status {
-        ExitStatus::Exited(code) => format!("status {code}"),
-        ExitStatus::Signaled(signal) => format!("killed by {signal}"),
-    }
 }
 
 // ANCHOR: preflight
@@ -373,32 +312,3 @@ fn clone_child(n: &Narrator) -> Result<Option<Pid>> {
     }
 }
 // ANCHOR_END: clone
-
-/// Waits for the child, retrying on EINTR.
-pub(crate) fn reap(child: Pid) -> Result<ExitStatus> {
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(ExitStatus::Exited(code)),
-            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(ExitStatus::Signaled(signal)),
-            Ok(_) | Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::sys(format!("wait for pid {child}"))(e)),
-        }
-    }
-}
-
-/// Checks without blocking whether the child has ended.
-pub(crate) fn try_reap(child: Pid) -> Result<Option<ExitStatus>> {
-    match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
-        Ok(WaitStatus::Exited(_, code)) => Ok(Some(ExitStatus::Exited(code))),
-        Ok(WaitStatus::Signaled(_, signal, _)) => Ok(Some(ExitStatus::Signaled(signal))),
-        Ok(_) | Err(Errno::EINTR) => Ok(None),
-        Err(e) => Err(Error::sys(format!("wait for pid {child}"))(e)),
-    }
-}
-
-/// On a failed start: SIGKILL the child (as PID 1 its death ends the whole namespace) and wait.
-fn kill_and_reap(child: Pid) {
-    // Both can only fail if the child is already gone and reaped, which is what we want.
-    let _already_gone = kill(child, Signal::SIGKILL);
-    let _already_reaped = reap(child);
-}

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::security::SecuritySpec;
 
@@ -25,7 +27,7 @@ impl ContainerId {
                 libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
             };
             if n < 0 {
-                return Err(Error::io("read random bytes for a container id")(
+                return Err(Error::io_op("read random bytes for a container id")(
                     std::io::Error::last_os_error(),
                 ));
             }

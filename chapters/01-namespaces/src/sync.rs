@@ -9,6 +9,7 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
+use dockyard_support::{EngineError, ErrorKind};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{pipe2, read, write};
@@ -57,30 +58,39 @@ pub(crate) fn wait_for_release(release_read: &OwnedFd) -> bool {
     }
 }
 
-// The record's first byte says which kind of failure follows; the rest is text.
+// ANCHOR: failure_record
+// A failure record: one byte saying what failed, then two text fields separated by a NUL.
+// The command's own start failures (`docker run`'s 127 and 126) carry the command and the
+// reason; any other failure carries its message and its hint, and its byte is its kind, so
+// that the engine reports it exactly as the child would have.
 const NOT_FOUND: u8 = b'N';
 const CANNOT_EXECUTE: u8 = b'X';
-const OTHER: u8 = b'E';
+const KINDS: [(ErrorKind, u8); 6] = [
+    (ErrorKind::NotFound, b'n'),
+    (ErrorKind::Conflict, b'c'),
+    (ErrorKind::InvalidInput, b'i'),
+    (ErrorKind::Permission, b'p'),
+    (ErrorKind::Unavailable, b'u'),
+    (ErrorKind::Internal, b'e'),
+];
 
 /// Child side: sends one failure record.
 pub(crate) fn send_failure(report: impl AsFd, error: &Error) {
-    let record = match error {
-        Error::CommandNotFound { command, reason } => [
-            &[NOT_FOUND][..],
-            command.as_bytes(),
-            b"\0",
-            reason.as_bytes(),
-        ]
-        .concat(),
-        Error::CannotExecute { command, reason } => [
-            &[CANNOT_EXECUTE][..],
-            command.as_bytes(),
-            b"\0",
-            reason.as_bytes(),
-        ]
-        .concat(),
-        other => [&[OTHER][..], other.to_string().as_bytes()].concat(),
+    let (tag, first, second) = match error {
+        Error::CommandNotFound { command, reason } => (NOT_FOUND, command.clone(), reason.clone()),
+        Error::CannotExecute { command, reason } => {
+            (CANNOT_EXECUTE, command.clone(), reason.clone())
+        }
+        other => {
+            let kind = other.kind();
+            let tag = KINDS
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(b'e', |(_, t)| *t);
+            (tag, other.to_string(), other.hint().unwrap_or_default())
+        }
     };
+    let record = [&[tag][..], first.as_bytes(), b"\0", second.as_bytes()].concat();
     // If the engine is gone there is nobody left to tell; the exit status still says it.
     let _unreported = write(report, &record);
 }
@@ -97,18 +107,32 @@ pub(crate) fn receive_failure(report: &OwnedFd) -> Result<Option<Error>> {
             Err(e) => return Err(Error::sys("read the container's start report")(e)),
         }
     }
-    let Some((&kind, rest)) = record.split_first() else {
+    let Some((&tag, rest)) = record.split_first() else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(rest);
-    let (command, reason) = text.split_once('\0').unwrap_or(("", &text));
-    let (command, reason) = (command.to_string(), reason.to_string());
-    Ok(Some(match kind {
-        NOT_FOUND => Error::CommandNotFound { command, reason },
-        CANNOT_EXECUTE => Error::CannotExecute { command, reason },
-        _ => Error::ContainerSetup(text.into_owned()),
+    let (first, second) = text.split_once('\0').unwrap_or((&text, ""));
+    let (first, second) = (first.to_string(), second.to_string());
+    Ok(Some(match tag {
+        NOT_FOUND => Error::CommandNotFound {
+            command: first,
+            reason: second,
+        },
+        CANNOT_EXECUTE => Error::CannotExecute {
+            command: first,
+            reason: second,
+        },
+        tag => Error::InContainer {
+            message: first,
+            kind: KINDS
+                .iter()
+                .find(|(_, t)| *t == tag)
+                .map_or(ErrorKind::Internal, |(k, _)| *k),
+            hint: Some(second).filter(|h| !h.is_empty()),
+        },
     }))
 }
+// ANCHOR_END: failure_record
 
 #[cfg(test)]
 mod tests {
@@ -131,12 +155,19 @@ mod tests {
         assert!(
             matches!(&got, Error::CommandNotFound { command, reason } if command == "x" && reason == "gone")
         );
-        assert_eq!(got.exit_code(), 127);
+        assert_eq!(got.status(), 127);
 
         let other = Error::InvalidSpec("bad".into());
         let got = round_trip(other).unwrap();
         assert_eq!(got.to_string(), "bad");
-        assert_eq!(got.exit_code(), 125);
+        assert_eq!(got.kind(), ErrorKind::InvalidInput);
+        assert_eq!(got.status(), 125);
+
+        let hinted = Error::RootfsMissing("/nowhere".into());
+        let got = round_trip(hinted).unwrap();
+        assert_eq!(got.to_string(), "rootfs /nowhere does not exist");
+        assert_eq!(got.kind(), ErrorKind::NotFound);
+        assert_eq!(got.hint(), Error::RootfsMissing("/".into()).hint());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
+use dockyard_support::FromIo;
 use nix::fcntl::{OFlag, open};
 use nix::pty::{posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{
@@ -78,7 +79,7 @@ pub(crate) fn attach(slave: &Path, n: &Narrator) -> Result<()> {
         .map_err(Error::sys(format!("open {}", slave.display())))?;
     // SAFETY: TIOCSCTTY takes an int argument (0: do not steal from another session).
     if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
-        return Err(Error::io("make the terminal the controlling terminal")(
+        return Err(Error::io_op("make the terminal the controlling terminal")(
             std::io::Error::last_os_error(),
         ));
     }

@@ -10,8 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use ch01_namespaces::Narrator;
+use dockyard_support::FromIo;
 use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
 
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::stats::Stats;
@@ -34,11 +36,7 @@ pub enum Version {
 /// default of current distributions); a tmpfs holding per-controller mounts means v1, also on
 /// hybrid machines whose cgroup2 mount at `unified/` holds no controllers.
 pub fn detect(root: &Path) -> Result<Version> {
-    let fs = statfs(root).map_err(|e| Error::Io {
-        action: "inspect",
-        path: root.to_path_buf(),
-        source: e.into(),
-    })?;
+    let fs = statfs(root).map_err(|e| Error::io("inspect", root)(e.into()))?;
     if fs.filesystem_type() == CGROUP2_SUPER_MAGIC {
         return Ok(Version::V2);
     }
@@ -50,24 +48,6 @@ pub fn detect(root: &Path) -> Result<Version> {
     Err(Error::NoCgroupFs(root.to_path_buf()))
 }
 // ANCHOR_END: detect
-
-// ANCHOR: backend
-/// What each hierarchy implements.
-pub trait Backend: std::fmt::Debug {
-    /// Moves a process (and, for a thread group, all its threads) into the group.
-    fn attach(&self, pid: i32, n: &Narrator) -> Result<()>;
-    /// How many times the kernel's OOM killer killed a process of the group.
-    fn oom_kills(&self) -> Result<u64>;
-    /// The group's counters.
-    fn stats(&self) -> Result<Stats>;
-    /// Freezes (`true`) or thaws every process of the group.
-    fn set_frozen(&self, frozen: bool, n: &Narrator) -> Result<()>;
-    /// The pids in the group.
-    fn pids(&self) -> Result<Vec<i32>>;
-    /// Removes the group's directories (it must be empty).
-    fn remove(&self, n: &Narrator) -> Result<()>;
-}
-// ANCHOR_END: backend
 
 /// A container's cgroup, on either hierarchy.
 #[derive(Debug)]

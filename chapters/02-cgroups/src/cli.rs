@@ -1,10 +1,14 @@
-//! The options chapter 02 adds to `run`, as a piece later chapters flatten into their own.
+//! The command line of chapter 02: the options it adds to `run`, as a piece later chapters
+//! flatten into their own, and how a tool reports what the cgroup saw. The library takes the
+//! plain [`CgroupOptions`] they become.
+
+use std::fmt::Write;
 
 use clap::Args;
+use dockyard_support::format::human_bytes;
 
 use crate::error::Result;
-use crate::limits::{Limits, parse_size, parse_swap};
-use crate::stats::human_bytes;
+use crate::limits::{CgroupOptions, DEFAULT_PARENT, Limits, parse_size, parse_swap};
 use crate::step::Outcome;
 
 // ANCHOR: limit_args
@@ -39,7 +43,7 @@ pub struct LimitArgs {
     #[arg(
         long = "cgroup-parent",
         value_name = "PATH",
-        default_value = "dockyard"
+        default_value = DEFAULT_PARENT
     )]
     pub cgroup_parent: String,
 
@@ -50,8 +54,8 @@ pub struct LimitArgs {
 // ANCHOR_END: limit_args
 
 impl LimitArgs {
-    /// The limits, parsed and checked.
-    pub fn limits(&self) -> Result<Limits> {
+    /// The library's options: the limits, parsed and checked, and the parent group.
+    pub fn options(&self) -> Result<CgroupOptions> {
         let limits = Limits {
             memory: self.memory.as_deref().map(parse_size).transpose()?,
             memory_swap: self.memory_swap.as_deref().map(parse_swap).transpose()?,
@@ -61,7 +65,10 @@ impl LimitArgs {
             pids: self.pids_limit.filter(|n| *n > 0).map(|n| n as u64),
         };
         limits.validate()?;
-        Ok(limits)
+        Ok(CgroupOptions {
+            parent: self.cgroup_parent.clone(),
+            limits,
+        })
     }
 }
 
@@ -83,3 +90,22 @@ pub fn oom_message(outcome: &Outcome, limits: &Limits, status: i32) -> Option<St
     })
 }
 // ANCHOR_END: oom_message
+
+/// What a tool prints on stderr once the container ended: the OOM line, prefixed with the
+/// tool's name, and with `--stats` the counters.
+pub fn outcome_report(
+    program: &str,
+    outcome: &Outcome,
+    limits: &Limits,
+    status: i32,
+    with_stats: bool,
+) -> String {
+    let mut report = String::new();
+    if let Some(message) = oom_message(outcome, limits, status) {
+        let _infallible = writeln!(report, "{program}: {message}");
+    }
+    if with_stats {
+        let _infallible = write!(report, "{}", outcome.stats);
+    }
+    report
+}

@@ -1,8 +1,8 @@
-//! What can go wrong with cgroups.
+//! What can go wrong with cgroups, and what kind of failure each cause is.
 
-use std::path::PathBuf;
+use dockyard_support::{EngineError, ErrorKind, IoError};
 
-/// A cgroup failure, one line naming the cause; [`Error::hint`] says what to do about it.
+/// A cgroup failure, one line naming the cause; [`EngineError::hint`] says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A limit or option that cannot work.
@@ -10,7 +10,7 @@ pub enum Error {
     Invalid(String),
     /// No cgroup filesystem where one is expected.
     #[error("no cgroup filesystem found at {}", .0.display())]
-    NoCgroupFs(PathBuf),
+    NoCgroupFs(std::path::PathBuf),
     /// A controller the limits need is not available.
     #[error("cgroup {version} controller {controller:?} is not available")]
     MissingController {
@@ -20,31 +20,24 @@ pub enum Error {
         controller: &'static str,
     },
     /// A file operation on the cgroup filesystem failed.
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        /// What was being attempted, e.g. `write`.
-        action: &'static str,
-        /// The cgroup file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     /// The container part (chapter 01) failed.
     #[error(transparent)]
     Container(#[from] ch01_namespaces::Error),
 }
 
-impl Error {
-    /// The exit status `docker run` would use.
-    pub fn exit_code(&self) -> i32 {
+impl EngineError for Error {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Error::Container(inner) => inner.exit_code(),
-            _ => ch01_namespaces::exit_code::ENGINE_FAILURE,
+            Error::Invalid(_) => ErrorKind::InvalidInput,
+            Error::NoCgroupFs(_) | Error::MissingController { .. } => ErrorKind::Unavailable,
+            Error::Io(io) => io.kind(),
+            Error::Container(inner) => inner.kind(),
         }
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::MissingController {
                 version: "v2",
@@ -62,16 +55,14 @@ impl Error {
             _ => None,
         }
     }
+
+    fn start_failure(&self) -> Option<dockyard_support::error::StartFailure> {
+        match self {
+            Error::Container(inner) => inner.start_failure(),
+            _ => None,
+        }
+    }
 }
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl ch01_namespaces::cli::Reportable for Error {
-    fn exit_code(&self) -> i32 {
-        Error::exit_code(self)
-    }
-    fn hint(&self) -> Option<String> {
-        Error::hint(self)
-    }
-}

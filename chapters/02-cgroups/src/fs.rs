@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ch01_namespaces::{Actor, Narrator};
+use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
 
@@ -13,29 +14,20 @@ pub fn write(path: &Path, value: &str, n: &Narrator) -> Result<()> {
         Actor::Engine,
         format!("write {value:?} > {}", path.display()),
     );
-    std::fs::write(path, value).map_err(|source| Error::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, value).map_err(Error::io("write", path))
 }
 
 /// Reads a whole cgroup file.
 pub fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(Error::io("read", path))
 }
 
 /// Reads a file holding one number.
 pub fn read_number(path: &Path) -> Result<u64> {
     let text = read(path)?;
-    text.trim().parse().map_err(|_| Error::Io {
-        action: "parse",
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{text:?}")),
+    text.trim().parse().map_err(|_| {
+        let bad = std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{text:?}"));
+        Error::io("parse", path)(bad)
     })
 }
 
@@ -63,11 +55,7 @@ pub fn create_dirs(path: &Path, n: &Narrator) -> Result<Vec<PathBuf>> {
     missing.reverse();
     for dir in &missing {
         n.say(Actor::Engine, format!("mkdir {}", dir.display()));
-        std::fs::create_dir(dir).map_err(|source| Error::Io {
-            action: "create",
-            path: dir.clone(),
-            source,
-        })?;
+        std::fs::create_dir(dir).map_err(Error::io("create", dir))?;
     }
     Ok(missing)
 }
@@ -90,13 +78,7 @@ pub fn remove_dir(path: &Path, n: &Narrator) -> Result<()> {
             {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            Err(source) => {
-                return Err(Error::Io {
-                    action: "remove",
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+            Err(source) => return Err(Error::io("remove", path)(source)),
         }
     }
 }

@@ -22,18 +22,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod cgroup;
+//! ## The modules
+//!
+//! - [`CgroupOptions`] and [`Limits`] (`limits`): what the container may use, checked as
+//!   `docker run` checks it; [`cli`] turns the command line into them;
+//! - [`CgroupStep`] (`step`): the cgroup as a step of chapter 01's run, and the [`Outcome`]
+//!   it saw;
+//! - [`Cgroup`] (`cgroup`): one group on either hierarchy, behind the `backend` trait that
+//!   `v1` (a directory per controller) and `v2` (one tree) implement, over `fs` (cgroups are
+//!   files);
+//! - [`Stats`] (`stats`): what a group used; [`Error`]: what can go wrong, with its kind.
+
+mod backend;
+mod cgroup;
 pub mod cli;
-pub mod error;
+mod error;
 mod fs;
-pub mod limits;
-pub mod stats;
-pub mod step;
+mod limits;
+mod stats;
+mod step;
 mod v1;
 mod v2;
 
-pub use cgroup::{Backend, CGROUP_ROOT, Cgroup, Version, detect};
+pub use cgroup::{CGROUP_ROOT, Cgroup, Version, detect};
 pub use error::{Error, Result};
-pub use limits::Limits;
+pub use limits::{CgroupOptions, Limits};
 pub use stats::Stats;
 pub use step::{CgroupStep, Outcome};

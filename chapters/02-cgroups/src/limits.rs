@@ -28,6 +28,27 @@ pub struct Limits {
 }
 // ANCHOR_END: limits
 
+/// The parent group of containers' groups, as Docker's is `docker`.
+pub const DEFAULT_PARENT: &str = "dockyard";
+
+/// Where a container's cgroup goes and what it may use: what a caller of chapter 02 decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CgroupOptions {
+    /// The parent group (`--cgroup-parent`), relative to the cgroup root.
+    pub parent: String,
+    /// What the container may use.
+    pub limits: Limits,
+}
+
+impl Default for CgroupOptions {
+    fn default() -> Self {
+        CgroupOptions {
+            parent: DEFAULT_PARENT.to_string(),
+            limits: Limits::default(),
+        }
+    }
+}
+
 impl Limits {
     /// Checks the combination, as `docker run` does before creating anything.
     pub fn validate(&self) -> Result<()> {

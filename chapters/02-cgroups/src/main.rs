@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ch01_namespaces::Container;
-use ch01_namespaces::cli::{ProcessArgs, exit_status, narrator, parse_or_exit, report};
-use ch02_cgroups::cli::{LimitArgs, oom_message};
+use ch01_namespaces::cli::{CommandArgs, narrator};
+use ch02_cgroups::cli::{LimitArgs, outcome_report};
 use ch02_cgroups::{CGROUP_ROOT, CgroupStep, Error};
 use clap::{Args, Parser, Subcommand};
+use dockyard_support::cli::{Invocation, exit_code, parse_or_exit, report};
 
 const PROGRAM: &str = "ch02-cgroups";
 
@@ -38,26 +39,27 @@ struct RunArgs {
     limits: LimitArgs,
 
     #[command(flatten)]
-    process: ProcessArgs,
+    process: CommandArgs,
 }
 
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
     let Command::Run(args) = cli.command;
     match run(&args, cli.explain) {
-        Ok(code) => exit_status(code),
-        Err(error) => report(PROGRAM, &error),
+        Ok(status) => exit_code(status),
+        Err(error) => report(PROGRAM, &error, Invocation::Run),
     }
 }
 
 fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
-    let limits = args.limits.limits()?;
-    let spec = args.process.to_spec(args.rootfs.clone())?;
+    let options = args.limits.options()?;
+    let command = &args.process;
+    let spec = (command.process.options()).to_spec(args.rootfs.clone(), command.command.clone())?;
     let mut cgroup = CgroupStep::new(
         CGROUP_ROOT,
-        &args.limits.cgroup_parent,
+        &options.parent,
         spec.id.as_str(),
-        limits,
+        options.limits,
     );
     let status = Container::new(spec)
         .narrate(narrator(explain)?)
@@ -65,12 +67,8 @@ fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
         .run()?
         .code();
     if let Some(outcome) = cgroup.outcome() {
-        if let Some(message) = oom_message(outcome, cgroup.limits(), status) {
-            eprintln!("{PROGRAM}: {message}");
-        }
-        if args.limits.stats {
-            eprint!("{}", outcome.stats);
-        }
+        let report = outcome_report(PROGRAM, outcome, cgroup.limits(), status, args.limits.stats);
+        eprint!("{report}");
     }
     Ok(status)
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use dockyard_support::format::human_bytes;
+
 /// A cgroup's counters at one instant (or at the container's end, for `--stats`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -20,24 +22,6 @@ pub struct Stats {
     pub throttled_periods: u64,
     /// Time the group spent throttled, microseconds.
     pub throttled_usec: u64,
-}
-
-/// Bytes in binary units, as Docker prints them.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else if value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 fn seconds(usec: u64) -> String {
@@ -67,18 +51,5 @@ impl fmt::Display for Stats {
             seconds(self.throttled_usec),
             self.throttled_periods
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_read_like_docker_prints_them() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(32 << 20), "32 MiB");
-        assert_eq!(human_bytes(1536 << 10), "1.5 MiB");
-        assert_eq!(human_bytes(3 << 30), "3 GiB");
     }
 }

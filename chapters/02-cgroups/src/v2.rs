@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use ch01_namespaces::Narrator;
 
-use crate::cgroup::Backend;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::fs;
 use crate::limits::{CPU_PERIOD_US, Limits, shares_to_weight};

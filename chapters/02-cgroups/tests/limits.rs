@@ -260,6 +260,34 @@ fn no_cgroup_is_left_after_exit_failure_or_kill() {
 }
 
 #[test]
+fn a_missing_controller_is_named_with_its_hint_during_run() {
+    require_root!();
+    let dir = busybox_rootfs();
+    // In a mount namespace of its own, the command sees a cgroup root that has the memory
+    // hierarchy's file and nothing else: a v1 machine where the other controllers were never
+    // mounted. The host's cgroups are untouched, and the tmpfs goes with the namespace.
+    let bin = env!("CARGO_BIN_EXE_ch02-cgroups");
+    let script = format!(
+        "mount -t tmpfs fake-cgroups {CGROUP_ROOT} && mkdir {CGROUP_ROOT}/memory && \
+         touch {CGROUP_ROOT}/memory/cgroup.procs && exec {bin} run --rootfs {} -- /bin/true",
+        dir.rootfs().display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .expect("run unshare");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    // Chapter 02's hint crosses chapter 01's run: the step's error keeps its type.
+    let expected = regex::Regex::new(
+        r#"^ch02-cgroups: cgroup: cgroup v1 controller "(\w+)" is not available \(hint: mount it: mkdir -p /sys/fs/cgroup/(\w+) && mount -t cgroup -o (\w+) cgroup /sys/fs/cgroup/(\w+)\)\n$"#,
+    )
+    .unwrap();
+    assert!(expected.is_match(&stderr), "{stderr}");
+}
+
+#[test]
 fn bad_limits_are_refused_before_anything_is_created() {
     require_root!();
     let (dir, parent) = (busybox_rootfs(), Parent::new("invalid"));

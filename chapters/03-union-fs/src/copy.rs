@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use ch01_namespaces::{Actor, Narrator};
 use rustix::fs::{AtFlags, CWD, FileType, Mode, Timespec, Timestamps, XattrFlags};
 
-use crate::archive::whiteout::OVERLAY_XATTR_PREFIX;
+use crate::whiteout::OVERLAY_XATTR_PREFIX;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::tree;
 

@@ -6,6 +6,8 @@ use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::tree::{self, Node};
 

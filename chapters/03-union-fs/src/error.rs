@@ -1,25 +1,21 @@
-//! What can go wrong with layers, archives and containers' writable layers.
+//! What can go wrong with layers, archives and containers' writable layers, and what kind of
+//! failure each cause is.
 
 use std::path::PathBuf;
 
-use ch01_namespaces::exit_code;
+use dockyard_support::error::StartFailure;
+use dockyard_support::{EngineError, ErrorKind, FromIo, IoError};
 
-/// A chapter 03 failure, one line naming the cause; [`Error::hint`] says what to do about it.
+/// A chapter 03 failure, one line naming the cause; [`EngineError::hint`] says what to do
+/// about it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An option or argument that cannot work.
     #[error("{0}")]
     Invalid(String),
     /// A file operation failed.
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        /// What was being attempted, e.g. `create the upper directory`.
-        action: String,
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     /// A layer given with `--layer` does not exist or is not a directory.
     #[error("layer {} is not a directory", .0.display())]
     LayerNotDirectory(PathBuf),
@@ -63,20 +59,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// A closure for `map_err` that names the action and the path.
-    pub fn io(
-        action: impl Into<String>,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> Error {
-        let (action, path) = (action.into(), path.into());
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    }
-
-    /// A closure for `map_err` from an errno, naming the action and the path.
+    /// A closure for `map_err` from a `rustix` errno, naming the action and the path.
     pub fn errno(
         action: impl Into<String>,
         path: impl Into<PathBuf>,
@@ -84,20 +67,28 @@ impl Error {
         let io = Error::io(action, path);
         move |errno| io(errno.into())
     }
+}
 
-    /// The exit status `docker` would use.
-    pub fn exit_code(&self) -> i32 {
+impl EngineError for Error {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Error::Container(inner) => inner.exit_code(),
-            Error::Cgroup(inner) => inner.exit_code(),
-            // docker exits 1 for "No such container" in ps/rm/diff/commit
-            Error::NoSuchContainer(_) | Error::AmbiguousContainer(_) => 1,
-            _ => exit_code::ENGINE_FAILURE,
+            Error::Invalid(_)
+            | Error::LayerNotDirectory(_)
+            | Error::UnsafeEntry { .. }
+            | Error::CorruptArchive(_) => ErrorKind::InvalidInput,
+            Error::Io(io) => io.kind(),
+            Error::NoSuchContainer(_) => ErrorKind::NotFound,
+            // Several containers match: as docker, the request names no single one.
+            Error::AmbiguousContainer(_) | Error::NameInUse(_) | Error::ContainerRunning(_) => {
+                ErrorKind::Conflict
+            }
+            Error::CorruptState { .. } => ErrorKind::Internal,
+            Error::Cgroup(inner) => inner.kind(),
+            Error::Container(inner) => inner.kind(),
         }
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NameInUse(name) => Some(format!(
                 "remove it first (rm {name}) or choose another --name"
@@ -115,16 +106,15 @@ impl Error {
             _ => None,
         }
     }
+
+    fn start_failure(&self) -> Option<StartFailure> {
+        match self {
+            Error::Container(inner) => inner.start_failure(),
+            Error::Cgroup(inner) => inner.start_failure(),
+            _ => None,
+        }
+    }
 }
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl ch01_namespaces::cli::Reportable for Error {
-    fn exit_code(&self) -> i32 {
-        Error::exit_code(self)
-    }
-    fn hint(&self) -> Option<String> {
-        Error::hint(self)
-    }
-}

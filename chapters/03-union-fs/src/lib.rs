@@ -14,21 +14,32 @@
 //! made of ([`archive`]). Where overlayfs cannot be used, the vfs driver copies the layers
 //! instead ([`copy::flatten`]).
 
+//! ## The modules
+//!
+//! - [`run`]: a container on layers, from start to end; [`lifecycle`]: its life on disk
+//!   (create, record, list, diff, commit, remove) over the [`store`] (`--root`);
+//! - [`driver`] chooses how layers are stacked: [`overlay`] (mounted inside the container) or
+//!   the vfs driver's [`copy`];
+//! - [`diff`] reads what a container changed, from the layer views of `tree`; [`archive`]
+//!   unpacks and writes layer archives safely; `whiteout` names how both say "deleted";
+//! - [`cli`]: the command line, which later chapters' tools reuse; [`Error`]: what can go
+//!   wrong, with its kind.
+
 pub mod archive;
 pub mod cli;
-pub mod commands;
 pub mod copy;
 pub mod diff;
 pub mod driver;
-pub mod error;
-pub mod format;
+mod error;
 pub mod lifecycle;
 pub mod overlay;
 pub mod run;
 pub mod store;
-pub mod tree;
+mod tree;
+mod whiteout;
 
 pub use driver::Driver;
 pub use error::{Error, Result};
 pub use overlay::{MountApi, OverlayMount};
+pub use run::{RunEnd, RunEvent, RunRequest, StorageOptions};
 pub use store::{DEFAULT_ROOT, Record, State, Store};

@@ -1,16 +1,22 @@
 //! A container's life on disk, around chapter 01's run: create its writable layer, prepare its
 //! root filesystem, record that it runs, record how it ended, remove it.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use ch01_namespaces::{Actor, ExitStatus, Narrator, RootfsMount};
+use dockyard_support::FromIo;
+use dockyard_support::clock::now;
+use dockyard_support::process;
 
+use crate::archive::{self, Written};
 use crate::copy;
 use crate::diff;
 use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::overlay::{MountApi, OverlayMount};
-use crate::store::{Record, State, Store, now, process_alive};
+use crate::store::{Record, State, Store};
 
 /// The layers given with `--layer`, bottom first: each must be a directory; they are used by
 /// absolute path, so the container finds them wherever it is started from.
@@ -66,6 +72,34 @@ pub fn create(store: &Store, record: &Record, api: MountApi, n: &Narrator) -> Re
 }
 // ANCHOR_END: create
 
+// ANCHOR: commit
+/// Writes a container's changes as an OCI layer archive to `output`.
+pub fn commit_layer(store: &Store, container: &str, output: impl Write) -> Result<Written> {
+    let record = store.find(container)?;
+    let changes = changes(store, &record)?;
+    archive::write_layer(&changes, &changes_source(store, &record), output)
+}
+
+/// Writes a container's changes as an OCI layer archive file at `path`. It is written beside
+/// the destination and renamed: a failed commit leaves no partial archive.
+pub fn commit_layer_to_file(store: &Store, container: &str, path: &Path) -> Result<Written> {
+    let partial = path.with_extension("partial");
+    let written = File::create(&partial)
+        .map_err(Error::io("create", &partial))
+        .and_then(|file| commit_layer(store, container, BufWriter::new(file)));
+    match written {
+        Ok(written) => {
+            std::fs::rename(&partial, path).map_err(Error::io("create", path))?;
+            Ok(written)
+        }
+        Err(error) => {
+            let _best_effort = std::fs::remove_file(&partial);
+            Err(error)
+        }
+    }
+}
+// ANCHOR_END: commit
+
 /// The state of a container this engine process is starting now. It is saved with the record
 /// when the container is created: one write fewer on every run.
 pub fn starting_now() -> State {
@@ -95,9 +129,40 @@ pub fn ended(
 /// The status `ps` shows, checking that a "running" container's engine is still alive.
 pub fn effective_state(record: &Record) -> State {
     match record.state {
-        State::Running { engine_pid, .. } if !process_alive(engine_pid) => State::Created,
+        State::Running { engine_pid, .. } if !process::alive(engine_pid) => State::Created,
         state => state,
     }
+}
+
+/// A container as `ps` lists it: its record, and the state it is really in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// What the container is.
+    pub record: Record,
+    /// Its state, checked (see [`effective_state`]).
+    pub state: State,
+}
+
+/// Every container, newest first.
+pub fn list(store: &Store) -> Result<Vec<Listed>> {
+    let mut listed: Vec<Listed> = store
+        .list()?
+        .into_iter()
+        .map(|record| Listed {
+            state: effective_state(&record),
+            record,
+        })
+        .collect();
+    listed.reverse();
+    Ok(listed)
+}
+
+/// The bytes of a container's writable layer, and of everything it sees (its writable layer
+/// with the layers below: docker's "virtual" size).
+pub fn sizes(store: &Store, record: &Record) -> (u64, u64) {
+    let writable = disk_usage(&changes_source(store, record));
+    let layers: u64 = record.layers.iter().map(|l| disk_usage(l)).sum();
+    (writable, writable + layers)
 }
 
 /// Removes a container that is not running.

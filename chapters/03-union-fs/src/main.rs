@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ch01_namespaces::Narrator;
-use ch01_namespaces::cli::{ProcessArgs, exit_status, narrator, parse_or_exit, report};
+use ch01_namespaces::cli::{CommandArgs, narrator};
 use ch02_cgroups::cli::LimitArgs;
 use ch03_union_fs::archive::{self, ApplyOptions, Whiteouts};
-use ch03_union_fs::cli::{LayerArgs, StorageArgs};
-use ch03_union_fs::commands::{self, Origin, PsArgs};
-use ch03_union_fs::run::RunRequest;
-use ch03_union_fs::{Error, Store, lifecycle};
+use ch03_union_fs::cli::ps::{Origin, PsArgs};
+use ch03_union_fs::cli::{LayerArgs, StorageArgs, commit, diff, ps, rm};
+use ch03_union_fs::{Error, RunRequest, Store, lifecycle};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use dockyard_support::FromIo;
+use dockyard_support::cli::{Invocation, exit_code, parse_or_exit, report};
 
 const PROGRAM: &str = "ch03-union-fs";
 
@@ -83,52 +84,63 @@ struct RunArgs {
     limits: LimitArgs,
 
     #[command(flatten)]
-    process: ProcessArgs,
+    process: CommandArgs,
 }
 
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
-    let result = (|| {
-        let n = narrator(cli.explain)?;
-        if let Command::Apply {
-            archive,
-            dir,
-            whiteouts,
-        } = &cli.command
-        {
-            // Unpacking needs no state directory.
-            return apply(archive, dir, *whiteouts, &n);
-        }
-        let store = Store::open(&cli.storage.root)?;
-        match &cli.command {
-            Command::Run(args) => run(&store, &cli.storage, args, &n),
-            Command::Ps(args) => commands::ps(&store, args, Origin::Layers),
-            Command::Diff { container } => commands::diff(&store, container),
-            Command::Commit { container, output } => {
-                commands::commit_layer(&store, container, output).map(|_| 0)
-            }
-            Command::Rm { containers } => commands::rm(PROGRAM, &store, containers),
-            Command::Apply { .. } => unreachable!("handled above"),
-        }
-    })();
-    match result {
-        Ok(code) => exit_status(code),
-        Err(error) => report(PROGRAM, &error),
+    let invocation = match cli.command {
+        Command::Run(_) => Invocation::Run,
+        _ => Invocation::Other,
+    };
+    match execute(&cli) {
+        Ok(status) => exit_code(status),
+        Err(error) => report(PROGRAM, &error, invocation),
+    }
+}
+
+fn execute(cli: &Cli) -> Result<i32, Error> {
+    let n = narrator(cli.explain)?;
+    if let Command::Apply {
+        archive,
+        dir,
+        whiteouts,
+    } = &cli.command
+    {
+        // Unpacking needs no state directory.
+        return apply(archive, dir, *whiteouts, &n);
+    }
+    let store = Store::open(&cli.storage.root)?;
+    match &cli.command {
+        Command::Run(args) => run(&store, &cli.storage, args, &n),
+        Command::Ps(args) => ps::execute(&store, args, Origin::Layers),
+        Command::Diff { container } => diff::execute(&store, container),
+        Command::Commit { container, output } => commit::execute_layer(&store, container, output),
+        Command::Rm { containers } => rm::execute(PROGRAM, &store, containers),
+        Command::Apply { .. } => unreachable!("handled above"),
     }
 }
 
 // ANCHOR: run_cli
 fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Result<i32, Error> {
+    let cgroup = args.limits.options()?;
+    let limits = cgroup.limits.clone();
+    let command = &args.process;
     let request = RunRequest {
-        spec: args.process.to_spec(PathBuf::new())?,
+        spec: (command.process.options()).to_spec(PathBuf::new(), command.command.clone())?,
         layers: lifecycle::check_layers(&args.layers.layers)?,
         image: None,
         config: None,
         name: args.layers.container.name.clone(),
         remove: args.layers.container.rm,
-        limits: &args.limits,
+        cgroup,
     };
-    ch03_union_fs::run::run(PROGRAM, store, storage, request, n)
+    let events = |event| ch03_union_fs::cli::run::print_event(PROGRAM, event);
+    let end = ch03_union_fs::run::run(store, request, &storage.options()?, n, &events)?;
+    let stats = args.limits.stats;
+    Ok(ch03_union_fs::cli::run::finish(
+        PROGRAM, &end, &limits, stats,
+    ))
 }
 // ANCHOR_END: run_cli
 

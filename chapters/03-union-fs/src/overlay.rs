@@ -19,6 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use ch01_namespaces::{Actor, Narrator, RootfsMount, StepError};
+use dockyard_support::FromIo;
 use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags, fsconfig_create,
     fsconfig_set_string, fsmount, fsopen, move_mount,

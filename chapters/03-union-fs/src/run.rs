@@ -4,19 +4,20 @@
 
 use std::path::PathBuf;
 
-use ch01_namespaces::{Container, ContainerSpec, Narrator};
-use ch02_cgroups::cli::{LimitArgs, oom_message};
-use ch02_cgroups::{CGROUP_ROOT, CgroupStep};
+use ch01_namespaces::{Container, ContainerSpec, ExitStatus, Narrator};
+use ch02_cgroups::{CGROUP_ROOT, CgroupOptions, CgroupStep, Outcome};
+use dockyard_support::Sink;
+use dockyard_support::clock::now_ns;
 
-use crate::cli::StorageArgs;
-use crate::driver;
+use crate::driver::{self, Driver};
 use crate::error::Result;
 use crate::lifecycle;
-use crate::store::{Record, Store, now_ns};
+use crate::overlay::MountApi;
+use crate::store::{Record, Store};
 
 /// One container to run: its process, what it is made of, and what becomes of it.
 #[derive(Debug)]
-pub struct RunRequest<'a> {
+pub struct RunRequest {
     /// The process (its `rootfs` is set here, to the stacked layers).
     pub spec: ContainerSpec,
     /// The read-only layers, bottom first, as absolute paths.
@@ -25,29 +26,60 @@ pub struct RunRequest<'a> {
     pub image: Option<String>,
     /// What the container runs with, in an image config's terms, kept for `commit`.
     pub config: Option<serde_json::Value>,
-    /// `--name`.
+    /// Its name, if it has one (`--name`).
     pub name: Option<String>,
-    /// `--rm`: remove the container and its writable layer when it exits.
+    /// Remove the container and its writable layer when it exits (`--rm`).
     pub remove: bool,
-    /// Chapter 02's resource limits.
-    pub limits: &'a LimitArgs,
+    /// Its cgroup: where, and what it may use (chapter 02).
+    pub cgroup: CgroupOptions,
+}
+
+/// How the layers are stacked: what dockerd's `--storage-driver` and `--storage-opt` choose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorageOptions {
+    /// The driver asked for; by default overlay where the kernel has it, else vfs.
+    pub driver: Option<Driver>,
+    /// Which mount interface the overlay driver uses.
+    pub mount_api: MountApi,
+}
+
+/// What happens during a run that its caller may want to tell the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEvent {
+    /// The default driver could not be used; this one was, for this reason.
+    DriverFallback {
+        /// The driver used instead.
+        driver: Driver,
+        /// Why the default could not be used.
+        reason: String,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEnd {
+    /// The container's id.
+    pub id: String,
+    /// How its command ended.
+    pub status: ExitStatus,
+    /// What its cgroup saw (OOM kills, usage), read before the group was removed.
+    pub cgroup: Option<Outcome>,
 }
 
 // ANCHOR: run
-/// Runs the container and returns its exit status; notices (the driver chosen, the OOM
-/// killer) go to stderr prefixed with `program`.
+/// Runs the container to its end. The container is recorded in `store` before it starts and
+/// its end after (or it is removed, with `remove`); nothing is printed: what the caller may
+/// want to tell the user goes to `events`, and how it ended is returned.
 pub fn run(
-    program: &str,
     store: &Store,
-    storage: &StorageArgs,
-    request: RunRequest<'_>,
+    request: RunRequest,
+    storage: &StorageOptions,
     n: &Narrator,
-) -> Result<i32> {
-    let limits = request.limits.limits()?;
-    let api = storage.mount_api()?;
-    let (driver, notice) = driver::select(storage.storage_driver, store.root());
-    if let Some(notice) = notice {
-        eprintln!("{program}: {notice}");
+    events: &dyn Sink<RunEvent>,
+) -> Result<RunEnd> {
+    let (driver, fallback) = driver::select(storage.driver, store.root());
+    if let Some(reason) = fallback {
+        events.send(RunEvent::DriverFallback { driver, reason });
     }
     let mut spec = request.spec;
     let mut record = Record {
@@ -61,11 +93,16 @@ pub fn run(
         driver,
         state: lifecycle::starting_now(),
     };
-    let rootfs = lifecycle::create(store, &record, api, n)?;
+    let rootfs = lifecycle::create(store, &record, storage.mount_api, n)?;
     spec.rootfs = store.rootfs_dir(&record);
 
-    let cgroup_parent = &request.limits.cgroup_parent;
-    let mut cgroup = CgroupStep::new(CGROUP_ROOT, cgroup_parent, &record.id, limits);
+    let cgroup_options = request.cgroup;
+    let mut cgroup = CgroupStep::new(
+        CGROUP_ROOT,
+        &cgroup_options.parent,
+        &record.id,
+        cgroup_options.limits,
+    );
     let mut container = Container::new(spec).narrate(n.clone()).step(&mut cgroup);
     if let Some(mount) = rootfs.mount() {
         container = container.mount_rootfs(mount);
@@ -77,15 +114,10 @@ pub fn run(
     } else {
         lifecycle::ended(store, &mut record, &outcome)?;
     }
-    let status = outcome?.code();
-    if let Some(outcome) = cgroup.outcome() {
-        if let Some(message) = oom_message(outcome, cgroup.limits(), status) {
-            eprintln!("{program}: {message}");
-        }
-        if request.limits.stats {
-            eprint!("{}", outcome.stats);
-        }
-    }
-    Ok(status)
+    Ok(RunEnd {
+        id: record.id,
+        status: outcome?,
+        cgroup: cgroup.outcome().cloned(),
+    })
 }
 // ANCHOR_END: run

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::archive::whiteout::OVERLAY_OPAQUE_XATTR;
+use crate::whiteout::OVERLAY_OPAQUE_XATTR;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 
 /// Whether `meta` is an overlayfs whiteout: a character device with device number 0/0.

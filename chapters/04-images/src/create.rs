@@ -12,9 +12,11 @@ use std::path::Path;
 use ch01_namespaces::Narrator;
 use ch03_union_fs::archive;
 use ch03_union_fs::lifecycle;
-use ch03_union_fs::store::now;
+use dockyard_support::clock::{format_rfc3339, now};
 
 use crate::digest::Digest;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::image::{Image, new_manifest};
 use crate::oci::{ContainerConfig, Descriptor, History, ImageConfig, RootFs, media_type};
@@ -22,7 +24,6 @@ use crate::platform::Wanted;
 use crate::reference::Reference;
 use crate::store::layers::{LayerBlob, PendingLayer};
 use crate::store::{Access, ImageEntry, ImageStore};
-use crate::time::format_rfc3339;
 
 /// `import FILE [NAME[:TAG]]`: the archive (plain, gzip or zstd tar) as the only layer of a
 /// new image with an empty config, as `docker import` makes.
@@ -123,8 +124,8 @@ pub fn commit(
 
 /// The image whose layers a container stands on.
 fn base_image(store: &ImageStore, layers: &[std::path::PathBuf]) -> Result<Image> {
-    let index = store.index()?;
-    for (id, entry) in &index.images {
+    let catalog = store.catalog()?;
+    for (id, entry) in &catalog.images {
         let image = store.read_image(id.clone(), entry.clone())?;
         let dirs: Vec<_> = image
             .chain_ids()
@@ -171,8 +172,8 @@ fn add_image(
     let size = base.map_or(0, |b| b.entry.size) + layer.size;
     store.commit_layers(vec![layer])?;
     let manifest = store.put_blob(&manifest.to_json(), None, "the image manifest")?;
-    store.update_index(|index| {
-        index.images.insert(
+    store.update_catalog(|catalog| {
+        catalog.images.insert(
             id.clone(),
             ImageEntry {
                 manifest,
@@ -181,7 +182,7 @@ fn add_image(
             },
         );
         if let Some(name) = name {
-            index.tags.insert(name.to_string(), id.clone());
+            catalog.tags.insert(name.to_string(), id.clone());
         }
         Ok(())
     })?;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use dockyard_support::FromIo;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};

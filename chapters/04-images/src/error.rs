@@ -1,28 +1,24 @@
-//! What can go wrong with images and the image store.
+//! What can go wrong with images, the image store and registries, and what kind of failure
+//! each cause is.
 
 use std::path::PathBuf;
 
-use ch01_namespaces::exit_code;
+use dockyard_support::error::StartFailure;
+use dockyard_support::{EngineError, ErrorKind, IoError};
 
 use crate::digest::{Digest, InvalidDigest};
 use crate::oci::InvalidDocument;
 
-/// A chapter 04 failure, one line naming the cause; [`Error::hint`] says what to do about it.
+/// A chapter 04 failure, one line naming the cause; [`EngineError::hint`] says what to do
+/// about it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An option or argument that cannot work.
     #[error("{0}")]
     Invalid(String),
     /// A file operation failed.
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        /// What was being attempted.
-        action: String,
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     /// An image reference that cannot be parsed.
     #[error("invalid reference format {reference:?}: {reason}")]
     InvalidReference {
@@ -151,37 +147,34 @@ pub enum Error {
     Layers(#[from] ch03_union_fs::Error),
 }
 
-impl Error {
-    /// A closure for `map_err` that names the action and the path.
-    pub fn io(
-        action: impl Into<String>,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> Error {
-        let (action, path) = (action.into(), path.into());
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
-    }
-
-    /// The exit status `docker` would use.
-    pub fn exit_code(&self) -> i32 {
+impl EngineError for Error {
+    fn kind(&self) -> ErrorKind {
         match self {
-            Error::Layers(inner) => inner.exit_code(),
-            // docker exits 1 when an image or container is not found, or in use
-            Error::NoSuchImage(_)
-            | Error::AmbiguousImage(_)
-            | Error::ImageInUse { .. }
-            | Error::ImageHasNames { .. }
-            | Error::ManifestUnknown { .. }
-            | Error::Unauthorized { .. } => 1,
-            _ => exit_code::ENGINE_FAILURE,
+            Error::NoSuchImage(_) | Error::ManifestUnknown { .. } => ErrorKind::NotFound,
+            // Several images match a prefix: the request names no single one.
+            Error::AmbiguousImage(_) | Error::ImageInUse { .. } | Error::ImageHasNames { .. } => {
+                ErrorKind::Conflict
+            }
+            Error::Invalid(_)
+            | Error::InvalidReference { .. }
+            | Error::Document(_)
+            | Error::Digest(_)
+            | Error::DigestMismatch { .. }
+            | Error::SizeMismatch { .. }
+            | Error::Missing { .. }
+            | Error::UnknownFormat(_)
+            | Error::UnsupportedLayer(_)
+            | Error::NoMatchingPlatform { .. }
+            | Error::NoCommand => ErrorKind::InvalidInput,
+            Error::Unauthorized { .. } => ErrorKind::Permission,
+            Error::Unreachable { .. } | Error::Registry(_) => ErrorKind::Unavailable,
+            Error::CorruptStore { .. } => ErrorKind::Internal,
+            Error::Io(io) => io.kind(),
+            Error::Layers(inner) => inner.kind(),
         }
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Error::NoSuchImage(_) => {
                 Some("list images with: images; load one with: load -i FILE".into())
@@ -217,19 +210,17 @@ impl Error {
             _ => None,
         }
     }
+
+    fn start_failure(&self) -> Option<StartFailure> {
+        match self {
+            Error::Layers(inner) => inner.start_failure(),
+            _ => None,
+        }
+    }
 }
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl ch01_namespaces::cli::Reportable for Error {
-    fn exit_code(&self) -> i32 {
-        Error::exit_code(self)
-    }
-    fn hint(&self) -> Option<String> {
-        Error::hint(self)
-    }
-}
 
 impl From<ch01_namespaces::Error> for Error {
     fn from(error: ch01_namespaces::Error) -> Error {

@@ -37,23 +37,23 @@ impl ImageStore {
     /// The image `reference` names: a name (`busybox`, `busybox:1.36`, fully qualified or
     /// not), an id (`sha256:<hex>`), or an unambiguous prefix of an id, as docker accepts.
     pub fn find_image(&self, reference: &str) -> Result<Image> {
-        let index = self.index()?;
+        let catalog = self.catalog()?;
         let by_name = reference
             .parse::<Reference>()
             .ok()
-            .and_then(|r| index.tags.get(&r.to_string()).cloned());
+            .and_then(|r| catalog.tags.get(&r.to_string()).cloned());
         let id = match by_name {
             Some(id) => id,
-            None => find_id(&index.images, reference)?,
+            None => find_id(&catalog.images, reference)?,
         };
-        let entry = index
+        let entry = catalog
             .images
             .get(&id)
             .cloned()
             .ok_or_else(|| Error::CorruptStore {
                 path: self.root().join("images.json"),
                 message: format!(
-                    "the name {reference:?} points at {id}, which is not in the index"
+                    "the name {reference:?} points at {id}, which is not in the catalog"
                 ),
             })?;
         self.read_image(id, entry)

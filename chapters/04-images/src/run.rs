@@ -10,11 +10,14 @@ use std::fs;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-use ch01_namespaces::cli::ProcessOptions;
-use ch01_namespaces::{ContainerSpec, User};
+use ch01_namespaces::{ContainerSpec, Narrator, ProcessOptions, User};
+use ch02_cgroups::CgroupOptions;
+use ch03_union_fs::{RunEnd, RunEvent, RunRequest, StorageOptions};
+use dockyard_support::Sink;
 
 use crate::error::{Error, Result};
 use crate::oci::ContainerConfig;
+use crate::store::ImageStore;
 
 /// What the command line says about the command, beside the image.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +27,63 @@ pub struct Overrides {
     /// The arguments after the image name.
     pub command: Vec<String>,
 }
+
+/// A container to run from an image: what a caller of chapter 04 decides, in `docker run`'s
+/// terms.
+#[derive(Debug, Clone, Default)]
+pub struct ImageRun {
+    /// The image: a name or an id.
+    pub image: String,
+    /// The command line's overrides of the image's command.
+    pub overrides: Overrides,
+    /// How the process runs (chapter 01).
+    pub process: ProcessOptions,
+    /// Its cgroup: where, and what it may use (chapter 02).
+    pub cgroup: CgroupOptions,
+    /// Its name, if it has one (`--name`).
+    pub name: Option<String>,
+    /// Remove the container when it exits (`--rm`).
+    pub remove: bool,
+}
+
+// ANCHOR: run_image
+/// Runs a container from an image to its end: the image's layers under chapter 03's run,
+/// its config under the caller's options. What the container ran with is recorded for a
+/// later `commit`.
+pub fn run_image(
+    store: &ImageStore,
+    request: ImageRun,
+    storage: &StorageOptions,
+    n: &Narrator,
+    events: &dyn Sink<RunEvent>,
+) -> Result<RunEnd> {
+    let image = store.find_image(&request.image)?;
+    let layers: Vec<PathBuf> = image
+        .chain_ids()
+        .iter()
+        .map(|c| store.layer_dir(c))
+        .collect();
+    let config = image.config.config.clone().unwrap_or_default();
+    let spec = spec(&config, &request.process, &request.overrides, &layers)?;
+    let running = container_config(&config, &request.process, &request.overrides, &spec);
+    let run = RunRequest {
+        spec,
+        config: Some(serde_json::to_value(running).expect("a config serializes")),
+        layers,
+        image: Some(request.image),
+        name: request.name,
+        remove: request.remove,
+        cgroup: request.cgroup,
+    };
+    Ok(ch03_union_fs::run::run(
+        store.containers(),
+        run,
+        storage,
+        n,
+        events,
+    )?)
+}
+// ANCHOR_END: run_image
 
 // ANCHOR: command
 /// The command the container runs: docker's rules for `Entrypoint`, `Cmd` and the command

@@ -20,20 +20,36 @@ use serde_json::json;
 use tar::{Builder, EntryType, Header};
 
 use crate::digest::Digest;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::load::oci_layout::{CONTAINERD_NAME, INDEX_FILE, LAYOUT_FILE, REF_NAME};
-use crate::oci::{Descriptor, Index, media_type};
+use crate::oci::{Descriptor, ImageIndex, media_type};
 use crate::reference::Reference;
 use crate::store::ImageStore;
 
 /// The archive formats `save` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// `docker save`'s: manifest.json, configs, plain layer tars.
     Docker,
     /// An OCI image layout: oci-layout, index.json, blobs.
     Oci,
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Format> {
+        match text {
+            "docker" => Ok(Format::Docker),
+            "oci" => Ok(Format::Oci),
+            _ => Err(Error::Invalid(format!(
+                "unknown archive format {text:?} (docker or oci)"
+            ))),
+        }
+    }
 }
 
 /// One image to save, with the names it is saved under.
@@ -42,17 +58,25 @@ struct Saved {
     names: Vec<Reference>,
 }
 
-/// Writes the images `references` name to `output` (`-` for stdout), in `format`.
+/// Writes the images `references` name to `output`, as an archive in `format`.
 pub fn save(
+    store: &ImageStore,
+    references: &[String],
+    format: Format,
+    output: impl Write,
+) -> Result<()> {
+    let saved = resolve(store, references)?;
+    write_archive(store, &saved, format, output)
+}
+
+/// Writes the images `references` name to the file `output`, as an archive in `format`.
+pub fn save_to_file(
     store: &ImageStore,
     references: &[String],
     format: Format,
     output: &Path,
 ) -> Result<()> {
     let saved = resolve(store, references)?;
-    if output.as_os_str() == "-" {
-        return write_archive(store, &saved, format, io::stdout().lock());
-    }
     // Written beside the destination and renamed: a failed save leaves no partial archive.
     let partial = output.with_extension("partial");
     let written = File::create(&partial)
@@ -78,14 +102,14 @@ fn fs_rename(from: &Path, to: &Path) -> Result<()> {
 /// The images to save; an image named twice on the command line is saved once, with both
 /// names. An image given by id is saved with no name, as docker does.
 fn resolve(store: &ImageStore, references: &[String]) -> Result<Vec<Saved>> {
-    let index = store.index()?;
+    let catalog = store.catalog()?;
     let mut saved: Vec<Saved> = Vec::new();
     for reference in references {
         let image = store.find_image(reference)?;
         let name = reference
             .parse::<Reference>()
             .ok()
-            .filter(|r| index.tags.get(&r.to_string()) == Some(&image.id));
+            .filter(|r| catalog.tags.get(&r.to_string()) == Some(&image.id));
         match saved.iter_mut().find(|s| s.image.id == image.id) {
             Some(existing) => existing.names.extend(name),
             None => saved.push(Saved {
@@ -186,7 +210,7 @@ fn write_oci(store: &ImageStore, saved: &[Saved], tar: &mut Builder<impl Write>)
     for blob in &blobs {
         add_blob(tar, store, blob)?;
     }
-    let index = Index {
+    let index = ImageIndex {
         schema_version: 2,
         media_type: Some(media_type::IMAGE_INDEX.into()),
         artifact_type: None,

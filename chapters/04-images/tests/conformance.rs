@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use ch04_images::digest::Digest;
 use ch04_images::oci::{
-    Descriptor, DocumentKind, ImageConfig, Index, InvalidDocument, Layout, Manifest, media_type,
+    Descriptor, DocumentKind, ImageConfig, ImageIndex, InvalidDocument, Layout, Manifest,
+    media_type,
 };
 use serde::Deserialize;
 
@@ -100,7 +101,7 @@ fn parse(kind: DocumentKind, bytes: &[u8]) -> Result<(), InvalidDocument> {
     match kind {
         DocumentKind::Descriptor => round_trip(bytes, Descriptor::parse, Descriptor::to_json),
         DocumentKind::Manifest => round_trip(bytes, Manifest::parse, Manifest::to_json),
-        DocumentKind::Index => round_trip(bytes, Index::parse, Index::to_json),
+        DocumentKind::Index => round_trip(bytes, ImageIndex::parse, ImageIndex::to_json),
         DocumentKind::Config => round_trip(bytes, ImageConfig::parse, ImageConfig::to_json),
         DocumentKind::Layout => round_trip(bytes, Layout::parse, Layout::to_json),
     }

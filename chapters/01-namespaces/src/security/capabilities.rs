@@ -126,7 +126,10 @@ fn to_hash_set(set: &CapabilitySet) -> CapsHashSet {
 }
 
 fn caps_error(action: &str) -> impl FnOnce(caps::errors::CapsError) -> Error + '_ {
-    move |e| Error::ContainerSetup(format!("{action}: {e}"))
+    move |source| Error::Capabilities {
+        action: action.to_string(),
+        source,
+    }
 }
 
 // ANCHOR: bounding

@@ -3,11 +3,11 @@
 //!
 //! - [`apply`] unpacks an archive (plain, gzip or zstd) onto a directory, safely.
 //! - [`write_layer`] writes a container's changes as an archive.
-//! - [`whiteout`] names the whiteout conventions of the archive and of overlayfs.
+//!
+//! Both use the whiteout conventions named in the crate's `whiteout` module.
 
 pub mod apply;
 pub mod compression;
-pub mod whiteout;
 pub mod write;
 
 pub use apply::{Applied, ApplyOptions, Whiteouts, apply, apply_file};

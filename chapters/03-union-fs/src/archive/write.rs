@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use tar::{Builder, EntryType, Header};
 
-use crate::archive::whiteout::{OPAQUE, OVERLAY_XATTR_PREFIX, PREFIX};
 use crate::diff::{Change, Kind};
+use crate::whiteout::{OPAQUE, OVERLAY_XATTR_PREFIX, PREFIX};
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 
 /// What was written.

@@ -15,8 +15,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ch01_namespaces::{Actor, Narrator};
+use dockyard_support::Sink;
 
 use crate::digest::Digest;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::oci::{Compression, Descriptor, ImageConfig, media_type};
 use crate::reference::Reference;
@@ -56,10 +59,14 @@ pub struct PlannedLayer {
     pub media_type: Option<String>,
 }
 
-/// What happens to each layer, for a display like docker's (`pull` shows it; `load` does not).
-pub trait Progress: Sync {
-    /// Layer `index` (bottom first) of the image being stored got to `event`.
-    fn layer(&self, index: usize, event: LayerEvent);
+/// What happens to a layer while an image is stored, for a display like docker's (`pull`
+/// shows it; `load` does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayerProgress {
+    /// The layer's position in the image, bottom first.
+    pub index: usize,
+    /// What happened to it.
+    pub event: LayerEvent,
 }
 
 /// A layer's progress.
@@ -75,14 +82,6 @@ pub enum LayerEvent {
     Done,
 }
 
-/// No display.
-#[derive(Debug, Clone, Copy)]
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn layer(&self, _index: usize, _event: LayerEvent) {}
-}
-
 /// What was loaded: an image id and the names it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
@@ -92,8 +91,14 @@ pub struct Loaded {
     pub tags: Vec<Reference>,
 }
 
-/// Loads every image in the archive or layout at `path`.
-pub fn load(store: &ImageStore, path: &Path, n: &Narrator) -> Result<Vec<Loaded>> {
+/// Loads every image in the archive or layout at `path`; each layer's progress goes to
+/// `progress`.
+pub fn load(
+    store: &ImageStore,
+    path: &Path,
+    n: &Narrator,
+    progress: &dyn Sink<LayerProgress>,
+) -> Result<Vec<Loaded>> {
     let source = source::open(path)?;
     let plans = if source.size(docker::MANIFEST).is_some() {
         n.say(
@@ -112,7 +117,7 @@ pub fn load(store: &ImageStore, path: &Path, n: &Narrator) -> Result<Vec<Loaded>
     };
     plans
         .into_iter()
-        .map(|plan| store_image(store, source.as_ref(), plan, n, &Quiet))
+        .map(|plan| store_image(store, source.as_ref(), plan, n, progress))
         .collect()
 }
 
@@ -124,7 +129,7 @@ pub fn store_image(
     source: &dyn Source,
     plan: Plan,
     n: &Narrator,
-    progress: &dyn Progress,
+    progress: &dyn Sink<LayerProgress>,
 ) -> Result<Loaded> {
     let config = ImageConfig::parse(&plan.config)?;
     let diff_ids = &config.rootfs.diff_ids;
@@ -205,10 +210,10 @@ pub fn store_image(
         size,
         repo_digests: plan.repo_digest.into_iter().collect(),
     };
-    store.update_index(|index| {
-        index.images.insert(id.clone(), entry);
+    store.update_catalog(|catalog| {
+        catalog.images.insert(id.clone(), entry);
         for tag in &plan.tags {
-            index.tags.insert(tag.to_string(), id.clone());
+            catalog.tags.insert(tag.to_string(), id.clone());
         }
         Ok(())
     })?;
@@ -229,22 +234,23 @@ fn unpack_layers(
     layers: &[LayerBlob],
     chains: &[Digest],
     n: &Narrator,
-    progress: &dyn Progress,
+    progress: &dyn Sink<LayerProgress>,
 ) -> Result<Vec<(usize, PendingLayer)>> {
     let mut missing: Vec<usize> = (0..layers.len())
         .filter(|&i| {
             let layer = &layers[i];
             let have_blob = layer.digest.as_ref().is_none_or(|d| store.has_blob(d));
             let needed = !(store.has_layer(&chains[i]) && have_blob);
-            if needed {
-                progress.layer(i, LayerEvent::Waiting);
+            let event = if needed {
+                LayerEvent::Waiting
             } else {
                 n.say(
                     Actor::Engine,
                     format!("{}: already in the store", layer.what),
                 );
-                progress.layer(i, LayerEvent::AlreadyExists);
-            }
+                LayerEvent::AlreadyExists
+            };
+            progress.send(LayerProgress { index: i, event });
             needed
         })
         .collect();
@@ -262,12 +268,18 @@ fn unpack_layers(
                     };
                     let layer = &layers[i];
                     n.say(Actor::Engine, format!("unpacking {}", layer.what));
-                    progress.layer(i, LayerEvent::Started);
+                    progress.send(LayerProgress {
+                        index: i,
+                        event: LayerEvent::Started,
+                    });
                     let result = source
                         .open(&planned[i].path)
                         .and_then(|reader| store.unpack_layer(reader, layer, n));
                     if result.is_ok() {
-                        progress.layer(i, LayerEvent::Done);
+                        progress.send(LayerProgress {
+                            index: i,
+                            event: LayerEvent::Done,
+                        });
                     }
                     failed.fetch_or(result.is_err(), Ordering::Relaxed);
                     results

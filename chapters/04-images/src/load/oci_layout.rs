@@ -11,7 +11,7 @@ use super::source::Source;
 use super::{MAX_DOCUMENT, Plan, PlannedLayer};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::oci::{Descriptor, Index, Layout, Manifest, media_type};
+use crate::oci::{Descriptor, ImageIndex, Layout, Manifest, media_type};
 use crate::platform::{self, Wanted};
 use crate::reference::Reference;
 
@@ -27,13 +27,13 @@ pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// The images the layout holds, for this machine's platform.
 pub fn plans(source: &dyn Source, n: &Narrator) -> Result<Vec<Plan>> {
     Layout::parse(&source.read(LAYOUT_FILE, MAX_DOCUMENT)?)?;
-    let index = Index::parse(&source.read(INDEX_FILE, MAX_DOCUMENT)?)?;
+    let index = ImageIndex::parse(&source.read(INDEX_FILE, MAX_DOCUMENT)?)?;
     let host = Wanted::host();
     let mut plans = Vec::new();
     for entry in &index.manifests {
         let tags = names(entry);
         let manifest = if media_type::is_index(&entry.media_type) {
-            let nested = Index::parse(&read_blob(source, entry)?)?;
+            let nested = ImageIndex::parse(&read_blob(source, entry)?)?;
             let chosen =
                 host.choose(&nested.manifests)
                     .ok_or_else(|| Error::NoMatchingPlatform {

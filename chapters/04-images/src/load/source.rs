@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 
 /// Files by their path inside an image archive or layout.

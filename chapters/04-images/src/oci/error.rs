@@ -9,7 +9,7 @@ pub enum DocumentKind {
     Descriptor,
     /// A [`Manifest`](super::Manifest), OCI's or Docker's.
     Manifest,
-    /// An [`Index`](super::Index), or Docker's manifest list.
+    /// An [`ImageIndex`](super::ImageIndex), or Docker's manifest list.
     Index,
     /// An [`ImageConfig`](super::ImageConfig), OCI's or Docker's.
     Config,

@@ -21,7 +21,7 @@ use super::validate::{self, FieldError, check};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(expecting = "an image index (an object)")]
 #[serde(rename_all = "camelCase")]
-pub struct Index {
+pub struct ImageIndex {
     /// Always 2, for compatibility with Docker's format.
     pub schema_version: u32,
     /// The index's own media type, [`IMAGE_INDEX`] or [`DOCKER_MANIFEST_LIST`].
@@ -44,9 +44,9 @@ pub struct Index {
     pub annotations: BTreeMap<String, String>,
 }
 
-impl Index {
+impl ImageIndex {
     /// Parses and validates an index, or a Docker manifest list.
-    pub fn parse(bytes: &[u8]) -> Result<Index, InvalidDocument> {
+    pub fn parse(bytes: &[u8]) -> Result<ImageIndex, InvalidDocument> {
         document::parse(bytes)
     }
 
@@ -56,7 +56,7 @@ impl Index {
     }
 }
 
-impl Document for Index {
+impl Document for ImageIndex {
     const KIND: DocumentKind = DocumentKind::Index;
 
     fn validate(&self) -> Result<(), FieldError> {
@@ -93,7 +93,7 @@ mod tests {
     use crate::digest::Digest;
     use crate::oci::Platform;
 
-    fn index() -> Index {
+    fn index() -> ImageIndex {
         let mut manifest = Descriptor::new(media_type::IMAGE_MANIFEST, Digest::sha256_of(b"m"), 1);
         manifest.platform = Some(Platform {
             architecture: "amd64".into(),
@@ -103,7 +103,7 @@ mod tests {
             variant: None,
             features: Vec::new(),
         });
-        Index {
+        ImageIndex {
             schema_version: 2,
             media_type: Some(IMAGE_INDEX.into()),
             artifact_type: None,
@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn round_trips_compactly() {
         let index = index();
-        assert_eq!(Index::parse(&index.to_json()).unwrap(), index);
+        assert_eq!(ImageIndex::parse(&index.to_json()).unwrap(), index);
         let json = String::from_utf8(index.to_json()).unwrap();
         assert!(
             json.contains(r#""platform":{"architecture":"amd64","os":"linux"}"#),
@@ -131,29 +131,29 @@ mod tests {
     fn an_empty_index_is_valid() {
         let mut index = index();
         index.manifests.clear();
-        assert_eq!(Index::parse(&index.to_json()).unwrap(), index);
+        assert_eq!(ImageIndex::parse(&index.to_json()).unwrap(), index);
     }
 
     #[test]
     fn refuses_what_the_spec_forbids() {
         let mut index = index();
         index.media_type = Some(DOCKER_MANIFEST_LIST.into());
-        assert!(Index::parse(&index.to_json()).is_ok());
+        assert!(ImageIndex::parse(&index.to_json()).is_ok());
         index.media_type = Some(media_type::IMAGE_MANIFEST.into());
-        let err = Index::parse(&index.to_json()).unwrap_err();
+        let err = ImageIndex::parse(&index.to_json()).unwrap_err();
         assert_eq!(err.field(), Some("mediaType"));
         assert!(
             err.to_string().contains("is not an index's media type"),
             "{err}"
         );
-        let err = Index::parse(br#"{"schemaVersion":3,"manifests":[]}"#).unwrap_err();
+        let err = ImageIndex::parse(br#"{"schemaVersion":3,"manifests":[]}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid image index: schemaVersion: must be 2, not 3"
         );
-        let err = Index::parse(br#"{"schemaVersion":2,"manifests":null}"#).unwrap_err();
+        let err = ImageIndex::parse(br#"{"schemaVersion":2,"manifests":null}"#).unwrap_err();
         assert_eq!(err.field(), Some("manifests"));
-        let err = Index::parse(br#"{"schemaVersion":2,"manifests":[{"mediaType":"a/b","size":1,"digest":"x:y","data":"e30"}]}"#)
+        let err = ImageIndex::parse(br#"{"schemaVersion":2,"manifests":[{"mediaType":"a/b","size":1,"digest":"x:y","data":"e30"}]}"#)
             .unwrap_err();
         assert_eq!(err.field(), Some("manifests[0].data"));
     }

@@ -1,7 +1,7 @@
 //! The `oci-layout` file: the marker of an OCI image layout directory.
 //!
 //! An image layout is a directory that holds images as files: `blobs/sha256/<hex>` for every
-//! blob, `index.json` (an [`Index`](super::Index)) naming the images, and `oci-layout`, this
+//! blob, `index.json` (an [`ImageIndex`](super::ImageIndex)) naming the images, and `oci-layout`, this
 //! small document, saying which version of the layout the directory follows.
 
 use serde::{Deserialize, Serialize};

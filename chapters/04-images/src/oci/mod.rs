@@ -5,12 +5,12 @@
 //! size):
 //!
 //! ```text
-//! Index ──► Manifest ──► ImageConfig       (what to run; the layers' diff IDs)
-//!  (one per    │
-//!  platform)   └──────► layer, layer, ...  (tar archives, usually gzip-compressed)
+//! ImageIndex ──► Manifest ──► ImageConfig       (what to run; the layers' diff IDs)
+//!  (one per         │
+//!  platform)        └──────► layer, layer, ...  (tar archives, usually gzip-compressed)
 //! ```
 //!
-//! - An [`Index`] lists manifests, one per platform (Docker calls it a manifest list).
+//! - An [`ImageIndex`] lists manifests, one per platform (Docker calls it a manifest list).
 //! - A [`Manifest`] is one image: a descriptor of its config and one of each layer.
 //! - An [`ImageConfig`] says how to run the image and lists the digests of its unpacked layers.
 //! - A [`Layout`] is the `oci-layout` file that marks a directory holding images as files.
@@ -41,7 +41,7 @@ mod validate;
 pub use config::{ContainerConfig, EmptyObject, History, ImageConfig, RootFs};
 pub use descriptor::{Descriptor, Platform};
 pub use error::{DocumentKind, InvalidDocument};
-pub use index::Index;
+pub use index::ImageIndex;
 pub use layout::Layout;
 pub use manifest::Manifest;
 pub use media_type::Compression;

@@ -5,13 +5,12 @@
 //! - [`auth`]: the challenges a registry answers with, and tokens;
 //! - [`client`]: one repository's requests, authenticated and retried;
 //! - [`blob`]: a blob read as a stream that resumes after a dropped connection;
-//! - [`pull`] and [`push`], and [`progress`], pull's display.
+//! - [`pull`] and [`push`], which send what happens as events for a display like docker's.
 
 pub mod auth;
 pub mod blob;
 pub mod client;
 pub mod endpoint;
-pub mod progress;
 pub mod pull;
 pub mod push;
 

@@ -14,18 +14,19 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 
 use ch01_namespaces::Narrator;
+use dockyard_support::Sink;
 
 use super::blob::BlobStream;
 use super::client::{Client, Payload, header};
-use super::progress::Display;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::load::source::Source;
-use crate::load::{MAX_DOCUMENT, Plan, PlannedLayer, store_image};
-use crate::oci::{Index, Manifest, media_type};
+use crate::load::{LayerProgress, MAX_DOCUMENT, Plan, PlannedLayer, store_image};
+use crate::oci::{ImageIndex, Manifest, media_type};
 use crate::platform::{self, Wanted};
 use crate::reference::Reference;
 use crate::store::ImageStore;
@@ -42,6 +43,39 @@ pub struct PullOptions {
     pub insecure: Vec<String>,
 }
 
+/// What happens during a pull, in the order docker shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullEvent {
+    /// The reference resolved to a manifest: docker's `latest: Pulling from library/busybox`.
+    Resolved {
+        /// The tag or digest pulled.
+        tag_or_digest: String,
+        /// The repository it is pulled from.
+        repository: String,
+    },
+    /// The image's layers, bottom first, once its manifest is read (none when the store is
+    /// up to date).
+    Layers(Vec<PulledLayer>),
+    /// A layer's progress.
+    Layer(LayerProgress),
+    /// More bytes of layer `index` arrived.
+    Downloaded {
+        /// The layer's position in the image, bottom first.
+        index: usize,
+        /// How many bytes arrived.
+        bytes: u64,
+    },
+}
+
+/// A layer as a pull shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PulledLayer {
+    /// The first 12 hex digits of its blob's digest, as docker shows layers.
+    pub short_id: String,
+    /// The size of its blob.
+    pub size: u64,
+}
+
 /// What a pull did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pulled {
@@ -54,12 +88,13 @@ pub struct Pulled {
 }
 
 // ANCHOR: pull
-/// Pulls `reference` into the store, printing docker's progress lines on stdout.
+/// Pulls `reference` into the store; what happens goes to `events` as it happens.
 pub fn pull(
     store: &ImageStore,
     reference: &Reference,
     options: &PullOptions,
     n: &Narrator,
+    events: &dyn Sink<PullEvent>,
 ) -> Result<Pulled> {
     let client = Arc::new(Client::for_repository(
         reference,
@@ -75,12 +110,14 @@ pub fn pull(
     client.ping()?;
     let (top_digest, top_type, top_bytes) =
         fetch_manifest(&client, &tag_or_digest, reference.digest.as_ref())?;
-    // As docker, the first line once the reference resolved.
-    println!("{tag_or_digest}: Pulling from {}", reference.repository);
+    events.send(PullEvent::Resolved {
+        tag_or_digest: tag_or_digest.clone(),
+        repository: reference.repository.clone(),
+    });
     // An index lists a manifest per platform: this machine's (or --platform's) is the image.
     let chosen =
         if media_type::is_index(&top_type) {
-            let index = Index::parse(&top_bytes)?;
+            let index = ImageIndex::parse(&top_bytes)?;
             let chosen = options.platform.choose(&index.manifests).ok_or_else(|| {
                 Error::NoMatchingPlatform {
                     wanted: options.platform.to_string(),
@@ -114,13 +151,19 @@ pub fn pull(
         true => store.read_blob(&manifest.config.digest)?,
         false => fetch_blob(&client, &manifest.config.digest, manifest.config.size)?,
     };
-    let display = Arc::new(Display::new(
+    events.send(PullEvent::Layers(
         manifest
             .layers
             .iter()
-            .map(|l| (l.digest.encoded()[..12].to_string(), l.size))
+            .map(|l| PulledLayer {
+                short_id: l.digest.encoded()[..12].to_string(),
+                size: l.size,
+            })
             .collect(),
     ));
+    // The layers are read on threads that outlive no borrow: they count what arrives into a
+    // channel, and this thread passes the counts on to `events` while the image is stored.
+    let (downloaded, arrivals) = channel();
     let source = RegistrySource {
         client: Arc::clone(&client),
         layers: manifest
@@ -129,7 +172,7 @@ pub fn pull(
             .enumerate()
             .map(|(i, l)| (l.digest.to_string(), (i, l.size)))
             .collect(),
-        display: Arc::clone(&display),
+        downloaded,
         failure: Arc::default(),
     };
     let plan = Plan {
@@ -147,10 +190,19 @@ pub fn pull(
         tags: reference.tag.iter().map(|_| reference.clone()).collect(),
         repo_digest: Some(repo_digest),
     };
-    let loaded = store_image(store, &source, plan, n, display.as_ref()).map_err(|error| {
+    let progress = |layer| events.send(PullEvent::Layer(layer));
+    let loaded = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for (index, bytes) in arrivals {
+                events.send(PullEvent::Downloaded { index, bytes });
+            }
+        });
+        let stored = store_image(store, &source, plan, n, &progress);
+        // The last sender goes with the source: the passing thread ends.
+        let failure = source.failure.lock().expect("not poisoned").take();
+        drop(source);
         // A layer cut short because the registry went away is not a corrupt layer.
-        let unreachable = source.failure.lock().expect("not poisoned").take();
-        unreachable.unwrap_or(error)
+        stored.map_err(|error| failure.unwrap_or(error))
     })?;
     Ok(Pulled {
         id: loaded.id,
@@ -167,10 +219,10 @@ fn up_to_date(
     reference: &Reference,
     manifest: &Digest,
 ) -> Result<Option<Digest>> {
-    let index = store.index()?;
-    let found = index.images.iter().find(|(id, entry)| {
+    let catalog = store.catalog()?;
+    let found = catalog.images.iter().find(|(id, entry)| {
         entry.manifest == *manifest
-            && (reference.tag.is_none() || index.tags.get(&reference.to_string()) == Some(*id))
+            && (reference.tag.is_none() || catalog.tags.get(&reference.to_string()) == Some(*id))
     });
     Ok(found.map(|(id, _)| id.clone()))
 }
@@ -257,13 +309,13 @@ fn fetch_blob(client: &Arc<Client>, digest: &Digest, size: u64) -> Result<Vec<u8
     Ok(bytes)
 }
 
-/// The registry as a source of layer blobs, by digest; what is read is counted into the
-/// display.
+/// The registry as a source of layer blobs, by digest; what is read is counted.
 struct RegistrySource {
     client: Arc<Client>,
     /// Each layer's position in the image and size, by digest.
     layers: HashMap<String, (usize, u64)>,
-    display: Arc<Display>,
+    /// Where each read's count goes: (layer index, bytes).
+    downloaded: Sender<(usize, u64)>,
     /// The first failure to reach the registry while a layer was read.
     failure: Arc<Mutex<Option<Error>>>,
 }
@@ -282,6 +334,28 @@ impl Source for RegistrySource {
         let path = self.client.path(&format!("blobs/{digest}"));
         let stream = BlobStream::open(Arc::clone(&self.client), path, size)?
             .keep_failure_in(Arc::clone(&self.failure));
-        Ok(Box::new(self.display.counting(index, stream)))
+        Ok(Box::new(Counting {
+            inner: stream,
+            index,
+            downloaded: self.downloaded.clone(),
+        }))
+    }
+}
+
+/// A reader that counts the bytes of one layer as they arrive.
+struct Counting<R> {
+    inner: R,
+    index: usize,
+    downloaded: Sender<(usize, u64)>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            // The receiver is gone only once the pull is over; nobody is left to tell.
+            let _pull_over = self.downloaded.send((self.index, n as u64));
+        }
+        Ok(n)
     }
 }

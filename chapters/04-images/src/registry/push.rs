@@ -17,9 +17,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use ch01_namespaces::Narrator;
+use dockyard_support::Sink;
 
 use super::client::{Client, Payload, header};
 use crate::digest::Digest;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::oci::media_type;
 use crate::reference::Reference;
@@ -46,14 +49,65 @@ impl Default for PushOptions {
     }
 }
 
+/// What happens during a push, in the order docker shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushEvent {
+    /// The push starts: docker's `The push refers to repository [...]`.
+    Started {
+        /// The repository, with its registry.
+        repository: String,
+    },
+    /// A layer is in the registry, top layer first.
+    Layer {
+        /// The first 12 hex digits of its blob's digest.
+        short_id: String,
+        /// How it got there.
+        outcome: Uploaded,
+    },
+}
+
+/// How a blob got into the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uploaded {
+    /// The registry had it.
+    AlreadyExists,
+    /// The registry linked it from another of its repositories.
+    MountedFrom(String),
+    /// It was uploaded.
+    Pushed,
+}
+
+impl std::fmt::Display for Uploaded {
+    /// As docker says it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Uploaded::AlreadyExists => f.write_str("Layer already exists"),
+            Uploaded::MountedFrom(repository) => write!(f, "Mounted from {repository}"),
+            Uploaded::Pushed => f.write_str("Pushed"),
+        }
+    }
+}
+
+/// What a push did: the manifest the registry now has under the tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The tag pushed.
+    pub tag: String,
+    /// The manifest's digest.
+    pub digest: Digest,
+    /// The manifest's size in bytes.
+    pub size: usize,
+}
+
 // ANCHOR: push
-/// Pushes the image `reference` names, printing docker's progress lines on stdout.
+/// Pushes the image `reference` names; what happens goes to `events` as it happens.
 pub fn push(
     store: &ImageStore,
     reference: &Reference,
     options: &PushOptions,
     n: &Narrator,
-) -> Result<Digest> {
+    events: &dyn Sink<PushEvent>,
+) -> Result<Pushed> {
     let image = store.find_image(&reference.to_string())?;
     let client = Arc::new(Client::for_repository(
         reference,
@@ -61,7 +115,9 @@ pub fn push(
         &options.insecure,
         n,
     )?);
-    println!("The push refers to repository [{}]", reference.name());
+    events.send(PushEvent::Started {
+        repository: reference.name(),
+    });
     client.ping()?;
     let pusher = Pusher {
         store,
@@ -70,8 +126,11 @@ pub fn push(
         chunk: options.chunk.max(1),
     };
     for layer in image.manifest.layers.iter().rev() {
-        let state = pusher.blob(&layer.digest)?;
-        println!("{}: {state}", &layer.digest.encoded()[..12]);
+        let outcome = pusher.blob(&layer.digest)?;
+        events.send(PushEvent::Layer {
+            short_id: layer.digest.encoded()[..12].to_string(),
+            outcome,
+        });
     }
     pusher.blob(&image.id)?;
 
@@ -91,12 +150,11 @@ pub fn push(
     if response.status() != 201 {
         return Err(client.failure(&format!("PUT {path}"), response));
     }
-    println!(
-        "{tag}: digest: {} size: {}",
-        image.entry.manifest,
-        manifest.len()
-    );
-    Ok(image.entry.manifest.clone())
+    Ok(Pushed {
+        tag,
+        digest: image.entry.manifest.clone(),
+        size: manifest.len(),
+    })
 }
 // ANCHOR_END: push
 
@@ -109,13 +167,13 @@ struct Pusher<'a> {
 }
 
 impl Pusher<'_> {
-    /// Uploads one blob unless the registry has it; what docker says about it.
-    fn blob(&self, digest: &Digest) -> Result<String> {
+    /// Uploads one blob unless the registry has it.
+    fn blob(&self, digest: &Digest) -> Result<Uploaded> {
         let client = self.client;
         let path = client.path(&format!("blobs/{digest}"));
         let response = client.send("HEAD", &path, &[], &Payload::Empty)?;
         match response.status().as_u16() {
-            200 => return Ok("Layer already exists".into()),
+            200 => return Ok(Uploaded::AlreadyExists),
             404 => {}
             _ => return Err(client.failure(&format!("HEAD {path}"), response)),
         }
@@ -128,7 +186,7 @@ impl Pusher<'_> {
         let response = client.send("POST", &start, &[], &Payload::Empty)?;
         match response.status().as_u16() {
             // Mounted from the other repository: nothing to send.
-            201 => return Ok(format!("Mounted from {}", source.unwrap_or_default())),
+            201 => return Ok(Uploaded::MountedFrom(source.unwrap_or_default())),
             202 => {}
             _ => return Err(client.failure(&format!("POST {start}"), response)),
         }
@@ -142,14 +200,14 @@ impl Pusher<'_> {
         } else {
             self.upload_in_chunks(location, digest, &blob, size)?;
         }
-        Ok("Pushed".into())
+        Ok(Uploaded::Pushed)
     }
 
     /// Another repository of the same registry the store pulled an image with this blob from,
     /// for a cross-repository mount.
     fn mount_source(&self, digest: &Digest) -> Result<Option<String>> {
-        let index = self.store.index()?;
-        for (id, entry) in &index.images {
+        let catalog = self.store.catalog()?;
+        for (id, entry) in &catalog.images {
             let Some(repository) = entry.repo_digests.iter().find_map(|d| {
                 let name = d.split_once('@')?.0;
                 let (registry, repository) = name.split_once('/')?;

@@ -12,6 +12,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::{ImageStore, sync_dir};
 use crate::digest::Digest;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 
 impl ImageStore {

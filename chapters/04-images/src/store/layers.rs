@@ -23,6 +23,8 @@ use ch03_union_fs::archive::{self, ApplyOptions, Compression, Whiteouts};
 
 use super::{BlobWriter, ImageStore, sync_dir};
 use crate::digest::Digest;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 use crate::oci::media_type;
 

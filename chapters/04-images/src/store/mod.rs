@@ -5,7 +5,7 @@
 //! <root>/
 //!   blobs/sha256/<hex>        manifests, configs and layer archives, named by their digest
 //!   layers/<chain-id hex>/    one unpacked layer, an overlay lower directory
-//!   images.json               image ids -> manifests; names (repository:tag) -> image ids
+//!   images.json               the catalog: image ids -> manifests; names -> image ids
 //!   tmp/                      partial blobs and layers: a crash leaves them here, never
 //!                             under a final name, and the next open sweeps them away
 //!   containers/ names/ l/     chapter 03's containers
@@ -15,19 +15,20 @@
 //! flushed to disk, so a crash at any instant leaves a store that the next command can use.
 
 pub mod blobs;
-pub mod index;
+pub mod catalog;
 pub mod layers;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use dockyard_support::FromIo;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{Error, Result};
 
 pub use blobs::BlobWriter;
-pub use index::{ImageEntry, Index};
+pub use catalog::{Catalog, ImageEntry};
 pub use layers::chain_ids;
 
 /// The `--root` directory, with chapter 03's container store inside.
@@ -82,7 +83,7 @@ impl ImageStore {
                 .to_str()
                 .and_then(|n| n.split('-').next())
                 .and_then(|pid| pid.parse::<u32>().ok());
-            if owner.is_some_and(ch03_union_fs::store::process_alive) {
+            if owner.is_some_and(dockyard_support::process::alive) {
                 continue;
             }
             let path = entry.path();

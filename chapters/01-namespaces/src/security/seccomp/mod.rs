@@ -19,6 +19,7 @@ mod syscalls;
 use std::collections::BTreeMap;
 
 use bpf::{CallRule, FilterPlan};
+use dockyard_support::FromIo;
 use profile::{Action, Filter, Profile};
 
 use crate::error::{Error, Result};
@@ -55,8 +56,8 @@ impl SeccompPolicy {
 
     /// A profile read from a file.
     pub fn from_file(path: &str) -> Result<Self> {
-        let json = std::fs::read_to_string(path)
-            .map_err(Error::io(format!("read the seccomp profile {path}")))?;
+        let json =
+            std::fs::read_to_string(path).map_err(Error::io("read the seccomp profile", path))?;
         Ok(SeccompPolicy::Profile {
             origin: path.to_string(),
             profile: Profile::parse(&json, path)?,
@@ -246,7 +247,7 @@ pub fn load(filter: &CompiledFilter, n: &Narrator) -> Result<()> {
         )
     };
     if rc != 0 {
-        return Err(Error::io("load the seccomp filter")(
+        return Err(Error::io_op("load the seccomp filter")(
             std::io::Error::last_os_error(),
         ));
     }

@@ -13,7 +13,9 @@ use tar::EntryType;
 
 use super::path::{self, EntryPath, IN_ROOT};
 use super::{ApplyOptions, Whiteouts};
-use crate::archive::whiteout::{OPAQUE, OVERLAY_OPAQUE_XATTR, OVERLAY_XATTR_PREFIX, PREFIX};
+use crate::whiteout::{OPAQUE, OVERLAY_OPAQUE_XATTR, OVERLAY_XATTR_PREFIX, PREFIX};
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 
 /// The directory being unpacked into, and what unpacking it needs to remember.

@@ -13,6 +13,7 @@ use std::io::Read;
 use std::path::Path;
 
 use ch01_namespaces::{Actor, Narrator};
+use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
 use entry::Target;

@@ -1,8 +1,8 @@
-//! `images.json`: which images the store holds, and their names.
+//! The catalog, `images.json`: which images the store holds, and their names.
 //!
 //! An image's id is the digest of its config, as docker's is: the config names every layer
 //! by its diff id, so the id covers the whole image, however its layers were compressed. The
-//! index maps each id to the manifest the store keeps for it, and each name
+//! catalog maps each id to the manifest the store keeps for it, and each name
 //! (`docker.io/library/busybox:latest`) to an id. Changes are made under a lock, on a copy
 //! that replaces the file in one rename.
 
@@ -15,11 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{ImageStore, sync_dir};
 use crate::digest::Digest;
+use dockyard_support::FromIo;
+
 use crate::error::{Error, Result};
 
 /// The content of `images.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Index {
+pub struct Catalog {
     /// Every image, by id (its config's digest).
     pub images: BTreeMap<Digest, ImageEntry>,
     /// Names, fully qualified (`docker.io/library/busybox:latest`), to image ids.
@@ -38,7 +40,7 @@ pub struct ImageEntry {
     pub repo_digests: Vec<String>,
 }
 
-impl Index {
+impl Catalog {
     /// The names of an image, sorted.
     pub fn tags_of(&self, id: &Digest) -> Vec<&str> {
         self.tags
@@ -50,32 +52,32 @@ impl Index {
 }
 
 impl ImageStore {
-    /// Reads the index (an empty one if the store has none yet).
-    pub fn index(&self) -> Result<Index> {
+    /// Reads the catalog (an empty one if the store has none yet).
+    pub fn catalog(&self) -> Result<Catalog> {
         let path = self.root().join("images.json");
         match fs::read(&path) {
             Ok(json) => serde_json::from_slice(&json).map_err(|e| Error::CorruptStore {
                 path,
                 message: e.to_string(),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Index::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog::default()),
             Err(e) => Err(Error::io("read", &path)(e)),
         }
     }
 
-    // ANCHOR: update_index
-    /// Changes the index with `change`, under a lock so that two commands changing it at
+    // ANCHOR: update_catalog
+    /// Changes the catalog with `change`, under a lock so that two commands changing it at
     /// once both have their way, and replaces the file atomically.
-    pub fn update_index<T>(&self, change: impl FnOnce(&mut Index) -> Result<T>) -> Result<T> {
+    pub fn update_catalog<T>(&self, change: impl FnOnce(&mut Catalog) -> Result<T>) -> Result<T> {
         let lock_path = self.root().join("images.lock");
         let lock = File::create(&lock_path).map_err(Error::io("create", &lock_path))?;
         let _locked = Flock::lock(lock, FlockArg::LockExclusive)
             .map_err(|(_, errno)| Error::io("lock", &lock_path)(errno.into()))?;
-        let mut index = self.index()?;
-        let result = change(&mut index)?;
+        let mut catalog = self.catalog()?;
+        let result = change(&mut catalog)?;
         let path = self.root().join("images.json");
         let temp = self.temp_path("images.json");
-        let mut json = serde_json::to_vec_pretty(&index).expect("an index always serializes");
+        let mut json = serde_json::to_vec_pretty(&catalog).expect("a catalog always serializes");
         json.push(b'\n');
         File::create(&temp)
             .and_then(|mut file| {
@@ -87,5 +89,5 @@ impl ImageStore {
         sync_dir(self.root())?;
         Ok(result)
     }
-    // ANCHOR_END: update_index
+    // ANCHOR_END: update_catalog
 }

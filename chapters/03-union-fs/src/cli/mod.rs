@@ -1,4 +1,13 @@
-//! The options chapter 03 adds, as pieces later chapters flatten into their own CLIs.
+//! The command line of chapter 03, as pieces later chapters' tools reuse: the options it adds
+//! (where the state lives, how layers are stacked, what a container is called), and the
+//! container commands `ps`, `diff`, `commit -o` and `rm`, one module each, which print what
+//! the library returns as `docker` prints it.
+
+pub mod commit;
+pub mod diff;
+pub mod ps;
+pub mod rm;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -7,6 +16,7 @@ use clap::Args;
 use crate::driver::Driver;
 use crate::error::{Error, Result};
 use crate::overlay::MountApi;
+use crate::run::StorageOptions;
 use crate::store::DEFAULT_ROOT;
 
 // ANCHOR: storage_args
@@ -29,8 +39,16 @@ pub struct StorageArgs {
 // ANCHOR_END: storage_args
 
 impl StorageArgs {
+    /// The library's storage options.
+    pub fn options(&self) -> Result<StorageOptions> {
+        Ok(StorageOptions {
+            driver: self.storage_driver,
+            mount_api: self.mount_api()?,
+        })
+    }
+
     /// The overlay mount interface the options ask for.
-    pub fn mount_api(&self) -> Result<MountApi> {
+    fn mount_api(&self) -> Result<MountApi> {
         let mut api = MountApi::Auto;
         for option in &self.storage_opt {
             match option.split_once('=') {

@@ -1,5 +1,22 @@
-//! The RFC 3339 timestamps of image configs (`2024-01-01T00:00:00Z`,
-//! `2023-05-19T20:19:22.873461397+02:00`), as seconds since the epoch, and back.
+//! The clock: what time it is, and the RFC 3339 timestamps of image configs
+//! (`2024-01-01T00:00:00Z`, `2023-05-19T20:19:22.873461397+02:00`), as seconds since the
+//! epoch, and back.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Nanoseconds since the epoch (things made within one second still sort in order).
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
 
 /// Seconds since the epoch of an RFC 3339 timestamp, or `None` if it is not one.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {

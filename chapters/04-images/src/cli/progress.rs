@@ -10,14 +10,17 @@
 //!
 //! Downloading and unpacking are one streamed pass here, so there is no separate
 //! "Extracting" phase: when the last byte has arrived, the layer is unpacked too.
+//!
+//! The library sends [`PullEvent`]s; this module turns them into those lines.
 
-use std::io::{IsTerminal, Read, Write};
-use std::sync::{Arc, Mutex};
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ch03_union_fs::format::human_size;
+use dockyard_support::format::human_size;
 
-use crate::load::{LayerEvent, Progress};
+use crate::load::{LayerEvent, LayerProgress};
+use crate::registry::pull::PullEvent;
 
 /// How often a terminal's lines are redrawn while bytes arrive.
 const REDRAW: Duration = Duration::from_millis(100);
@@ -33,62 +36,71 @@ struct Line {
     total: u64,
 }
 
-/// The display of one pull.
+/// The display of one pull, on stdout.
 #[derive(Debug)]
 pub struct Display {
     lines: Mutex<(Vec<Line>, Option<Instant>)>,
     terminal: bool,
 }
 
+impl Default for Display {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Display {
-    /// A display for layers of these short ids and sizes, on stdout.
-    pub fn new(layers: Vec<(String, u64)>) -> Display {
-        let lines = layers
-            .into_iter()
-            .map(|(id, total)| Line {
-                id,
-                state: "Pulling fs layer",
-                done: 0,
-                total,
-            })
-            .collect();
+    /// A display on stdout: redrawn in place on a terminal, a line per change otherwise.
+    pub fn new() -> Display {
         Display {
-            lines: Mutex::new((lines, None)),
+            lines: Mutex::new((Vec::new(), None)),
             terminal: std::io::stdout().is_terminal(),
         }
     }
 
-    /// Counts `n` more bytes of layer `index`; redraws now and then.
-    fn add_bytes(&self, index: usize, n: u64) {
-        let mut guard = self.lines.lock().expect("not poisoned");
+    /// Shows one event of the pull.
+    pub fn show(&self, event: PullEvent) {
+        let mut guard = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         let (lines, drawn) = &mut *guard;
-        lines[index].done += n;
-        if self.terminal && drawn.is_none_or(|at| at.elapsed() >= REDRAW) {
-            redraw(lines, drawn);
+        match event {
+            PullEvent::Resolved {
+                tag_or_digest,
+                repository,
+            } => print(&format!("{tag_or_digest}: Pulling from {repository}\n")),
+            PullEvent::Layers(layers) => {
+                *lines = layers
+                    .into_iter()
+                    .map(|layer| Line {
+                        id: layer.short_id,
+                        state: "Pulling fs layer",
+                        done: 0,
+                        total: layer.size,
+                    })
+                    .collect();
+            }
+            PullEvent::Downloaded { index, bytes } => {
+                if let Some(line) = lines.get_mut(index) {
+                    line.done += bytes;
+                }
+                if self.terminal && drawn.is_none_or(|at| at.elapsed() >= REDRAW) {
+                    redraw(lines, drawn);
+                }
+            }
+            PullEvent::Layer(progress) => self.layer(lines, drawn, progress),
         }
     }
 
-    /// A reader of layer `index` that counts its bytes into the display.
-    pub fn counting<R: Read>(self: &Arc<Self>, index: usize, inner: R) -> Counting<R> {
-        Counting {
-            inner,
-            display: Arc::clone(self),
-            index,
-        }
-    }
-}
-
-impl Progress for Display {
-    fn layer(&self, index: usize, event: LayerEvent) {
-        let mut guard = self.lines.lock().expect("not poisoned");
-        let (lines, drawn) = &mut *guard;
-        let state = match event {
+    fn layer(&self, lines: &mut [Line], drawn: &mut Option<Instant>, progress: LayerProgress) {
+        let LayerProgress { index, event } = progress;
+        let Some(line) = lines.get_mut(index) else {
+            return;
+        };
+        line.state = match event {
             LayerEvent::AlreadyExists => "Already exists",
             LayerEvent::Waiting => "Waiting",
             LayerEvent::Started => "Downloading",
             LayerEvent::Done => "Pull complete",
         };
-        lines[index].state = state;
         if self.terminal {
             redraw(lines, drawn);
         } else if event != LayerEvent::Started {
@@ -97,16 +109,21 @@ impl Progress for Display {
             let shown = if event == LayerEvent::Waiting {
                 "Pulling fs layer"
             } else {
-                state
+                line.state
             };
-            let _unprinted = writeln!(std::io::stdout().lock(), "{}: {shown}", lines[index].id);
+            print(&format!("{}: {shown}\n", line.id));
         }
     }
 }
 
+/// Writes to stdout; a display that cannot be drawn (a closed terminal) does not fail the pull.
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _unprinted = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Rewrites every layer's line: up to the first, then each line cleared and printed.
 fn redraw(lines: &[Line], drawn: &mut Option<Instant>) {
-    let mut out = std::io::stdout().lock();
     let mut text = String::new();
     if drawn.is_some() {
         text.push_str(&format!("\x1b[{}A", lines.len()));
@@ -119,8 +136,7 @@ fn redraw(lines: &[Line], drawn: &mut Option<Instant>) {
         }
         text.push('\n');
     }
-    // A display that cannot be drawn (a closed terminal) does not fail the pull.
-    let _unprinted = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    print(&text);
     *drawn = Some(Instant::now());
 }
 
@@ -135,22 +151,6 @@ fn bar(done: u64, total: u64) -> String {
         bar.push_str(&" ".repeat(BAR - filled - 1));
     }
     format!("[{bar}] {:>7}/{}", human_size(done), human_size(total))
-}
-
-/// A reader that counts the bytes of one layer into a [`Display`].
-#[derive(Debug)]
-pub struct Counting<R> {
-    inner: R,
-    display: Arc<Display>,
-    index: usize,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.display.add_bytes(self.index, n as u64);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,24 @@ pub fn human_size(bytes: u64) -> String {
     format!("{text}{}", UNITS[unit])
 }
 
+/// Bytes in binary units, as Docker prints memory limits and usage (`32 MiB`, `1.5 GiB`).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// docker's ellipsis: at most `max` characters, the last one `…` when cut.
 pub fn ellipsis(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -90,6 +108,14 @@ mod tests {
         assert_eq!(human_size(1234), "1.23kB");
         assert_eq!(human_size(100_000), "100kB");
         assert_eq!(human_size(1_500_000), "1.5MB");
+    }
+
+    #[test]
+    fn bytes_read_like_docker_prints_them() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(32 << 20), "32 MiB");
+        assert_eq!(human_bytes(1536 << 10), "1.5 MiB");
+        assert_eq!(human_bytes(3 << 30), "3 GiB");
     }
 
     #[test]

@@ -1,0 +1,62 @@
+//! `run [OPTIONS] IMAGE [COMMAND...]`: a container from an image, to its end.
+
+use ch01_namespaces::cli::ProcessArgs;
+use ch02_cgroups::cli::LimitArgs;
+use ch03_union_fs::cli::ContainerArgs;
+use ch03_union_fs::cli::run::{finish, print_event};
+use clap::Args;
+
+use super::Context;
+use crate::error::Result;
+use crate::run::{ImageRun, Overrides, run_image};
+
+/// `run`'s options: chapter 03's, 02's and 01's, and the image's overrides.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    container: ContainerArgs,
+
+    /// Overwrite the image's entrypoint ("" clears it)
+    #[arg(long, value_name = "COMMAND")]
+    entrypoint: Option<String>,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+
+    #[command(flatten)]
+    process: ProcessArgs,
+
+    /// The image: name or id
+    image: String,
+
+    /// The command and its arguments, instead of the image's Cmd
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    command: Vec<String>,
+}
+
+impl RunArgs {
+    /// Runs the container; its status is the tool's.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let cgroup = self.limits.options()?;
+        let limits = cgroup.limits.clone();
+        let request = ImageRun {
+            image: self.image.clone(),
+            overrides: Overrides {
+                entrypoint: self.entrypoint.clone(),
+                command: self.command.clone(),
+            },
+            process: self.process.options(),
+            cgroup,
+            name: self.container.name.clone(),
+            remove: self.container.rm,
+        };
+        let storage = cx.globals.storage.options()?;
+        let events = |event| print_event(cx.program, event);
+        let end = run_image(&cx.store, request, &storage, &cx.narrator, &events)?;
+        Ok(finish(cx.program, &end, &limits, self.limits.stats))
+    }
+}
