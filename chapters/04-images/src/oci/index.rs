@@ -14,7 +14,7 @@ use super::descriptor::Descriptor;
 use super::document::{self, Document, null_as_default};
 use super::error::{DocumentKind, InvalidDocument};
 use super::media_type::{self, DOCKER_MANIFEST_LIST, IMAGE_INDEX};
-use super::validate::{self, FieldError, check};
+use super::validate::{self, FieldError};
 
 /// An image index (`application/vnd.oci.image.index.v1+json`), or Docker's manifest list
 /// (`application/vnd.docker.distribution.manifest.list.v2+json`).
@@ -60,23 +60,13 @@ impl Document for ImageIndex {
     const KIND: DocumentKind = DocumentKind::Index;
 
     fn validate(&self) -> Result<(), FieldError> {
-        check(
-            "",
-            "schemaVersion",
-            validate::schema_version(self.schema_version),
+        validate::header(
+            self.schema_version,
+            self.media_type.as_deref(),
+            self.artifact_type.as_deref(),
+            media_type::is_index,
+            &format!("an index's media type ({IMAGE_INDEX} or {DOCKER_MANIFEST_LIST})"),
         )?;
-        if let Some(own) = &self.media_type {
-            check("", "mediaType", validate::media_type(own))?;
-            if !media_type::is_index(own) {
-                let problem = format!(
-                    "{own:?} is not an index's media type ({IMAGE_INDEX} or {DOCKER_MANIFEST_LIST})"
-                );
-                return check("", "mediaType", Err(problem));
-            }
-        }
-        if let Some(artifact_type) = &self.artifact_type {
-            check("", "artifactType", validate::media_type(artifact_type))?;
-        }
         for (i, manifest) in self.manifests.iter().enumerate() {
             manifest.validate_at(&format!("manifests[{i}]"))?;
         }

@@ -62,23 +62,13 @@ impl Document for Manifest {
     const KIND: DocumentKind = DocumentKind::Manifest;
 
     fn validate(&self) -> Result<(), FieldError> {
-        check(
-            "",
-            "schemaVersion",
-            validate::schema_version(self.schema_version),
+        validate::header(
+            self.schema_version,
+            self.media_type.as_deref(),
+            self.artifact_type.as_deref(),
+            media_type::is_manifest,
+            &format!("a manifest's media type ({IMAGE_MANIFEST} or {DOCKER_MANIFEST})"),
         )?;
-        if let Some(own) = &self.media_type {
-            check("", "mediaType", validate::media_type(own))?;
-            if !media_type::is_manifest(own) {
-                let problem = format!(
-                    "{own:?} is not a manifest's media type ({IMAGE_MANIFEST} or {DOCKER_MANIFEST})"
-                );
-                return check("", "mediaType", Err(problem));
-            }
-        }
-        if let Some(artifact_type) = &self.artifact_type {
-            check("", "artifactType", validate::media_type(artifact_type))?;
-        }
         self.config.validate_at("config")?;
         if self.layers.is_empty() {
             return check(

@@ -39,6 +39,28 @@ pub(crate) fn check(
     })
 }
 
+/// The fields a manifest and an index both open with: `schemaVersion`, their own `mediaType`
+/// (which must be one of `kinds`, named `names` in the message) and `artifactType`.
+pub(crate) fn header(
+    schema_version: u32,
+    own_media_type: Option<&str>,
+    artifact_type: Option<&str>,
+    is_kind: fn(&str) -> bool,
+    names: &str,
+) -> Result<(), FieldError> {
+    check("", "schemaVersion", self::schema_version(schema_version))?;
+    if let Some(own) = own_media_type {
+        check("", "mediaType", media_type(own))?;
+        if !is_kind(own) {
+            return check("", "mediaType", Err(format!("{own:?} is not {names}")));
+        }
+    }
+    if let Some(artifact_type) = artifact_type {
+        check("", "artifactType", media_type(artifact_type))?;
+    }
+    Ok(())
+}
+
 /// `schemaVersion` of a manifest or index, which is 2 (the number goes on from Docker's
 /// schema 1, the format before).
 pub(crate) fn schema_version(version: u32) -> Result<(), String> {
