@@ -120,6 +120,10 @@ impl<'s> Container<'s> {
     }
     // ANCHOR_END: run
 
+    // ANCHOR: spawn_and_wait
+    /// The core sequence: clone the child, run the setup steps while it waits, release it,
+    /// supervise it until it ends, and tear the steps down, on every path. The child takes
+    /// the other branch of the clone and never comes back from `child::main`.
     fn spawn_and_wait(
         &mut self,
         saved_mask: nix::sys::signal::SigSet,
@@ -166,6 +170,7 @@ impl<'s> Container<'s> {
         teardown?;
         Ok(status)
     }
+    // ANCHOR_END: spawn_and_wait
 
     fn setup_steps(&mut self, child: Pid, ready: &mut usize) -> Result<()> {
         for step in &mut self.steps {

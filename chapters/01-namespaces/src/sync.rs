@@ -94,6 +94,7 @@ pub(crate) fn send_failure(report: impl AsFd, error: &Error) {
     // If the engine is gone there is nobody left to tell; the exit status still says it.
     let _unreported = write(report, &record);
 }
+// ANCHOR_END: failure_record
 
 /// Engine side: reads until end-of-file; `None` means the command was executed.
 pub(crate) fn receive_failure(report: &OwnedFd) -> Result<Option<Error>> {
@@ -132,7 +133,6 @@ pub(crate) fn receive_failure(report: &OwnedFd) -> Result<Option<Error>> {
         },
     }))
 }
-// ANCHOR_END: failure_record
 
 #[cfg(test)]
 mod tests {
