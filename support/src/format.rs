@@ -97,6 +97,57 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// docker's `--format`: a Go-template-like string whose placeholders (`{{.Repository}}`) are
+/// replaced by each row's values, a line per row. `table` in front adds a header row, and tabs
+/// (`\t`) align columns as docker's tabwriter does. `fields` names each placeholder and its
+/// header; each row holds a value per field, in that order. A placeholder that is not one of
+/// `fields` is refused, with the message saying which.
+pub fn template(
+    template: &str,
+    fields: &[(&str, &str)],
+    rows: &[Vec<String>],
+) -> Result<String, String> {
+    let template = template.replace("\\t", "\t").replace("\\n", "\n");
+    let (template, with_header) = match template.strip_prefix("table") {
+        Some(rest) => (rest.trim_start().to_string(), true),
+        None => (template, false),
+    };
+    let fill = |values: &dyn Fn(usize) -> String| {
+        let mut line = template.clone();
+        for (i, (field, _)) in fields.iter().enumerate() {
+            line = line.replace(field, &values(i));
+        }
+        line
+    };
+    let mut lines = Vec::new();
+    if with_header {
+        lines.push(fill(&|i| fields[i].1.to_string()));
+    }
+    for row in rows {
+        lines.push(fill(&|i| row.get(i).cloned().unwrap_or_default()));
+    }
+    if let Some(unknown) = lines.iter().find_map(|l| l.find("{{").map(|at| &l[at..])) {
+        let supported: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
+        return Err(format!(
+            "unsupported --format field in {unknown:?} (supported: {})",
+            supported.join(" ")
+        ));
+    }
+    if !template.contains('\t') {
+        return Ok(lines.iter().map(|l| format!("{l}\n")).collect());
+    }
+    // With tabs, docker aligns columns; a table of the cells does the same here.
+    let cells: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    let (head, body) = cells
+        .split_first()
+        .map_or((Vec::new(), &[][..]), |(h, b)| (h.clone(), b));
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    Ok(table(&head, body))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +177,22 @@ mod tests {
         assert_eq!(human_duration(60), "About a minute");
         assert_eq!(human_duration(3600), "About an hour");
         assert_eq!(human_duration(3 * 86400), "3 days");
+    }
+
+    #[test]
+    fn templates_fill_in_fields_with_an_optional_header() {
+        let fields = [("{{.A}}", "A"), ("{{.B}}", "BEE")];
+        let rows = vec![vec!["1".to_string(), "two".to_string()]];
+        assert_eq!(
+            template("{{.A}}-{{.B}}", &fields, &rows).unwrap(),
+            "1-two\n"
+        );
+        assert_eq!(
+            template("table {{.A}}\\t{{.B}}", &fields, &rows).unwrap(),
+            "A   BEE\n1   two\n"
+        );
+        let error = template("{{.C}}", &fields, &rows).unwrap_err();
+        assert!(error.contains("\"{{.C}}\""), "{error}");
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! `login` and `logout`: credentials for a registry, in docker's `config.json`.
+//! `login`: credentials for a registry, checked, then kept in docker's `config.json`.
 
 use clap::Args;
 
 use super::{Context, out};
-use crate::credentials::{self, Credentials};
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::reference::DEFAULT_REGISTRY;
 use crate::registry;
@@ -56,26 +56,6 @@ impl LoginArgs {
         let insecure = &cx.globals.insecure_registries;
         registry::login(server, credentials, insecure, &cx.narrator)?;
         out("Login Succeeded\n")?;
-        Ok(0)
-    }
-}
-
-/// `logout`'s options.
-#[derive(Debug, Args)]
-pub struct LogoutArgs {
-    /// The registry
-    server: Option<String>,
-}
-
-impl LogoutArgs {
-    /// Forgets the registry's credentials.
-    pub fn execute(&self) -> Result<i32> {
-        let server = self.server.as_deref().unwrap_or(DEFAULT_REGISTRY);
-        if credentials::remove(server)? {
-            out(format!("Removing login credentials for {server}\n"))?;
-        } else {
-            out(format!("Not logged in to {server}\n"))?;
-        }
         Ok(0)
     }
 }

@@ -12,6 +12,7 @@ pub mod import;
 pub mod inspect;
 pub mod load;
 pub mod login;
+pub mod logout;
 pub mod progress;
 pub mod pull;
 pub mod push;
@@ -20,6 +21,7 @@ pub mod run;
 pub mod save;
 pub mod tag;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use ch01_namespaces::Narrator;
@@ -27,9 +29,10 @@ use ch01_namespaces::cli::narrator;
 use ch03_union_fs::cli::ps::{self, Origin, PsArgs};
 use ch03_union_fs::cli::{StorageArgs, diff, rm};
 use clap::{Args, Subcommand};
+use dockyard_support::FromIo;
 use dockyard_support::cli::{Invocation, exit_code, report};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::remove::collect_garbage;
 use crate::store::ImageStore;
 
@@ -73,7 +76,7 @@ pub enum Command {
     /// Log in to a registry (Docker Hub by default); credentials go to $DOCKER_CONFIG/config.json
     Login(login::LoginArgs),
     /// Log out from a registry
-    Logout(login::LogoutArgs),
+    Logout(logout::LogoutArgs),
     /// Load images from a `docker save` archive or an OCI image layout (directory or tar)
     Load(load::LoadArgs),
     /// Save images to a `docker save` archive (the default) or an OCI image layout tar
@@ -155,7 +158,5 @@ fn dispatch(program: &str, globals: &Globals, command: &Command) -> Result<i32> 
 
 /// Writes to stdout, as every command's output goes.
 pub fn out(text: impl std::fmt::Display) -> Result<()> {
-    use dockyard_support::FromIo;
-    use std::io::Write;
-    write!(std::io::stdout().lock(), "{text}").map_err(crate::Error::io_op("write to stdout"))
+    write!(std::io::stdout().lock(), "{text}").map_err(Error::io_op("write to stdout"))
 }
