@@ -12,10 +12,10 @@ use std::fs;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Engine, Layout, PATIENCE, Root, StoreState, big_layout, sha256_hex};
+use common::{BIN, Dock, Layout, PATIENCE, Root, StoreState, big_layout, sha256_hex};
 use dockyard_tests::registry::{Registry, http_request, upload_blob};
 use dockyard_tests::{
     assert_no_mounts_under, require_image_tools, require_registry, require_root, wait_until,
@@ -30,84 +30,8 @@ const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 
-/// A test's fixture and engine, and the docker config directory every command of the test
-/// gets as `DOCKER_CONFIG`.
-struct Dock {
-    engine: Engine,
-    config: PathBuf,
-}
-
+/// What only these tests do with a [`Dock`].
 impl Dock {
-    fn new() -> Dock {
-        let engine = Engine::busybox();
-        let config = engine.dir().join("docker-config");
-        fs::create_dir(&config).unwrap();
-        Dock { engine, config }
-    }
-
-    /// The store the fixture is loaded into.
-    fn root(&self) -> &Root {
-        &self.engine
-    }
-
-    /// Another, empty, `--root` in the test's directory.
-    fn empty_root(&self, name: &str) -> Root {
-        self.engine.empty_root(name)
-    }
-
-    /// `ch04-images --root ROOT ARGS...` with the test's `DOCKER_CONFIG` and a time limit.
-    fn cmd(&self, root: &Root, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = root.cmd(args);
-        for (name, value) in self.env() {
-            cmd.env(name, value);
-        }
-        cmd
-    }
-
-    /// The environment every command of the test gets: its own `DOCKER_CONFIG`, and a `HOME`
-    /// of its own too, so that even a command that ignored `DOCKER_CONFIG` would not reach
-    /// the user's `~/.docker`.
-    fn env(&self) -> [(&'static str, PathBuf); 2] {
-        [
-            ("DOCKER_CONFIG", self.config.clone()),
-            ("HOME", self.engine.dir().join("home")),
-        ]
-    }
-
-    /// `inspect REF`'s one document.
-    fn inspect(&self, root: &Root, reference: &str) -> Value {
-        let out = self.ok(root, &["inspect", reference]);
-        let mut documents: Vec<Value> = serde_json::from_str(&out).expect("inspect prints JSON");
-        assert_eq!(documents.len(), 1, "{out}");
-        documents.remove(0)
-    }
-
-    /// Runs a command whatever its exit status.
-    fn output(&self, root: &Root, args: &[&str]) -> Output {
-        self.cmd(root, args).output().unwrap()
-    }
-
-    /// Runs a command that must succeed and print nothing on stderr; its stdout.
-    fn ok(&self, root: &Root, args: &[&str]) -> String {
-        let out = self.cmd(root, args).assert().success().stderr("");
-        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
-    }
-
-    /// Runs a command that must exit with `code` and print one line on stderr; its stdout and
-    /// that line.
-    fn fails(&self, root: &Root, args: &[&str], code: i32) -> (String, String) {
-        let out = self.cmd(root, args).assert().code(code);
-        let output = out.get_output();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(
-            stderr.lines().count(),
-            1,
-            "{args:?}: one line on stderr:\n{stderr}"
-        );
-        (stdout, stderr)
-    }
-
     /// The fixture's layout, its image named `busybox:latest`, loaded into [`Dock::root`].
     fn load_fixture(&self) -> Layout {
         let layout = Layout::copy(self.engine.layout(), self.engine.dir().join("named"));

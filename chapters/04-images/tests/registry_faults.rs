@@ -13,9 +13,8 @@
 mod common;
 
 use std::fs;
-use std::path::PathBuf;
 
-use common::{Engine, Root, StoreState};
+use common::{Dock, Root, StoreState};
 use dockyard_tests::images::busybox_docker_archive;
 use dockyard_tests::proxy::{BearerAuth, Faults, Proxy, Seen};
 use dockyard_tests::registry::Registry;
@@ -29,27 +28,29 @@ const TAG: &str = "v1";
 const USER: &str = "tester";
 const PASSWORD: &str = "s3cret";
 
-/// A test's fixture and engine, a registry and a proxy in front of it, and the docker config
-/// directory every command gets as `DOCKER_CONFIG`.
+/// A test's dock (its engine and `DOCKER_CONFIG`), a registry and a proxy in front of it.
 struct Faulty {
-    engine: Engine,
-    config: PathBuf,
+    dock: Dock,
     proxy: Proxy,
     registry: Registry,
+}
+
+impl std::ops::Deref for Faulty {
+    type Target = Dock;
+
+    fn deref(&self) -> &Dock {
+        &self.dock
+    }
 }
 
 impl Faulty {
     /// The fixture loaded into the engine's root from a `docker save` archive and named
     /// [`Faulty::image`]; the proxy does `faults` from the start.
     fn new(faults: Faults) -> Faulty {
-        let engine = Engine::busybox();
-        let config = engine.dir().join("docker-config");
-        fs::create_dir(&config).unwrap();
         let registry = Registry::start();
         let proxy = Proxy::start(&registry, faults);
         let faulty = Faulty {
-            engine,
-            config,
+            dock: Dock::new(),
             proxy,
             registry,
         };
@@ -65,37 +66,16 @@ impl Faulty {
         format!("{}/{REPOSITORY}:{TAG}", self.proxy.host())
     }
 
-    /// The store the fixture is loaded into.
-    fn root(&self) -> &Root {
-        &self.engine
-    }
-
-    /// Another, empty, `--root` in the test's directory.
-    fn empty_root(&self, name: &str) -> Root {
-        self.engine.empty_root(name)
-    }
-
-    /// `ch04-images --root ROOT ARGS...` with the test's `DOCKER_CONFIG` and a time limit.
-    fn cmd(&self, root: &Root, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = root.cmd(args);
-        cmd.env("DOCKER_CONFIG", &self.config).env_remove("HOME");
-        cmd
-    }
-
     /// Runs a command that must succeed and print nothing on stderr; its stdout. On failure,
     /// the proxy's record and the registry's log tell what happened.
     fn ok(&self, root: &Root, args: &[&str]) -> String {
-        let output = self.cmd(root, args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success() && stderr.is_empty(),
-            "{args:?}: {}\nstderr:\n{stderr}\nstdout:\n{}\nthe proxy saw:\n{}\nthe registry logged:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            self.proxy.requests().join("\n"),
-            self.registry.log(),
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        self.dock.ok_or_explain(root, args, || {
+            format!(
+                "the proxy saw:\n{}\nthe registry logged:\n{}",
+                self.proxy.requests().join("\n"),
+                self.registry.log()
+            )
+        })
     }
 
     /// `login -u tester --password-stdin <proxy host>`.

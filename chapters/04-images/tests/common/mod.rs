@@ -515,3 +515,106 @@ pub fn big_layout(engine: &Engine, mib: u64) -> (Layout, String) {
     fs::remove_dir_all(&work).unwrap();
     (layout, sum)
 }
+
+/// The engine of a test that talks to registries: every command gets a `DOCKER_CONFIG` of the
+/// test's own, and a `HOME` of its own too, so that even a command that ignored
+/// `DOCKER_CONFIG` would not reach the user's `~/.docker`: the user's credentials are never
+/// read or written.
+#[derive(Debug)]
+pub struct Dock {
+    pub engine: Engine,
+    pub config: PathBuf,
+}
+
+impl Dock {
+    /// A dock for the gzip fixture image.
+    pub fn new() -> Dock {
+        Dock::with(Engine::busybox())
+    }
+
+    /// A dock for `engine`.
+    pub fn with(engine: Engine) -> Dock {
+        let config = engine.dir().join("docker-config");
+        fs::create_dir(&config).unwrap();
+        Dock { engine, config }
+    }
+
+    /// The store the fixture is loaded into.
+    pub fn root(&self) -> &Root {
+        &self.engine
+    }
+
+    /// Another, empty, `--root` in the test's directory.
+    pub fn empty_root(&self, name: &str) -> Root {
+        self.engine.empty_root(name)
+    }
+
+    /// `ch04-images --root ROOT ARGS...` with the test's `DOCKER_CONFIG` and a time limit.
+    pub fn cmd(&self, root: &Root, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = root.cmd(args);
+        for (name, value) in self.env() {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    /// The environment every command of the test gets.
+    pub fn env(&self) -> [(&'static str, PathBuf); 2] {
+        [
+            ("DOCKER_CONFIG", self.config.clone()),
+            ("HOME", self.engine.dir().join("home")),
+        ]
+    }
+
+    /// `inspect REF`'s one document.
+    pub fn inspect(&self, root: &Root, reference: &str) -> Value {
+        let out = self.ok(root, &["inspect", reference]);
+        let mut documents: Vec<Value> = serde_json::from_str(&out).expect("inspect prints JSON");
+        assert_eq!(documents.len(), 1, "{out}");
+        documents.remove(0)
+    }
+
+    /// Runs a command whatever its exit status.
+    pub fn output(&self, root: &Root, args: &[&str]) -> std::process::Output {
+        self.cmd(root, args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed and print nothing on stderr; its stdout.
+    pub fn ok(&self, root: &Root, args: &[&str]) -> String {
+        self.ok_or_explain(root, args, String::new)
+    }
+
+    /// [`Dock::ok`], adding `explain()` (what a server saw, its log) to a failure's report.
+    pub fn ok_or_explain(
+        &self,
+        root: &Root,
+        args: &[&str],
+        explain: impl Fn() -> String,
+    ) -> String {
+        let output = self.output(root, args);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stderr.is_empty(),
+            "{args:?}: {}\nstderr:\n{stderr}\nstdout:\n{stdout}\n{}",
+            output.status,
+            explain(),
+        );
+        stdout
+    }
+
+    /// Runs a command that must exit with `code` and print one line on stderr; its stdout and
+    /// that line.
+    pub fn fails(&self, root: &Root, args: &[&str], code: i32) -> (String, String) {
+        let out = self.cmd(root, args).assert().code(code);
+        let output = out.get_output();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{args:?}: one line on stderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+}
