@@ -19,6 +19,7 @@ use ch04_images::platform::Wanted;
 use ch04_images::reference::Reference;
 use ch04_images::registry::pull::{PullEvent, PullOptions, pull};
 use ch04_images::registry::push::{PushEvent, PushOptions, Uploaded, push};
+use ch04_images::remove::{Removed, remove_image};
 use ch04_images::run::{ImageRun, Overrides, run_image};
 use common::{Engine, Layout};
 use dockyard_support::events::Recorder;
@@ -188,6 +189,17 @@ fn pushes_and_pulls_with_events(store: &ImageStore, engine: &Engine) {
     .expect("pull again");
     assert!(pulled.up_to_date);
     assert!(matches!(again.take()[..], [PullEvent::Resolved { .. }]));
+
+    // `rmi` returns what it removed: the name, then the image it was the last name of.
+    let removed = remove_image(&elsewhere, &reference.to_string(), false).expect("rmi");
+    assert_eq!(
+        removed,
+        [
+            Removed::Untagged(reference.familiar()),
+            Removed::Deleted(pulled.id)
+        ]
+    );
+    assert!(elsewhere.list_blobs().expect("list blobs").is_empty());
 }
 
 /// How many threads this process has (`Threads:` in /proc/self/status).
