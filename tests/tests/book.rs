@@ -2,7 +2,7 @@
 //!
 //! * Every `{{#include path:anchor}}` resolves: mdbook 0.5 only logs a missing file and
 //!   silently drops a missing anchor, so a renamed anchor would leave an empty listing.
-//! * Every anchor in the sources is opened and closed once.
+//! * Every anchor in the sources is opened and closed once, and some page includes it.
 //! * Every `console` transcript is run again against the real binaries and must print the same.
 //!
 //! A transcript is a fenced block tagged `console`: lines starting with `$ ` are commands (a
@@ -12,7 +12,7 @@
 //! the reader to prepare it. Ids, pids and `\r` from terminals are normalized on both sides,
 //! and a `…` in the book stands for any text within its line (CPU times, sizes).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,9 +37,23 @@ fn book_pages() -> Vec<PathBuf> {
     pages
 }
 
+/// mdbook's `{{#include FILE:SELECTOR}}` (and `rustdoc_include`); the first group is the
+/// argument.
+fn include_pattern() -> Regex {
+    Regex::new(r"\{\{#(?:include|rustdoc_include)\s+([^}\s]+)\s*\}\}").unwrap()
+}
+
+/// Whether an include's selector names lines (`10`, `10:20`, `:20`) or the whole file, rather
+/// than an anchor.
+fn selects_lines(selector: &str) -> bool {
+    selector
+        .split(':')
+        .all(|p| p.is_empty() || p.parse::<usize>().is_ok())
+}
+
 #[test]
 fn every_include_resolves_to_a_file_and_anchor() {
-    let include = Regex::new(r"\{\{#(?:include|rustdoc_include)\s+([^}\s]+)\s*\}\}").unwrap();
+    let include = include_pattern();
     let mut problems = Vec::new();
     let mut count = 0;
     for page in book_pages() {
@@ -53,11 +67,7 @@ fn every_include_resolves_to_a_file_and_anchor() {
                 problems.push(format!("{}: {spec}: no such file", page.display()));
                 continue;
             };
-            if selector.is_empty()
-                || selector
-                    .split(':')
-                    .all(|p| p.is_empty() || p.parse::<usize>().is_ok())
-            {
+            if selects_lines(selector) {
                 let lines = source.lines().count();
                 let too_far = selector
                     .split(':')
@@ -92,7 +102,7 @@ fn every_include_resolves_to_a_file_and_anchor() {
 #[test]
 fn anchors_in_the_sources_are_balanced() {
     let anchor = Regex::new(r"ANCHOR(_END)?: (\w+)").unwrap();
-    for file in rust_sources(&workspace().join("chapters")) {
+    for file in anchored_sources() {
         let text = fs::read_to_string(&file).unwrap();
         let mut open: BTreeMap<String, usize> = BTreeMap::new();
         for cap in anchor.captures_iter(&text) {
@@ -116,6 +126,61 @@ fn anchors_in_the_sources_are_balanced() {
             file.display()
         );
     }
+}
+
+/// Some page includes every anchor: an anchor that no page shows is a listing a page stopped
+/// showing or never did, and whoever edits the code around it keeps its markers for nothing.
+#[test]
+fn every_anchor_is_included_by_a_page() {
+    let include = include_pattern();
+    let mut included: BTreeSet<(PathBuf, String)> = BTreeSet::new();
+    for page in book_pages() {
+        let text = fs::read_to_string(&page).unwrap();
+        for cap in include.captures_iter(&text) {
+            let (file, selector) = cap[1].split_once(':').unwrap_or((&cap[1], ""));
+            // A file that is missing is the include test's to report.
+            if let Ok(file) = page.parent().unwrap().join(file).canonicalize() {
+                included.insert((file, selector.to_string()));
+            }
+        }
+    }
+    let anchor = Regex::new(r"^\s*//\s*ANCHOR:\s*([\w-]+)").unwrap();
+    let workspace = workspace().canonicalize().unwrap();
+    let mut unshown = Vec::new();
+    for file in anchored_sources() {
+        let file = file.canonicalize().unwrap();
+        // A whole-file include shows every anchor in it (mdbook drops the marker lines).
+        if included.contains(&(file.clone(), String::new())) {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let Some(cap) = anchor.captures(line) else {
+                continue;
+            };
+            if !included.contains(&(file.clone(), cap[1].to_string())) {
+                unshown.push(format!(
+                    "{}:{}: {}",
+                    file.strip_prefix(&workspace).unwrap_or(&file).display(),
+                    number + 1,
+                    &cap[1]
+                ));
+            }
+        }
+    }
+    assert!(
+        unshown.is_empty(),
+        "anchors no page includes (include each in a page, or remove its two marker lines):\n{}",
+        unshown.join("\n")
+    );
+}
+
+/// The sources that may hold anchors: the chapters, the probe and the tests.
+fn anchored_sources() -> Vec<PathBuf> {
+    ["chapters", "probe", "tests"]
+        .iter()
+        .flat_map(|dir| rust_sources(&workspace().join(dir)))
+        .collect()
 }
 
 fn rust_sources(dir: &Path) -> Vec<PathBuf> {

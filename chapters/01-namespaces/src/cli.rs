@@ -14,7 +14,6 @@ use crate::security::seccomp::SeccompPolicy;
 use crate::security::{SecuritySpec, capabilities};
 use crate::spec::{ContainerSpec, User};
 
-// ANCHOR: process_args
 /// The command to run, and how: the options of `docker run` that chapter 01 implements.
 #[derive(Debug, Clone, Args)]
 pub struct ProcessArgs {
@@ -74,7 +73,6 @@ pub struct ProcessOptions {
     #[arg(long = "security-opt", value_name = "OPTION")]
     pub security_opt: Vec<String>,
 }
-// ANCHOR_END: process_args
 
 impl ProcessArgs {
     /// A spec for `rootfs` with these options applied.

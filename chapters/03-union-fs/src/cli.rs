@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::overlay::MountApi;
 use crate::store::DEFAULT_ROOT;
 
-// ANCHOR: storage_args
 /// Where the engine keeps its state and how it stacks layers: global options, as dockerd's.
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
@@ -26,7 +25,6 @@ pub struct StorageArgs {
     #[arg(long = "storage-opt", global = true, value_name = "KEY=VALUE")]
     pub storage_opt: Vec<String>,
 }
-// ANCHOR_END: storage_args
 
 impl StorageArgs {
     /// The overlay mount interface the options ask for.
@@ -46,7 +44,6 @@ impl StorageArgs {
     }
 }
 
-// ANCHOR: layer_args
 /// The layers a container is made of, and what becomes of it.
 #[derive(Debug, Clone, Args)]
 pub struct LayerArgs {
@@ -57,7 +54,6 @@ pub struct LayerArgs {
     #[command(flatten)]
     pub container: ContainerArgs,
 }
-// ANCHOR_END: layer_args
 
 /// What a container is called, and what becomes of it when it exits: options of every
 /// chapter's `run` from here on.

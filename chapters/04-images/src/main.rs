@@ -291,7 +291,6 @@ fn main() -> ExitCode {
     }
 }
 
-// ANCHOR: pull_cli
 fn pull(
     store: &ImageStore,
     reference: &str,
@@ -317,7 +316,6 @@ fn pull(
     println!("Status: {status} {}", reference.familiar());
     Ok(0)
 }
-// ANCHOR_END: pull_cli
 
 fn login(
     server: Option<&str>,
