@@ -13,7 +13,6 @@ use crate::explain::Narrator;
 use crate::options::{ProcessOptions, resolve_env};
 use crate::spec::User;
 
-// ANCHOR: process_args
 /// How the command runs: the options of `docker run` that chapter 01 implements.
 #[derive(Debug, Clone, Args)]
 pub struct ProcessArgs {
@@ -72,7 +71,6 @@ pub struct CommandArgs {
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
-// ANCHOR_END: process_args
 
 impl ProcessArgs {
     /// The library's options; `-e KEY` takes its value from this command's environment now.

@@ -19,7 +19,6 @@ use crate::overlay::MountApi;
 use crate::run::StorageOptions;
 use crate::store::DEFAULT_ROOT;
 
-// ANCHOR: storage_args
 /// Where the engine keeps its state and how it stacks layers: global options, as dockerd's.
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
@@ -36,7 +35,6 @@ pub struct StorageArgs {
     #[arg(long = "storage-opt", global = true, value_name = "KEY=VALUE")]
     pub storage_opt: Vec<String>,
 }
-// ANCHOR_END: storage_args
 
 impl StorageArgs {
     /// The library's storage options.
@@ -64,7 +62,6 @@ impl StorageArgs {
     }
 }
 
-// ANCHOR: layer_args
 /// The layers a container is made of, and what becomes of it.
 #[derive(Debug, Clone, Args)]
 pub struct LayerArgs {
@@ -75,7 +72,6 @@ pub struct LayerArgs {
     #[command(flatten)]
     pub container: ContainerArgs,
 }
-// ANCHOR_END: layer_args
 
 /// What a container is called, and what becomes of it when it exits: options of every
 /// chapter's `run` from here on.

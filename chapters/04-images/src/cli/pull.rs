@@ -21,7 +21,6 @@ pub struct PullArgs {
 }
 
 impl PullArgs {
-    // ANCHOR: pull_cli
     /// Pulls, showing each layer's progress, then docker's two closing lines.
     pub fn execute(&self, cx: &Context) -> Result<i32> {
         let reference: Reference = self.reference.parse()?;
@@ -48,5 +47,4 @@ impl PullArgs {
         ))?;
         Ok(0)
     }
-    // ANCHOR_END: pull_cli
 }
