@@ -199,6 +199,9 @@ fn mount_sys(n: &Narrator) -> Result<()> {
     mount_fs(n, "sysfs", Path::new("/sys"), Some("sysfs"), flags, None)
 }
 
+// ANCHOR_END: pseudo
+
+// ANCHOR: dev
 /// `/dev` is a small tmpfs holding only the devices a container may use, never the host's `/dev`.
 fn mount_dev(n: &Narrator) -> Result<()> {
     ensure_dir("/dev")?;
@@ -251,6 +254,8 @@ fn mount_dev(n: &Narrator) -> Result<()> {
     Ok(())
 }
 
+// ANCHOR_END: dev
+
 fn make_device_nodes(n: &Narrator) -> Result<()> {
     let mode = Mode::from_bits_truncate(0o666);
     for dev in DEVICES {
@@ -269,7 +274,6 @@ fn make_device_nodes(n: &Narrator) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: pseudo
 
 #[cfg(test)]
 mod tests {

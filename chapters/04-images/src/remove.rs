@@ -9,6 +9,7 @@ use ch03_union_fs::store::State;
 
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::image::Image;
 use crate::reference::Reference;
 use crate::store::{Access, ImageStore};
 
@@ -62,21 +63,7 @@ pub fn remove_image(store: &ImageStore, reference: &str, force: bool) -> Result<
         });
     }
     // The last name, or the image itself: it goes, unless a container stands on its layers.
-    let layers: Vec<PathBuf> = image
-        .chain_ids()
-        .iter()
-        .map(|c| store.layer_dir(c))
-        .collect();
-    let users: Vec<(String, bool)> = store
-        .containers()
-        .list()?
-        .into_iter()
-        .filter(|c| c.layers == layers)
-        .map(|c| {
-            let running = matches!(lifecycle::effective_state(&c), State::Running { .. });
-            (c.short_id().to_string(), running)
-        })
-        .collect();
+    let users = containers_using(store, &image)?;
     if let Some((container, running)) = users.iter().find(|(_, running)| *running || !force) {
         return Err(Error::ImageInUse {
             reference: reference.to_string(),
@@ -101,6 +88,25 @@ pub fn remove_image(store: &ImageStore, reference: &str, force: bool) -> Result<
     Ok(removed)
 }
 // ANCHOR_END: remove_image
+
+/// The containers that stand on the image's layers: their short ids, and whether each runs.
+fn containers_using(store: &ImageStore, image: &Image) -> Result<Vec<(String, bool)>> {
+    let layers: Vec<PathBuf> = image
+        .chain_ids()
+        .iter()
+        .map(|c| store.layer_dir(c))
+        .collect();
+    Ok(store
+        .containers()
+        .list()?
+        .into_iter()
+        .filter(|c| c.layers == layers)
+        .map(|c| {
+            let running = matches!(lifecycle::effective_state(&c), State::Running { .. });
+            (c.short_id().to_string(), running)
+        })
+        .collect())
+}
 
 /// Removes the names `names` of the image `id` (if they still point at it).
 fn untag(store: &ImageStore, id: &Digest, names: &[String]) -> Result<()> {
