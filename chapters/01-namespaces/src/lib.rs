@@ -28,6 +28,7 @@ pub mod exec;
 pub mod explain;
 pub mod fds;
 mod init;
+mod init_program;
 pub mod net;
 mod relay;
 pub mod rootfs;
