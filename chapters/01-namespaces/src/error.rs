@@ -78,6 +78,13 @@ pub enum Error {
         /// Why it was not found.
         reason: String,
     },
+    /// The command is the engine's own binary, directly or as a script's interpreter, which
+    /// must never run inside a container (see `exec::refuse_engine_binary`).
+    #[error("exec {command:?}: refusing to run the engine's own binary inside the container")]
+    EngineBinary {
+        /// The command as given.
+        command: String,
+    },
     /// The command exists but the kernel refused to execute it.
     #[error("exec {command:?}: {reason}")]
     CannotExecute {
@@ -93,7 +100,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::CommandNotFound { .. } => exit_code::NOT_FOUND,
-            Error::CannotExecute { .. } => exit_code::CANNOT_EXECUTE,
+            Error::CannotExecute { .. } | Error::EngineBinary { .. } => exit_code::CANNOT_EXECUTE,
             _ => exit_code::ENGINE_FAILURE,
         }
     }
@@ -114,6 +121,9 @@ impl Error {
             }
             Error::CannotExecute { .. } => Some(
                 "the file must be executable and a binary or script this kernel can run".into(),
+            ),
+            Error::EngineBinary { .. } => Some(
+                "until the command starts, /proc/self/exe names the engine, in a #! line too; name the program itself".into(),
             ),
             _ => None,
         }

@@ -60,6 +60,7 @@ pub(crate) fn wait_for_release(release_read: &OwnedFd) -> bool {
 // The record's first byte says which kind of failure follows; the rest is text.
 const NOT_FOUND: u8 = b'N';
 const CANNOT_EXECUTE: u8 = b'X';
+const ENGINE_BINARY: u8 = b'B';
 const OTHER: u8 = b'E';
 
 /// Child side: sends one failure record.
@@ -79,6 +80,7 @@ pub(crate) fn send_failure(report: impl AsFd, error: &Error) {
             reason.as_bytes(),
         ]
         .concat(),
+        Error::EngineBinary { command } => [&[ENGINE_BINARY][..], command.as_bytes()].concat(),
         other => [&[OTHER][..], other.to_string().as_bytes()].concat(),
     };
     // If the engine is gone there is nobody left to tell; the exit status still says it.
@@ -106,6 +108,9 @@ pub(crate) fn receive_failure(report: &OwnedFd) -> Result<Option<Error>> {
     Ok(Some(match kind {
         NOT_FOUND => Error::CommandNotFound { command, reason },
         CANNOT_EXECUTE => Error::CannotExecute { command, reason },
+        ENGINE_BINARY => Error::EngineBinary {
+            command: text.into_owned(),
+        },
         _ => Error::ContainerSetup(text.into_owned()),
     }))
 }
@@ -132,6 +137,13 @@ mod tests {
             matches!(&got, Error::CommandNotFound { command, reason } if command == "x" && reason == "gone")
         );
         assert_eq!(got.exit_code(), 127);
+
+        let engine = Error::EngineBinary {
+            command: "/proc/self/exe".into(),
+        };
+        let got = round_trip(engine).unwrap();
+        assert!(matches!(&got, Error::EngineBinary { command } if command == "/proc/self/exe"));
+        assert_eq!(got.exit_code(), 126);
 
         let other = Error::InvalidSpec("bad".into());
         let got = round_trip(other).unwrap();

@@ -1,5 +1,6 @@
 //! The engine's binary is out of the container's reach: with `--init`, PID 1 is `dockyard-init`
-//! executed from a sealed in-memory copy and non-dumpable. These are the conditions of runc's CVE-2019-5736, where a
+//! executed from a sealed in-memory copy and non-dumpable; and no command may run the engine's
+//! binary inside the container. These are the conditions of runc's CVE-2019-5736, where a
 //! process in the container kept a descriptor to the runtime's binary through `/proc/PID/exe`
 //! and reopened it for writing once the runtime had exited. No test here writes to any binary.
 
@@ -106,6 +107,37 @@ fn a_descriptor_to_pid_1s_binary_cannot_be_reopened_for_writing_after_the_contai
         }
         Err(e) => assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}"),
     }
+}
+
+#[test]
+fn the_engines_binary_is_never_a_command() {
+    require_root!();
+    let dir = busybox_rootfs();
+    let rootfs = dir.rootfs();
+    std::os::unix::fs::symlink("/proc/self/exe", rootfs.join("engine")).unwrap();
+    // The exploit of CVE-2019-5736 put this line in the container's /bin/sh.
+    std::fs::write(rootfs.join("script"), "#!/proc/self/exe\n").unwrap();
+    // Executable but unreadable for the command's user, which does not stop the kernel.
+    let chmod = |mode| {
+        let perms = std::os::unix::fs::PermissionsExt::from_mode(mode);
+        std::fs::set_permissions(rootfs.join("script"), perms).unwrap();
+    };
+    chmod(0o711);
+    for init in [&[][..], &["--init"]] {
+        for command in ["/proc/self/exe", "/engine", "/script"] {
+            let args = [init, &["-u", "65534", "--", command, "--help"]].concat();
+            let out = run(&dir, &args).code(126);
+            let said = stderr(&out);
+            assert!(!stdout(&out).contains("Usage"), "the engine ran: {said}");
+            assert!(
+                said.contains("refusing to run the engine's own binary"),
+                "{command}: {said}"
+            );
+        }
+    }
+    let out = run(&dir, &["--", "/proc/self/exe"]).code(126);
+    insta::assert_snapshot!("engine_binary", stderr(&out));
+    assert_nothing_left(&rootfs);
 }
 
 #[test]
