@@ -16,6 +16,11 @@
 //! probe spin SECS       burn CPU for SECS seconds of wall-clock time
 //! probe syscall NAME... make each (harmless) system call and print its result, e.g.
 //!                       `init_module: EPERM`: a refused call, and who refused it, by errno
+//! probe exe PID         try to reach /proc/PID/exe (readlink, open for reading), e.g.
+//!                       `open /proc/1/exe: EACCES`
+//! probe send-exe PID SOCKET
+//!                       open /proc/PID/exe with O_PATH and send the descriptor over the UNIX
+//!                       datagram socket SOCKET (SCM_RIGHTS), as an attacker would keep it
 //! ```
 
 use std::fs;
@@ -56,6 +61,8 @@ fn main() -> ExitCode {
         ["spin", secs] => spin(secs.parse().unwrap_or(1.0)),
         ["syscall", names @ ..] if !names.is_empty() => syscalls(names),
         ["spawn-and-exit"] => spawn_and_exit(),
+        ["exe", pid] => exe(pid),
+        ["send-exe", pid, socket] => send_exe(pid, socket),
         _ => {
             eprintln!("probe: unknown arguments {args:?}; see the module documentation");
             ExitCode::from(2)
@@ -324,6 +331,140 @@ const ERRNOS: &[(i64, &str)] = &[
     (95, "EOPNOTSUPP"),
 ];
 
+/// An errno's name from the table above, or its number.
+fn errno_name(errno: i64) -> String {
+    ERRNOS
+        .iter()
+        .find(|(n, _)| *n == errno)
+        .map_or_else(|| format!("errno {errno}"), |(_, name)| name.to_string())
+}
+
+/// What an I/O error says, by errno name.
+fn io_verdict(error: &io::Error) -> String {
+    error
+        .raw_os_error()
+        .map_or_else(|| error.to_string(), |errno| errno_name(errno.into()))
+}
+
+/// Reports whether the binary of process `pid` can be reached through `/proc/PID/exe`.
+fn exe(pid: &str) -> ExitCode {
+    let link = format!("/proc/{pid}/exe");
+    let target = match fs::read_link(&link) {
+        Ok(target) => target.display().to_string(),
+        Err(e) => io_verdict(&e),
+    };
+    let opened = match fs::File::open(&link) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => io_verdict(&e),
+    };
+    print!("readlink {link}: {target}\nopen {link}: {opened}\n");
+    ExitCode::SUCCESS
+}
+
+/// open(2)'s O_PATH (asm-generic/fcntl.h): a descriptor that names a file without opening it
+/// for reading or writing, the handle of CVE-2019-5736.
+const O_PATH: i32 = 0o10_000_000;
+/// SOL_SOCKET and SCM_RIGHTS (asm-generic/socket.h, linux/socket.h).
+const SOL_SOCKET: i32 = 1;
+const SCM_RIGHTS: i32 = 1;
+
+/// struct iovec (sys/uio.h).
+#[repr(C)]
+struct IoVec {
+    base: *const u8,
+    len: usize,
+}
+
+/// struct msghdr (sys/socket.h).
+#[repr(C)]
+struct MsgHdr {
+    name: *const u8,
+    name_len: u32,
+    iov: *const IoVec,
+    iov_len: usize,
+    control: *const FdMessage,
+    control_len: usize,
+    flags: i32,
+}
+
+/// One control message carrying one descriptor: a struct cmsghdr and its data, padded to
+/// CMSG_SPACE(sizeof(int)) = 24 bytes, with `len` = CMSG_LEN(sizeof(int)) = 20 (cmsg(3)).
+#[repr(C)]
+struct FdMessage {
+    len: usize,
+    level: i32,
+    kind: i32,
+    fd: i32,
+    padding: i32,
+}
+
+unsafe extern "C" {
+    fn sendmsg(socket: i32, message: *const MsgHdr, flags: i32) -> isize;
+}
+
+/// Opens `/proc/PID/exe` with O_PATH and sends the descriptor to the datagram socket `socket`.
+fn send_exe(pid: &str, socket: &str) -> ExitCode {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::net::UnixDatagram;
+
+    let link = format!("/proc/{pid}/exe");
+    let exe = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_PATH)
+        .open(&link)
+    {
+        Ok(exe) => exe,
+        Err(e) => {
+            println!("send-exe: open {link}: {}", io_verdict(&e));
+            return ExitCode::from(1);
+        }
+    };
+    let sent = UnixDatagram::unbound()
+        .and_then(|sock| sock.connect(socket).map(|()| sock))
+        .and_then(|sock| {
+            let byte = [b'x'];
+            let iov = IoVec {
+                base: byte.as_ptr(),
+                len: 1,
+            };
+            let control = FdMessage {
+                len: 20,
+                level: SOL_SOCKET,
+                kind: SCM_RIGHTS,
+                fd: exe.as_raw_fd(),
+                padding: 0,
+            };
+            let message = MsgHdr {
+                name: std::ptr::null(),
+                name_len: 0,
+                iov: &iov,
+                iov_len: 1,
+                control: &control,
+                control_len: std::mem::size_of::<FdMessage>(),
+                flags: 0,
+            };
+            // SAFETY: every pointer in `message` points to a live local of the right type and
+            // length for the duration of the call; the kernel only reads them.
+            let rc = unsafe { sendmsg(sock.as_raw_fd(), &message, 0) };
+            if rc < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        });
+    match sent {
+        Ok(()) => {
+            println!("send-exe: sent");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("send-exe: send to {socket}: {}", io_verdict(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn syscalls(names: &[&str]) -> ExitCode {
     let mut out = String::new();
     for name in names {
@@ -335,11 +476,7 @@ fn syscalls(names: &[&str]) -> ExitCode {
         let verdict = if result >= 0 {
             "ok".to_string()
         } else {
-            let errno = -result;
-            ERRNOS
-                .iter()
-                .find(|(n, _)| *n == errno)
-                .map_or_else(|| format!("errno {errno}"), |(_, name)| name.to_string())
+            errno_name(-result)
         };
         out.push_str(&format!("{name}: {verdict}\n"));
     }

@@ -39,6 +39,8 @@ pub(crate) struct ChildEnds<'m> {
     pub saved_mask: SigSet,
     pub seccomp: Option<CompiledFilter>,
     pub rootfs_mount: Option<&'m dyn RootfsMount>,
+    /// With `--init`: the sealed in-memory copy of `dockyard-init` that PID 1 executes.
+    pub init_program: Option<OwnedFd>,
 }
 
 // ANCHOR: child_sequence
@@ -52,11 +54,13 @@ pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds<'_>, n: &Narrator) -> !
         saved_mask,
         seccomp,
         rootfs_mount,
+        init_program,
     } = ends;
     let keep = [
         Some(&release_read),
         Some(&report_write),
         console_socket.as_ref(),
+        init_program.as_ref(),
     ];
     let keep: Vec<i32> = keep
         .into_iter()
@@ -77,12 +81,12 @@ pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds<'_>, n: &Narrator) -> !
         Ok(console) => {
             let command =
                 || become_command(spec, console.as_deref(), &saved_mask, seccomp.as_ref(), n);
-            if spec.init {
+            if let Some(program) = init_program {
                 let restrict_init = || {
                     let identity = exec::resolve_identity(spec);
                     drop_privileges(spec, &identity, seccomp.as_ref(), n)
                 };
-                match init::run_as_pid1(n, report_write, command, restrict_init) {}
+                match init::run_as_pid1(n, report_write, program, command, restrict_init) {}
             }
             command()
         }

@@ -83,6 +83,13 @@ pub enum Error {
         /// Why it was not found.
         reason: String,
     },
+    /// The command is the engine's own binary, directly or as a script's interpreter, which
+    /// must never run inside a container (see `exec::refuse_engine_binary`).
+    #[error("exec {command:?}: refusing to run the engine's own binary inside the container")]
+    EngineBinary {
+        /// The command as given.
+        command: String,
+    },
     /// The command exists but the kernel refused to execute it.
     #[error("exec {command:?}: {reason}")]
     CannotExecute {
@@ -102,6 +109,7 @@ impl EngineError for Error {
             | Error::MountpointIsSymlink(_)
             | Error::InvalidSpec(_)
             | Error::CannotExecute { .. } => ErrorKind::InvalidInput,
+            Error::EngineBinary { .. } => ErrorKind::Permission,
             Error::NamespaceUnsupported(_) => ErrorKind::Unavailable,
             Error::Sys { .. } | Error::Capabilities { .. } => ErrorKind::Internal,
             Error::Io(io) => io.kind(),
@@ -126,6 +134,9 @@ impl EngineError for Error {
             Error::CannotExecute { .. } => Some(
                 "the file must be executable and a binary or script this kernel can run".into(),
             ),
+            Error::EngineBinary { .. } => Some(
+                "until the command starts, /proc/self/exe names the engine, in a #! line too; name the program itself".into(),
+            ),
             Error::Step { source, .. } => source.hint(),
             Error::InContainer { hint, .. } => hint.clone(),
             _ => None,
@@ -135,7 +146,9 @@ impl EngineError for Error {
     fn start_failure(&self) -> Option<StartFailure> {
         match self {
             Error::CommandNotFound { .. } => Some(StartFailure::NotFound),
-            Error::CannotExecute { .. } => Some(StartFailure::CannotExecute),
+            Error::CannotExecute { .. } | Error::EngineBinary { .. } => {
+                Some(StartFailure::CannotExecute)
+            }
             _ => None,
         }
     }

@@ -5,7 +5,9 @@
 //! because it runs after `pivot_root`: the host's files are out of reach by then.
 
 use std::ffi::CString;
-use std::os::unix::fs::PermissionsExt;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use dockyard_support::FromIo;
@@ -193,6 +195,7 @@ pub struct Prepared {
 pub fn prepare(spec: &ContainerSpec, env: &[(String, String)]) -> Result<Prepared> {
     let command = spec.command[0].clone();
     let program = find_command(&command, env)?;
+    refuse_engine_binary(&program, &command)?;
     let path = cstring(&program.to_string_lossy(), "command")?;
     let args = spec
         .command
@@ -210,6 +213,60 @@ pub fn prepare(spec: &ContainerSpec, env: &[(String, String)]) -> Result<Prepare
         args,
         env,
     })
+}
+
+/// How many programs one `execve` may load: the file, then up to four interpreters named by
+/// `#!` lines (BINPRM_MAX_RECURSION in linux/binfmts.h).
+const MOST_PROGRAMS_PER_EXEC: usize = 5;
+
+/// How much of a file the kernel reads to find a `#!` line (BINPRM_BUF_SIZE, linux/binfmts.h).
+const SCRIPT_HEADER_SIZE: u64 = 256;
+
+// ANCHOR: not_the_engine
+/// Refuses a command that would run the engine's own binary inside the container. Until its
+/// `execve`, this process *is* the engine's binary, so `/proc/self/exe`, or a script whose `#!`
+/// line names it (the exploit of runc's CVE-2019-5736), would start the host's engine in the
+/// container, where the command's processes could open it through `/proc/PID/exe`. Files are
+/// compared by device and inode, following symbolic links as `execve` does. Runs as root before
+/// the privileges are dropped, so that even a script the command's user may not read is checked.
+pub fn refuse_engine_binary(program: &Path, command: &str) -> Result<()> {
+    let engine = std::fs::metadata("/proc/self/exe")
+        .map_err(Error::io("find the engine's binary (/proc/self/exe)"))?;
+    let mut file = program.to_path_buf();
+    for _ in 0..MOST_PROGRAMS_PER_EXEC {
+        // A file that cannot be read is left to execve, which reports it better.
+        let Ok(found) = std::fs::metadata(&file) else {
+            return Ok(());
+        };
+        if (found.dev(), found.ino()) == (engine.dev(), engine.ino()) {
+            return Err(Error::EngineBinary {
+                command: command.to_string(),
+            });
+        }
+        match script_interpreter(&file) {
+            Some(interpreter) => file = interpreter,
+            None => return Ok(()),
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: not_the_engine
+
+/// The interpreter a `#!` line names, as the kernel reads it (binfmt_script): the first word
+/// after `#!`, within the first 256 bytes.
+fn script_interpreter(file: &Path) -> Option<PathBuf> {
+    let mut header = Vec::new();
+    std::fs::File::open(file)
+        .ok()?
+        .take(SCRIPT_HEADER_SIZE)
+        .read_to_end(&mut header)
+        .ok()?;
+    let line = header.strip_prefix(b"#!")?;
+    let line = line.split(|b| *b == b'\n').next()?;
+    let word = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .find(|w| !w.is_empty())?;
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(word)))
 }
 
 // ANCHOR: execve
@@ -274,6 +331,36 @@ mod tests {
         assert_eq!(keys(&env), ["PATH", "HOSTNAME", "HOME"]);
         assert_eq!(env[0].1, "/opt");
         assert_eq!(env[2].1, "/home/me");
+    }
+
+    #[test]
+    fn a_scripts_interpreter_is_the_first_word_of_its_first_line() {
+        let dir = std::env::temp_dir().join(format!("dockyard-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cases: [(&[u8], Option<&str>); 4] = [
+            (b"#!/bin/sh -e\necho\n", Some("/bin/sh")),
+            (b"#! \t/proc/self/exe", Some("/proc/self/exe")),
+            (b"#!\n", None),
+            (b"\x7fELF", None),
+        ];
+        for (i, (text, want)) in cases.into_iter().enumerate() {
+            let file = dir.join(i.to_string());
+            std::fs::write(&file, text).unwrap();
+            assert_eq!(
+                script_interpreter(&file),
+                want.map(PathBuf::from),
+                "{text:?}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_engines_binary_is_refused_and_other_programs_are_not() {
+        let refused = refuse_engine_binary(Path::new("/proc/self/exe"), "/proc/self/exe");
+        assert!(matches!(refused, Err(Error::EngineBinary { .. })));
+        assert!(refuse_engine_binary(Path::new("/bin/sh"), "sh").is_ok());
+        assert!(refuse_engine_binary(Path::new("/no/such"), "x").is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! container's own stderr may become a terminal, and the command must not inherit it.
 
 use std::fmt;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 /// Who is speaking in a narration line.
@@ -78,5 +78,10 @@ impl Narrator {
     /// every other inherited descriptor.
     pub fn raw_fd(&self) -> Option<i32> {
         self.out.as_ref().map(|fd| fd.as_raw_fd())
+    }
+
+    /// The descriptor itself, so that `--init` can hand it on to `dockyard-init` across `execve`.
+    pub(crate) fn as_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.out.as_deref().map(AsFd::as_fd)
     }
 }

@@ -31,7 +31,8 @@
 //!   points later chapters implement), release it, supervise, tear down;
 //! - `child`: the container's side, from `clone` to `execve`: `rootfs` (pivot_root and the
 //!   pseudo-filesystems), [`security`] (capabilities, seccomp, masked paths), `net` (`lo`),
-//!   `tty` (the terminal), `exec` (user, environment, the command itself), `init` (`--init`);
+//!   `tty` (the terminal), `exec` (user, environment, the command itself), `init` (`--init`,
+//!   which executes the sealed copy of `dockyard-init` that `init_program` makes);
 //! - `sync` (the pipes between the two sides), `signals` and `relay` (forwarding signals and
 //!   the terminal while the container runs), `fds` (what the container inherits), `status`
 //!   (how it ended);
@@ -45,6 +46,7 @@ mod exec;
 mod explain;
 mod fds;
 mod init;
+mod init_program;
 mod net;
 mod options;
 mod relay;

@@ -27,6 +27,7 @@ use nix::unistd::{Pid, geteuid};
 use crate::child::{self, ChildEnds};
 use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
+use crate::init_program;
 use crate::relay;
 use crate::security::seccomp;
 use crate::signals;
@@ -135,6 +136,11 @@ impl<'s> Container<'s> {
         let (engine_console, child_console) = console.unzip();
         let security = &self.spec.security;
         let seccomp = seccomp::compile(&security.seccomp, &security.capabilities)?;
+        let init_program = self
+            .spec
+            .init
+            .then(|| init_program::seal_init_program(&n))
+            .transpose()?;
 
         let child = clone_child(&n)?;
         let Some(child) = child else {
@@ -146,10 +152,12 @@ impl<'s> Container<'s> {
                 saved_mask,
                 seccomp,
                 rootfs_mount: self.rootfs_mount,
+                init_program,
             };
             child::main(&self.spec, ends, &n);
         };
         drop((pipes.release_read, pipes.report_write, child_console));
+        drop(init_program);
 
         let mut ready = 0;
         let started = self.setup_steps(child, &mut ready).and_then(|()| {

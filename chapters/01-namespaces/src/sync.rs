@@ -65,6 +65,7 @@ pub(crate) fn wait_for_release(release_read: &OwnedFd) -> bool {
 // that the engine reports it exactly as the child would have.
 const NOT_FOUND: u8 = b'N';
 const CANNOT_EXECUTE: u8 = b'X';
+const ENGINE_BINARY: u8 = b'B';
 const KINDS: [(ErrorKind, u8); 6] = [
     (ErrorKind::NotFound, b'n'),
     (ErrorKind::Conflict, b'c'),
@@ -81,6 +82,7 @@ pub(crate) fn send_failure(report: impl AsFd, error: &Error) {
         Error::CannotExecute { command, reason } => {
             (CANNOT_EXECUTE, command.clone(), reason.clone())
         }
+        Error::EngineBinary { command } => (ENGINE_BINARY, command.clone(), String::new()),
         other => {
             let kind = other.kind();
             let tag = KINDS
@@ -123,6 +125,7 @@ pub(crate) fn receive_failure(report: &OwnedFd) -> Result<Option<Error>> {
             command: first,
             reason: second,
         },
+        ENGINE_BINARY => Error::EngineBinary { command: first },
         tag => Error::InContainer {
             message: first,
             kind: KINDS
@@ -156,6 +159,13 @@ mod tests {
             matches!(&got, Error::CommandNotFound { command, reason } if command == "x" && reason == "gone")
         );
         assert_eq!(got.status(), 127);
+
+        let engine = Error::EngineBinary {
+            command: "/proc/self/exe".into(),
+        };
+        let got = round_trip(engine).unwrap();
+        assert!(matches!(&got, Error::EngineBinary { command } if command == "/proc/self/exe"));
+        assert_eq!(got.status(), 126);
 
         let other = Error::InvalidSpec("bad".into());
         let got = round_trip(other).unwrap();
