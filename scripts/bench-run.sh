@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: start /bin/true in a container, each chapter's tool against crun and runc, same
-# rootfs. ch02-cgroups runs with a memory limit (it creates and removes a cgroup each run).
+# rootfs. ch02-cgroups runs with a memory limit, then with memory, pids and CPU limits (it
+# creates and removes a cgroup each run).
 #   sudo scripts/bench-run.sh [RUNS]
 # Needs hyperfine and busybox-static; crun and runc are compared when installed
-# (apt-get install hyperfine busybox-static crun runc). Prints the median of each.
+# (apt-get install hyperfine busybox-static crun runc). Prints the median, mean and minimum of
+# each, and the ratio of medians to crun's.
 set -euo pipefail
 runs=${1:-200}
 cd "$(dirname "$0")/.."
@@ -29,10 +31,12 @@ json.dump(spec, open(path, "w"), indent=2)
 PY
 fi
 
-ch01=$PWD/target/release/ch01-namespaces
-ch02=$PWD/target/release/ch02-cgroups
+target=${CARGO_TARGET_DIR:-$PWD/target}
+ch01=$target/release/ch01-namespaces
+ch02=$target/release/ch02-cgroups
 commands=(-n ch01-namespaces "$ch01 run --rootfs $work/bundle/rootfs -- /bin/true")
 commands+=(-n "ch02-cgroups --memory 64m" "$ch02 run --rootfs $work/bundle/rootfs --memory 64m --cgroup-parent dockyard-bench -- /bin/true")
+commands+=(-n "ch02-cgroups (mem,pids,cpus)" "$ch02 run --rootfs $work/bundle/rootfs --memory 64m --pids-limit 100 --cpus 1 --cgroup-parent dockyard-bench -- /bin/true")
 if command -v crun >/dev/null; then
     # crun refuses hybrid cgroup setups (v1 controllers plus a cgroup2 mount at unified): give
     # it a private mount namespace without that mount. Costs one unshare, noted in the output.
@@ -51,7 +55,9 @@ hyperfine --warmup 20 --runs "$runs" --export-json "$work/results.json" "${comma
 python3 - "$work/results.json" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
-print(f"{'runtime':<28}{'median':>10}{'mean':>10}{'min':>10}")
+crun = next((r["median"] for r in results if r["command"].startswith("crun")), None)
+print(f"{'runtime':<30}{'median':>10}{'mean':>10}{'min':>10}{'/crun':>8}")
 for r in results:
-    print(f"{r['command']:<28}{r['median']*1000:>8.2f}ms{r['mean']*1000:>8.2f}ms{r['min']*1000:>8.2f}ms")
+    ratio = f"{r['median'] / crun:>7.2f}x" if crun else ""
+    print(f"{r['command']:<30}{r['median']*1000:>8.2f}ms{r['mean']*1000:>8.2f}ms{r['min']*1000:>8.2f}ms{ratio}")
 PY
