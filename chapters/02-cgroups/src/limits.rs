@@ -52,7 +52,7 @@ impl Limits {
             _ => {}
         }
         if let Some(cpus) = self.cpus {
-            let online = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            let online = usable_cpus() as f64;
             if !(cpus > 0.0 && cpus <= online) {
                 return Err(Error::Invalid(format!(
                     "--cpus {cpus} is out of range: this machine has {online} CPUs"
@@ -77,6 +77,20 @@ impl Limits {
         self.cpus
             .map(|cpus| (cpus * CPU_PERIOD_US as f64).round() as u64)
     }
+}
+
+/// How many CPUs this process may run on, as Docker counts them for `--cpus` (Go's
+/// `runtime.NumCPU`): the CPUs in its affinity mask, one `sched_getaffinity` call.
+/// (`std::thread::available_parallelism` would also read the engine's own cgroup quota, a dozen
+/// system calls more, and a quota on the engine says nothing about what a container may get.)
+fn usable_cpus() -> usize {
+    use nix::sched::{CpuSet, sched_getaffinity};
+    sched_getaffinity(nix::unistd::Pid::from_raw(0)).map_or(1, |set| {
+        (0..CpuSet::count())
+            .filter(|cpu| set.is_set(*cpu).unwrap_or(false))
+            .count()
+            .max(1)
+    })
 }
 
 /// Parses a size as `docker run` does: a number with an optional `b`, `k`, `m` or `g` suffix
