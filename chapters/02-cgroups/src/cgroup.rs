@@ -6,8 +6,15 @@
 //! The files differ too (`memory.limit_in_bytes` against `memory.max`). [`Cgroup`] hides that:
 //! the rest of the chapter creates, limits, watches and removes a container's cgroup the same way
 //! on both, as youki's managers do.
+//!
+//! Every directory a run creates, joins and removes costs the kernel real work (a `mkdir` in the
+//! memory hierarchy allocates per-CPU counters and some thirty files), so a group joins only what
+//! it needs: on v1, the memory hierarchy (for the OOM counter) and the ones its limits use. What
+//! else a caller wants from the group, it asks for with [`Features`]: the counters of
+//! [`Cgroup::stats`], or freezing.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use ch01_namespaces::Narrator;
 use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
@@ -15,7 +22,7 @@ use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::stats::Stats;
-use crate::{v1, v2};
+use crate::{fs, v1, v2};
 
 /// Where cgroup filesystems are mounted on every current distribution.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -34,12 +41,7 @@ pub enum Version {
 /// default of current distributions); a tmpfs holding per-controller mounts means v1, also on
 /// hybrid machines whose cgroup2 mount at `unified/` holds no controllers.
 pub fn detect(root: &Path) -> Result<Version> {
-    let fs = statfs(root).map_err(|e| Error::Io {
-        action: "inspect",
-        path: root.to_path_buf(),
-        source: e.into(),
-    })?;
-    if fs.filesystem_type() == CGROUP2_SUPER_MAGIC {
+    if version_of(root)? == Version::V2 {
         return Ok(Version::V2);
     }
     if root.join("memory").join("cgroup.procs").exists()
@@ -52,6 +54,19 @@ pub fn detect(root: &Path) -> Result<Version> {
 // ANCHOR_END: detect
 
 // ANCHOR: backend
+// ANCHOR: features
+/// What a group offers beyond its limits. On cgroup v1 each is a hierarchy more to create, join
+/// and remove on every run, so they are off unless asked for; on v2 the one directory has them
+/// all anyway.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// Every counter of [`Stats`] (v1: joins `cpuacct`, `cpu` and `pids` even without limits).
+    pub stats: bool,
+    /// [`Cgroup::freeze`] and [`Cgroup::thaw`] (v1: joins `freezer`).
+    pub freezer: bool,
+}
+// ANCHOR_END: features
+
 /// What each hierarchy implements.
 pub trait Backend: std::fmt::Debug {
     /// Moves a process (and, for a thread group, all its threads) into the group.
@@ -77,18 +92,20 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Creates `parent/name` under `root` with `limits` written, on the detected hierarchy.
+    /// Creates `parent/name` under `root` with `limits` written, on the detected hierarchy,
+    /// offering `features` besides.
     pub fn create(
         root: &Path,
         parent: &str,
         name: &str,
         limits: &Limits,
+        features: Features,
         n: &Narrator,
     ) -> Result<Self> {
-        let version = detect(root)?;
+        let version = version_of(root)?;
         let relative = PathBuf::from(parent.trim_start_matches('/')).join(name);
         let backend: Box<dyn Backend> = match version {
-            Version::V1 => Box::new(v1::V1::create(root, &relative, limits, n)?),
+            Version::V1 => Box::new(v1::V1::create(root, &relative, limits, features, n)?),
             Version::V2 => Box::new(v2::V2::create(root, &relative, limits, n)?),
         };
         Ok(Cgroup { version, backend })
@@ -141,8 +158,52 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Removes the group (which must be empty: see [`Cgroup::kill_all`]).
+    // ANCHOR: remove
+    /// Removes the group. A container's group is empty by then: the death of its PID 1 ends
+    /// the PID namespace, and the kernel takes every other process of it down before `wait4`
+    /// reports PID 1, so the first `rmdir` succeeds (traced over many runs, plain exits, kills,
+    /// OOM kills and fork bombs alike, it never failed). Should a process still be there,
+    /// `rmdir` fails with EBUSY: then everything left in the group is killed and removal is
+    /// retried until it succeeds or [`REMOVE_PATIENCE`] runs out.
     pub fn remove(&self, n: &Narrator) -> Result<()> {
-        self.backend.remove(n)
+        let error = match self.backend.remove(n) {
+            Err(error) if fs::is_busy(&error) => error,
+            done => return done,
+        };
+        let deadline = Instant::now() + REMOVE_PATIENCE;
+        let mut last = error;
+        while Instant::now() < deadline {
+            self.kill_all()?;
+            // Killed processes leave the group as they exit, which takes a moment.
+            std::thread::sleep(RETRY_INTERVAL);
+            match self.backend.remove(n) {
+                Err(error) if fs::is_busy(&error) => last = error,
+                done => return done,
+            }
+        }
+        Err(last)
     }
+    // ANCHOR_END: remove
+}
+
+/// How long removal keeps killing and retrying when processes are still in the group.
+pub const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The pause between two removal attempts while processes are still in the group.
+const RETRY_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The version, from the filesystem mounted at `root` alone: cgroup2 or not. [`detect`] also
+/// makes sure a v1 root holds controllers; creating a group skips that, since it checks the
+/// controllers it needs anyway.
+fn version_of(root: &Path) -> Result<Version> {
+    let fs = statfs(root).map_err(|e| Error::Io {
+        action: "inspect",
+        path: root.to_path_buf(),
+        source: e.into(),
+    })?;
+    Ok(if fs.filesystem_type() == CGROUP2_SUPER_MAGIC {
+        Version::V2
+    } else {
+        Version::V1
+    })
 }

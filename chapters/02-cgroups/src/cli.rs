@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::cgroup::Features;
 use crate::error::Result;
 use crate::limits::{Limits, parse_size, parse_swap};
 use crate::stats::human_bytes;
@@ -62,6 +63,14 @@ impl LimitArgs {
         };
         limits.validate()?;
         Ok(limits)
+    }
+
+    /// What the group must offer beyond the limits: the counters, with `--stats`.
+    pub fn features(&self) -> Features {
+        Features {
+            stats: self.stats,
+            ..Features::default()
+        }
     }
 }
 

@@ -32,7 +32,7 @@ pub mod step;
 mod v1;
 mod v2;
 
-pub use cgroup::{Backend, CGROUP_ROOT, Cgroup, Version, detect};
+pub use cgroup::{Backend, CGROUP_ROOT, Cgroup, Features, Version, detect};
 pub use error::{Error, Result};
 pub use limits::Limits;
 pub use stats::Stats;

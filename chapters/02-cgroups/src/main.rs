@@ -58,7 +58,8 @@ fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
         &args.limits.cgroup_parent,
         spec.id.as_str(),
         limits,
-    );
+    )
+    .features(args.limits.features());
     let status = Container::new(spec)
         .narrate(narrator(explain)?)
         .step(&mut cgroup)
@@ -68,8 +69,8 @@ fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
         if let Some(message) = oom_message(outcome, cgroup.limits(), status) {
             eprintln!("{PROGRAM}: {message}");
         }
-        if args.limits.stats {
-            eprint!("{}", outcome.stats);
+        if let Some(stats) = &outcome.stats {
+            eprint!("{stats}");
         }
     }
     Ok(status)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ch01_namespaces::{Narrator, Step, StepError};
 use nix::unistd::Pid;
 
-use crate::cgroup::Cgroup;
+use crate::cgroup::{Cgroup, Features};
 use crate::error::Result;
 use crate::limits::Limits;
 use crate::stats::Stats;
@@ -16,8 +16,8 @@ use crate::stats::Stats;
 pub struct Outcome {
     /// Processes the OOM killer killed.
     pub oom_kills: u64,
-    /// The final counters.
-    pub stats: Stats,
+    /// The final counters, when asked for with [`CgroupStep::features`].
+    pub stats: Option<Stats>,
 }
 
 // ANCHOR: step
@@ -28,6 +28,7 @@ pub struct CgroupStep {
     parent: String,
     name: String,
     limits: Limits,
+    features: Features,
     cgroup: Option<Cgroup>,
     outcome: Option<Outcome>,
 }
@@ -40,9 +41,17 @@ impl CgroupStep {
             parent: parent.to_string(),
             name: name.to_string(),
             limits,
+            features: Features::default(),
             cgroup: None,
             outcome: None,
         }
+    }
+
+    /// Asks the group for more than its limits: the final counters in [`Outcome::stats`],
+    /// or freezing (see [`Features`]).
+    pub fn features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
     }
 
     /// The limits it applies.
@@ -56,12 +65,11 @@ impl CgroupStep {
     }
 
     fn finish(&mut self, cgroup: &Cgroup, n: &Narrator) -> Result<()> {
-        // PID 1's death ended the PID namespace, so the group should be empty; a process that
-        // escaped the namespace's teardown (none should) would keep rmdir failing.
-        cgroup.kill_all()?;
+        // The counters go with the group: read what the caller needs before removing it.
+        let stats = self.features.stats.then(|| cgroup.stats()).transpose()?;
         self.outcome = Some(Outcome {
             oom_kills: cgroup.oom_kills()?,
-            stats: cgroup.stats()?,
+            stats,
         });
         cgroup.remove(n)
     }
@@ -73,7 +81,14 @@ impl Step for CgroupStep {
     }
 
     fn setup(&mut self, child: Pid, n: &Narrator) -> Result<(), StepError> {
-        let cgroup = Cgroup::create(&self.root, &self.parent, &self.name, &self.limits, n)?;
+        let cgroup = Cgroup::create(
+            &self.root,
+            &self.parent,
+            &self.name,
+            &self.limits,
+            self.features,
+            n,
+        )?;
         if let Err(error) = cgroup.attach(child.as_raw(), n) {
             // Not set up, so not torn down by the engine: remove it here.
             let _cleanup = cgroup.remove(n);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use ch02_cgroups::{CGROUP_ROOT, Cgroup, Limits, Version, detect};
+use ch02_cgroups::{CGROUP_ROOT, Cgroup, Features, Limits, Version, detect};
 use dockyard_tests::{TestDir, busybox_rootfs, require_root};
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -297,6 +297,10 @@ fn freeze_thaw_list_and_kill_through_the_library() {
         &parent.name,
         "box",
         &Limits::default(),
+        Features {
+            freezer: true,
+            ..Features::default()
+        },
         &n,
     )
     .unwrap();

@@ -65,7 +65,8 @@ pub fn run(
     spec.rootfs = store.rootfs_dir(&record);
 
     let cgroup_parent = &request.limits.cgroup_parent;
-    let mut cgroup = CgroupStep::new(CGROUP_ROOT, cgroup_parent, &record.id, limits);
+    let mut cgroup = CgroupStep::new(CGROUP_ROOT, cgroup_parent, &record.id, limits)
+        .features(request.limits.features());
     let mut container = Container::new(spec).narrate(n.clone()).step(&mut cgroup);
     if let Some(mount) = rootfs.mount() {
         container = container.mount_rootfs(mount);
@@ -82,8 +83,8 @@ pub fn run(
         if let Some(message) = oom_message(outcome, cgroup.limits(), status) {
             eprintln!("{program}: {message}");
         }
-        if request.limits.stats {
-            eprint!("{}", outcome.stats);
+        if let Some(stats) = &outcome.stats {
+            eprint!("{stats}");
         }
     }
     Ok(status)
