@@ -40,7 +40,6 @@ impl V2 {
         }
         Ok(group)
     }
-    // ANCHOR_END: v2_create
 
     /// A group's `cgroup.controllers` lists what its parent hands down, so one read tells
     /// whether the controllers are there (every run after the first). If not, each level from
