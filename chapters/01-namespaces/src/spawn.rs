@@ -6,7 +6,8 @@
 //! ──────                                   ─────
 //! clone(CLONE_NEW*) ─────────────────────▶ blocks on the release pipe
 //! setup steps (later chapters: cgroup, veth)
-//! release ───────────────────────────────▶ unshare(CLONE_NEWCGROUP), rootfs, pivot_root,
+//! release ───────────────────────────────▶ the steps' writes (chapter 02: join its cgroups),
+//!                                          unshare(CLONE_NEWCGROUP), rootfs, pivot_root,
 //!                                          hostname, lo up, terminal, user, workdir
 //! read the report pipe ◀──── EOF ───────── execve(command)  (or a failure record)
 //! forward signals, relay the terminal, wait
@@ -18,6 +19,7 @@
 //! every path, so nothing a step creates outlives the container.
 
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
@@ -80,6 +82,14 @@ pub trait Step {
     /// Runs after `clone`, before the child is released: `child` exists, in its new
     /// namespaces, but has not started setting up its root filesystem.
     fn setup(&mut self, child: Pid, n: &Narrator) -> Result<(), StepError>;
+
+    /// Writes the child makes itself as its first act once released, as `(file, value)`, asked
+    /// right after `setup`: for what a process does to itself more cheaply than anyone can do
+    /// it to it (chapter 02: writing `0` to a cgroup v1 `tasks` file moves the writer without
+    /// the global lock that moving another process takes). None by default.
+    fn child_writes(&self) -> Vec<(PathBuf, String)> {
+        Vec::new()
+    }
 
     /// Runs after the container ended, or after a later step's setup failed. Only steps whose
     /// setup succeeded are torn down.
@@ -202,8 +212,9 @@ impl<'s> Container<'s> {
 
         let mut ready = 0;
         let started = self.setup_steps(child, &mut ready).and_then(|()| {
+            let writes: Vec<_> = self.steps.iter().flat_map(|s| s.child_writes()).collect();
             n.say(Actor::Engine, "release the child (write to the sync pipe)");
-            sync::release(pipes.release_write)
+            sync::release(pipes.release_write, &writes)
         });
         // Either way the child is reaped when `outcome` is known, so its pid cannot be reused
         // by an unrelated process that a later kill would hit.
