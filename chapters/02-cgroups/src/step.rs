@@ -1,5 +1,7 @@
-//! The cgroup as a step of chapter 01's run: created and joined while the child waits to be
-//! released, read and removed after the container ended.
+//! The cgroup as a step of chapter 01's run: created while the child waits to be released and
+//! joined before the command starts (by the engine on v2; on v1 by the child itself, its first
+//! act once released, which is far cheaper: see [`Cgroup::self_join_files`]), then read and
+//! removed after the container ended.
 
 use std::path::PathBuf;
 
@@ -30,6 +32,8 @@ pub struct CgroupStep {
     limits: Limits,
     features: Features,
     cgroup: Option<Cgroup>,
+    /// Where the child joins the group itself, when it does (see [`Cgroup::self_join_files`]).
+    self_join: Vec<PathBuf>,
     outcome: Option<Outcome>,
 }
 
@@ -43,6 +47,7 @@ impl CgroupStep {
             limits,
             features: Features::default(),
             cgroup: None,
+            self_join: Vec::new(),
             outcome: None,
         }
     }
@@ -89,16 +94,30 @@ impl Step for CgroupStep {
             self.features,
             n,
         )?;
-        if let Err(error) = cgroup.attach(child.as_raw(), n) {
-            // Not set up, so not torn down by the engine: remove it here.
-            let _cleanup = cgroup.remove(n);
-            return Err(error.into());
+        match cgroup.self_join_files() {
+            // The child writes these first thing once released (see `child_writes`).
+            Some(files) => self.self_join = files,
+            None => {
+                if let Err(error) = cgroup.attach(child.as_raw(), n) {
+                    // Not set up, so not torn down by the engine: remove it here.
+                    let _cleanup = cgroup.remove(n);
+                    return Err(error.into());
+                }
+            }
         }
         self.cgroup = Some(cgroup);
         Ok(())
     }
 
+    fn child_writes(&self) -> Vec<(PathBuf, String)> {
+        self.self_join
+            .iter()
+            .map(|file| (file.clone(), "0".to_string()))
+            .collect()
+    }
+
     fn teardown(&mut self, n: &Narrator) -> Result<(), StepError> {
+        self.self_join.clear();
         let Some(cgroup) = self.cgroup.take() else {
             return Ok(());
         };

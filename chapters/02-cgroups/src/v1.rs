@@ -219,6 +219,15 @@ impl Backend for V1 {
     }
     // ANCHOR_END: v1_attach
 
+    fn self_join_files(&self) -> Option<Vec<PathBuf>> {
+        Some(
+            self.hierarchies
+                .iter()
+                .map(|h| h.dir.join("tasks"))
+                .collect(),
+        )
+    }
+
     fn oom_kills(&self) -> Result<u64> {
         fs::read_key(&self.memory().join("memory.oom_control"), "oom_kill")
     }
