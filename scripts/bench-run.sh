@@ -2,12 +2,18 @@
 # Benchmark: start /bin/true in a container, each chapter's tool against crun and runc, same
 # rootfs. ch02-cgroups runs with a memory limit, then with memory, pids and CPU limits (it
 # creates and removes a cgroup each run).
-#   sudo scripts/bench-run.sh [RUNS]
+#   sudo scripts/bench-run.sh [RUNS] [GAP]
 # Needs hyperfine and busybox-static; crun and runc are compared when installed
 # (apt-get install hyperfine busybox-static crun runc). Prints the median, mean and minimum of
 # each, and the ratio of medians to crun's.
+# GAP (seconds, e.g. 0.05) sleeps before each timed run, as when containers are started now and
+# then rather than back to back: moving a process into a cgroup takes a kernel lock whose first
+# taker after a quiet moment waits for an RCU grace period, which back-to-back runs never see.
 set -euo pipefail
 runs=${1:-200}
+gap=${2:-}
+spacing=()
+[ -n "$gap" ] && spacing=(--prepare "sleep $gap")
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "$0: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "$0: containers need root; run with sudo" >&2; exit 1; }
@@ -50,8 +56,8 @@ if command -v runc >/dev/null; then
     commands+=(-n runc "runc run -b $work/bundle bench-runc")
 fi
 
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >&2 || \
-hyperfine --warmup 20 --runs "$runs" --export-json "$work/results.json" "${commands[@]}" >&2
+hyperfine -N --warmup 20 --runs "$runs" "${spacing[@]}" --export-json "$work/results.json" "${commands[@]}" >&2 || \
+hyperfine --warmup 20 --runs "$runs" "${spacing[@]}" --export-json "$work/results.json" "${commands[@]}" >&2
 python3 - "$work/results.json" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
