@@ -53,7 +53,6 @@ pub fn detect(root: &Path) -> Result<Version> {
 }
 // ANCHOR_END: detect
 
-// ANCHOR: backend
 // ANCHOR: features
 /// What a group offers beyond its limits. On cgroup v1 each is a hierarchy more to create, join
 /// and remove on every run, so they are off unless asked for; on v2 the one directory has them
@@ -67,6 +66,7 @@ pub struct Features {
 }
 // ANCHOR_END: features
 
+// ANCHOR: backend
 /// What each hierarchy implements.
 pub trait Backend: std::fmt::Debug {
     /// Moves a process (and, for a thread group, all its threads) into the group.
