@@ -10,6 +10,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use dockyard_support::FromIo;
 use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{SigSet, Signal};
@@ -108,11 +109,12 @@ fn prepare(
     n: &Narrator,
 ) -> Result<Option<PathBuf>> {
     die_with_engine()?;
-    if !sync::wait_for_release(release) {
+    let Some(writes) = sync::wait_for_release(release) else {
         // The engine is gone before it released us: nothing to run, nobody to report to.
         // SAFETY: see `main`.
         unsafe { libc::_exit(0) }
-    }
+    };
+    make_step_writes(&writes, n)?;
     fds::close_all_except(keep_fds, n)?;
     enter_cgroup_namespace(n)?;
     rootfs::enter(&spec.rootfs, rootfs_mount, n)?;
@@ -132,6 +134,20 @@ fn prepare(
 fn die_with_engine() -> Result<()> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
         .map_err(Error::sys("ask to die with the engine (PR_SET_PDEATHSIG)"))
+}
+
+/// The writes the engine's setup steps left to this process (see `Step::child_writes`), made
+/// before anything else: chapter 02 joins the container's cgroups here, so the command still
+/// never runs a single instruction outside them.
+fn make_step_writes(writes: &sync::StepWrites, n: &Narrator) -> Result<()> {
+    for (file, value) in writes {
+        n.say(
+            Actor::Child,
+            format_args!("write {value:?} > {}", file.display()),
+        );
+        std::fs::write(file, value).map_err(Error::io(format!("write {value:?} to"), file))?;
+    }
+    Ok(())
 }
 
 // ANCHOR: cgroupns

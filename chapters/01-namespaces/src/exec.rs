@@ -231,7 +231,7 @@ const SCRIPT_HEADER_SIZE: u64 = 256;
 /// the privileges are dropped, so that even a script the command's user may not read is checked.
 pub fn refuse_engine_binary(program: &Path, command: &str) -> Result<()> {
     let engine = std::fs::metadata("/proc/self/exe")
-        .map_err(Error::io("find the engine's binary (/proc/self/exe)"))?;
+        .map_err(Error::io("find the engine's binary", "/proc/self/exe"))?;
     let mut file = program.to_path_buf();
     for _ in 0..MOST_PROGRAMS_PER_EXEC {
         // A file that cannot be read is left to execve, which reports it better.

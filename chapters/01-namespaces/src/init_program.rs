@@ -15,6 +15,7 @@
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use dockyard_support::FromIo;
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, SealFlag, fcntl};
 use nix::sys::memfd::{MFdFlags, memfd_create};
@@ -36,7 +37,7 @@ pub(crate) fn seal_init_program(n: &Narrator) -> Result<OwnedFd> {
     let memfd = create_executable_memfd(n)?;
     let mut file = std::fs::File::from(memfd);
     file.write_all(INIT_PROGRAM)
-        .map_err(Error::io("copy the init program into its memfd"))?;
+        .map_err(Error::io_op("copy the init program into its memfd"))?;
     let memfd = OwnedFd::from(file);
     n.say(
         Actor::Engine,

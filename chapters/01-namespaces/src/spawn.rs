@@ -6,7 +6,8 @@
 //! ──────                                   ─────
 //! clone(CLONE_NEW*) ─────────────────────▶ blocks on the release pipe
 //! setup steps (later chapters: cgroup, veth)
-//! release ───────────────────────────────▶ unshare(CLONE_NEWCGROUP), rootfs, pivot_root,
+//! release ───────────────────────────────▶ the steps' writes (chapter 02: join its cgroups),
+//!                                          unshare(CLONE_NEWCGROUP), rootfs, pivot_root,
 //!                                          hostname, lo up, terminal, user, workdir
 //! read the report pipe ◀──── EOF ───────── execve(command)  (or a failure record)
 //! forward signals, relay the terminal, wait
@@ -161,8 +162,9 @@ impl<'s> Container<'s> {
 
         let mut ready = 0;
         let started = self.setup_steps(child, &mut ready).and_then(|()| {
+            let writes: Vec<_> = self.steps.iter().flat_map(|s| s.child_writes()).collect();
             n.say(Actor::Engine, "release the child (write to the sync pipe)");
-            sync::release(pipes.release_write)
+            sync::release(pipes.release_write, &writes)
         });
         // Either way the child is reaped when `outcome` is known, so its pid cannot be reused
         // by an unrelated process that a later kill would hit.

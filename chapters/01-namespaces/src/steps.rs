@@ -6,7 +6,7 @@
 //! implement one without depending on how the spawn works.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dockyard_support::{EngineError, ErrorKind};
 use nix::unistd::Pid;
@@ -65,6 +65,14 @@ pub trait Step {
     /// Runs after `clone`, before the child is released: `child` exists, in its new
     /// namespaces, but has not started setting up its root filesystem.
     fn setup(&mut self, child: Pid, n: &Narrator) -> Result<(), StepError>;
+
+    /// Writes the child makes itself as its first act once released, as `(file, value)`, asked
+    /// right after `setup`: for what a process does to itself more cheaply than anyone can do
+    /// it to it (chapter 02: writing `0` to a cgroup v1 `tasks` file moves the writer without
+    /// the global lock that moving another process takes). None by default.
+    fn child_writes(&self) -> Vec<(PathBuf, String)> {
+        Vec::new()
+    }
 
     /// Runs after the container ended, or after a later step's setup failed. Only steps whose
     /// setup succeeded are torn down.

@@ -2,12 +2,16 @@
 //!
 //! * **release**: the child blocks reading it until the engine has done its setup steps (later
 //!   chapters put the child into a cgroup or give it a network interface here) and writes one
-//!   byte. If the engine dies instead, the read sees end-of-file and the child gives up.
+//!   byte, followed by the writes the steps left to the child itself ([`StepWrites`]), then
+//!   closes it. If the engine dies instead, the read sees end-of-file and the child gives up.
 //! * **report**: close-on-exec, so a successful `execve` closes it and the engine reads
 //!   end-of-file, which means "the command is running". A child that fails first writes one
 //!   record naming the failure, so the engine can print it and pick the right exit status.
 
+use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use dockyard_support::{EngineError, ErrorKind};
 use nix::errno::Errno;
@@ -40,22 +44,54 @@ impl SyncPipes {
     }
 }
 
-/// Engine side: lets the child go on.
-pub(crate) fn release(release_write: OwnedFd) -> Result<()> {
-    write(&release_write, b"1").map_err(Error::sys("release the container's process"))?;
+/// Writes the setup steps leave to the child, as `(file, value)`: see [`crate::Step::child_writes`].
+pub(crate) type StepWrites = Vec<(PathBuf, String)>;
+
+/// The release message's first byte: "go on".
+const GO: u8 = b'1';
+
+/// Engine side: lets the child go on, handing it the writes it makes first. The message is the
+/// go byte, then `file\0value\0` for each write; closing the pipe ends it.
+pub(crate) fn release(release_write: OwnedFd, writes: &StepWrites) -> Result<()> {
+    let mut message = vec![GO];
+    for (file, value) in writes {
+        message.extend_from_slice(file.as_os_str().as_bytes());
+        message.push(0);
+        message.extend_from_slice(value.as_bytes());
+        message.push(0);
+    }
+    let mut rest = &message[..];
+    while !rest.is_empty() {
+        match write(&release_write, rest) {
+            Ok(written) => rest = &rest[written..],
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::sys("release the container's process")(e)),
+        }
+    }
     Ok(())
 }
 
-/// Child side: waits for the engine. `false` means the engine is gone and the child should exit.
-pub(crate) fn wait_for_release(release_read: &OwnedFd) -> bool {
-    let mut byte = [0u8; 1];
+/// Child side: waits for the engine and returns the writes it hands over. `None` means the
+/// engine is gone and the child should exit.
+pub(crate) fn wait_for_release(release_read: &OwnedFd) -> Option<StepWrites> {
+    let mut message = Vec::new();
+    let mut chunk = [0u8; 4096];
     loop {
-        match read(release_read, &mut byte) {
-            Ok(1) => return true,
+        match read(release_read, &mut chunk) {
+            Ok(0) => break,
+            Ok(len) => message.extend_from_slice(&chunk[..len]),
             Err(Errno::EINTR) => continue,
-            _ => return false,
+            Err(_) => return None,
         }
     }
+    let fields = message.strip_prefix(&[GO])?;
+    let mut fields = fields.split(|b| *b == 0);
+    let mut writes = Vec::new();
+    while let (Some(file), Some(value)) = (fields.next(), fields.next()) {
+        let file = PathBuf::from(OsStr::from_bytes(file));
+        writes.push((file, String::from_utf8_lossy(value).into_owned()));
+    }
+    Some(writes)
 }
 
 // ANCHOR: failure_record
@@ -178,6 +214,32 @@ mod tests {
         assert_eq!(got.to_string(), "rootfs /nowhere does not exist");
         assert_eq!(got.kind(), ErrorKind::NotFound);
         assert_eq!(got.hint(), Error::RootfsMissing("/".into()).hint());
+    }
+
+    #[test]
+    fn the_release_carries_the_steps_writes() {
+        let pipes = SyncPipes::new().unwrap();
+        let writes = vec![
+            (
+                PathBuf::from("/sys/fs/cgroup/memory/a/tasks"),
+                "0".to_string(),
+            ),
+            (
+                PathBuf::from("/sys/fs/cgroup/pids/a/tasks"),
+                "0".to_string(),
+            ),
+        ];
+        release(pipes.release_write, &writes).unwrap();
+        assert_eq!(wait_for_release(&pipes.release_read), Some(writes));
+
+        let pipes = SyncPipes::new().unwrap();
+        release(pipes.release_write, &Vec::new()).unwrap();
+        assert_eq!(wait_for_release(&pipes.release_read), Some(Vec::new()));
+
+        // The engine died before releasing: end-of-file alone.
+        let pipes = SyncPipes::new().unwrap();
+        drop(pipes.release_write);
+        assert_eq!(wait_for_release(&pipes.release_read), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use ch01_namespaces::Narrator;
-use ch02_cgroups::{CGROUP_ROOT, Cgroup, Limits};
+use ch02_cgroups::{CGROUP_ROOT, Cgroup, Features, Limits};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let command: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "dockyard-example",
         "freeze",
         &limits,
+        Features {
+            freezer: true,
+            ..Features::default()
+        },
         &n,
     )?;
     let mut child = Command::new(program).args(args).spawn()?;

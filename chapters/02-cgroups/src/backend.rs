@@ -1,6 +1,8 @@
 //! What each cgroup hierarchy implements: the one interface [`crate::Cgroup`] drives, so that
 //! the rest of the chapter works the same on v1 and v2 (as youki's managers do).
 
+use std::path::PathBuf;
+
 use ch01_namespaces::Narrator;
 
 use crate::error::Result;
@@ -11,6 +13,11 @@ use crate::stats::Stats;
 pub trait Backend: std::fmt::Debug {
     /// Moves a process (and, for a thread group, all its threads) into the group.
     fn attach(&self, pid: i32, n: &Narrator) -> Result<()>;
+    /// The files a single-threaded process writes `0` into to move *itself* into the group,
+    /// where that is cheaper than [`Backend::attach`] (see `Cgroup::self_join_files`).
+    fn self_join_files(&self) -> Option<Vec<PathBuf>> {
+        None
+    }
     /// How many times the kernel's OOM killer killed a process of the group.
     fn oom_kills(&self) -> Result<u64>;
     /// The group's counters.

@@ -6,48 +6,27 @@
 //! The files differ too (`memory.limit_in_bytes` against `memory.max`). [`Cgroup`] hides that:
 //! the rest of the chapter creates, limits, watches and removes a container's cgroup the same way
 //! on both, as youki's managers do.
+//!
+//! Every directory a run creates, joins and removes costs the kernel real work (a `mkdir` in the
+//! memory hierarchy allocates per-CPU counters and some thirty files), so a group joins only what
+//! it needs: on v1, the memory hierarchy (for the OOM counter) and the ones its limits use. What
+//! else a caller wants from the group, it asks for with [`Features`]: the counters of
+//! [`Cgroup::stats`], or freezing.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use ch01_namespaces::Narrator;
-use dockyard_support::FromIo;
-use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
-use crate::limits::Limits;
+use crate::error::Result;
+use crate::limits::{Features, Limits};
 use crate::stats::Stats;
-use crate::{v1, v2};
+use crate::version::{Version, version_of};
+use crate::{fs, v1, v2};
 
 /// Where cgroup filesystems are mounted on every current distribution.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-
-/// Which cgroup version the machine runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    /// One hierarchy per controller (and, on hybrid machines, an empty v2 tree beside them).
-    V1,
-    /// The unified hierarchy.
-    V2,
-}
-
-// ANCHOR: detect
-/// Detects the version from the filesystem mounted at `root`: cgroup2 there means v2 (the
-/// default of current distributions); a tmpfs holding per-controller mounts means v1, also on
-/// hybrid machines whose cgroup2 mount at `unified/` holds no controllers.
-pub fn detect(root: &Path) -> Result<Version> {
-    let fs = statfs(root).map_err(|e| Error::io("inspect", root)(e.into()))?;
-    if fs.filesystem_type() == CGROUP2_SUPER_MAGIC {
-        return Ok(Version::V2);
-    }
-    if root.join("memory").join("cgroup.procs").exists()
-        || root.join("pids").join("cgroup.procs").exists()
-    {
-        return Ok(Version::V1);
-    }
-    Err(Error::NoCgroupFs(root.to_path_buf()))
-}
-// ANCHOR_END: detect
 
 /// A container's cgroup, on either hierarchy.
 #[derive(Debug)]
@@ -57,18 +36,20 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Creates `parent/name` under `root` with `limits` written, on the detected hierarchy.
+    /// Creates `parent/name` under `root` with `limits` written, on the detected hierarchy,
+    /// offering `features` besides.
     pub fn create(
         root: &Path,
         parent: &str,
         name: &str,
         limits: &Limits,
+        features: Features,
         n: &Narrator,
     ) -> Result<Self> {
-        let version = detect(root)?;
+        let version = version_of(root)?;
         let relative = PathBuf::from(parent.trim_start_matches('/')).join(name);
         let backend: Box<dyn Backend> = match version {
-            Version::V1 => Box::new(v1::V1::create(root, &relative, limits, n)?),
+            Version::V1 => Box::new(v1::V1::create(root, &relative, limits, features, n)?),
             Version::V2 => Box::new(v2::V2::create(root, &relative, limits, n)?),
         };
         Ok(Cgroup { version, backend })
@@ -83,6 +64,18 @@ impl Cgroup {
     pub fn attach(&self, pid: i32, n: &Narrator) -> Result<()> {
         self.backend.attach(pid, n)
     }
+
+    // ANCHOR: self_join
+    /// The files a single-threaded process writes `0` into to join the group itself, or `None`
+    /// where only [`Cgroup::attach`] works. Moving *another* process takes the kernel's global
+    /// `cgroup_threadgroup_rwsem` for writing, and its first writer waits for an RCU grace
+    /// period: 4 to 16 ms here whenever no container started in the last few milliseconds.
+    /// A thread moving itself (v1: `0` into `tasks`) takes no such lock. On v2, `0` in
+    /// `cgroup.procs` still moves a whole thread group under the global lock, so v2 attaches.
+    pub fn self_join_files(&self) -> Option<Vec<PathBuf>> {
+        self.backend.self_join_files()
+    }
+    // ANCHOR_END: self_join
 
     /// See [`Backend::oom_kills`].
     pub fn oom_kills(&self) -> Result<u64> {
@@ -121,8 +114,36 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Removes the group (which must be empty: see [`Cgroup::kill_all`]).
+    // ANCHOR: remove
+    /// Removes the group. A container's group is empty by then: the death of its PID 1 ends
+    /// the PID namespace, and the kernel takes every other process of it down before `wait4`
+    /// reports PID 1, so the first `rmdir` succeeds (traced over many runs, plain exits, kills,
+    /// OOM kills and fork bombs alike, it never failed). Should a process still be there,
+    /// `rmdir` fails with EBUSY: then everything left in the group is killed and removal is
+    /// retried until it succeeds or [`REMOVE_PATIENCE`] runs out.
     pub fn remove(&self, n: &Narrator) -> Result<()> {
-        self.backend.remove(n)
+        let error = match self.backend.remove(n) {
+            Err(error) if fs::is_busy(&error) => error,
+            done => return done,
+        };
+        let deadline = Instant::now() + REMOVE_PATIENCE;
+        let mut last = error;
+        while Instant::now() < deadline {
+            self.kill_all()?;
+            // Killed processes leave the group as they exit, which takes a moment.
+            std::thread::sleep(RETRY_INTERVAL);
+            match self.backend.remove(n) {
+                Err(error) if fs::is_busy(&error) => last = error,
+                done => return done,
+            }
+        }
+        Err(last)
     }
+    // ANCHOR_END: remove
 }
+
+/// How long removal keeps killing and retrying when processes are still in the group.
+pub const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The pause between two removal attempts while processes are still in the group.
+const RETRY_INTERVAL: Duration = Duration::from_millis(1);

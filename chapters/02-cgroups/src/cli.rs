@@ -8,6 +8,7 @@ use clap::Args;
 use dockyard_support::format::human_bytes;
 
 use crate::error::Result;
+use crate::limits::Features;
 use crate::limits::{CgroupOptions, DEFAULT_PARENT, Limits, parse_size, parse_swap};
 use crate::step::Outcome;
 
@@ -54,7 +55,8 @@ pub struct LimitArgs {
 // ANCHOR_END: limit_args
 
 impl LimitArgs {
-    /// The library's options: the limits, parsed and checked, and the parent group.
+    /// The library's options: the limits, parsed and checked, the parent group, and the
+    /// counters with `--stats`.
     pub fn options(&self) -> Result<CgroupOptions> {
         let limits = Limits {
             memory: self.memory.as_deref().map(parse_size).transpose()?,
@@ -68,6 +70,10 @@ impl LimitArgs {
         Ok(CgroupOptions {
             parent: self.cgroup_parent.clone(),
             limits,
+            features: Features {
+                stats: self.stats,
+                ..Features::default()
+            },
         })
     }
 }
@@ -92,20 +98,14 @@ pub fn oom_message(outcome: &Outcome, limits: &Limits, status: i32) -> Option<St
 // ANCHOR_END: oom_message
 
 /// What a tool prints on stderr once the container ended: the OOM line, prefixed with the
-/// tool's name, and with `--stats` the counters.
-pub fn outcome_report(
-    program: &str,
-    outcome: &Outcome,
-    limits: &Limits,
-    status: i32,
-    with_stats: bool,
-) -> String {
+/// tool's name, and the counters where they were asked for (`--stats`).
+pub fn outcome_report(program: &str, outcome: &Outcome, limits: &Limits, status: i32) -> String {
     let mut report = String::new();
     if let Some(message) = oom_message(outcome, limits, status) {
         let _infallible = writeln!(report, "{program}: {message}");
     }
-    if with_stats {
-        let _infallible = write!(report, "{}", outcome.stats);
+    if let Some(stats) = &outcome.stats {
+        let _infallible = write!(report, "{stats}");
     }
     report
 }

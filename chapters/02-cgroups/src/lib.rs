@@ -6,9 +6,10 @@
 //! memory, the scheduler's quota for CPU, a refused `fork` for pids.
 //!
 //! This crate adds a cgroup to chapter 01's run as a [`ch01_namespaces::Step`]: the engine
-//! creates the group and moves the child into it while the child waits to be released, so the
-//! command never runs a single instruction unlimited, and the child's cgroup namespace, entered
-//! right after, shows that group as its root.
+//! creates the group while the child waits to be released, and the child is in it before its
+//! command starts (moved there by the engine, or, on v1, moving itself as its first act once
+//! released), so the command never runs a single instruction unlimited, and the child's cgroup
+//! namespace, entered right after, shows that group as its root.
 //!
 //! ```no_run
 //! use ch01_namespaces::{Container, ContainerSpec};
@@ -43,9 +44,11 @@ mod stats;
 mod step;
 mod v1;
 mod v2;
+mod version;
 
-pub use cgroup::{CGROUP_ROOT, Cgroup, Version, detect};
+pub use cgroup::{CGROUP_ROOT, Cgroup};
 pub use error::{Error, Result};
-pub use limits::{CgroupOptions, Limits};
+pub use limits::{CgroupOptions, Features, Limits};
 pub use stats::Stats;
 pub use step::{CgroupStep, Outcome};
+pub use version::{Version, detect};

@@ -28,6 +28,19 @@ pub struct Limits {
 }
 // ANCHOR_END: limits
 
+// ANCHOR: features
+/// What a group offers beyond its limits. On cgroup v1 each is a hierarchy more to create, join
+/// and remove on every run, so they are off unless asked for; on v2 the one directory has them
+/// all anyway.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// Every counter of [`crate::Stats`] (v1: joins `cpuacct`, `cpu` and `pids` even without limits).
+    pub stats: bool,
+    /// [`crate::Cgroup::freeze`] and [`crate::Cgroup::thaw`] (v1: joins `freezer`).
+    pub freezer: bool,
+}
+// ANCHOR_END: features
+
 /// The parent group of containers' groups, as Docker's is `docker`.
 pub const DEFAULT_PARENT: &str = "dockyard";
 
@@ -38,6 +51,8 @@ pub struct CgroupOptions {
     pub parent: String,
     /// What the container may use.
     pub limits: Limits,
+    /// What the group must offer beyond the limits (counters, freezing).
+    pub features: Features,
 }
 
 impl Default for CgroupOptions {
@@ -45,6 +60,7 @@ impl Default for CgroupOptions {
         CgroupOptions {
             parent: DEFAULT_PARENT.to_string(),
             limits: Limits::default(),
+            features: Features::default(),
         }
     }
 }
@@ -73,7 +89,7 @@ impl Limits {
             _ => {}
         }
         if let Some(cpus) = self.cpus {
-            let online = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            let online = usable_cpus() as f64;
             if !(cpus > 0.0 && cpus <= online) {
                 return Err(Error::Invalid(format!(
                     "--cpus {cpus} is out of range: this machine has {online} CPUs"
@@ -98,6 +114,20 @@ impl Limits {
         self.cpus
             .map(|cpus| (cpus * CPU_PERIOD_US as f64).round() as u64)
     }
+}
+
+/// How many CPUs this process may run on, as Docker counts them for `--cpus` (Go's
+/// `runtime.NumCPU`): the CPUs in its affinity mask, one `sched_getaffinity` call.
+/// (`std::thread::available_parallelism` would also read the engine's own cgroup quota, a dozen
+/// system calls more, and a quota on the engine says nothing about what a container may get.)
+fn usable_cpus() -> usize {
+    use nix::sched::{CpuSet, sched_getaffinity};
+    sched_getaffinity(nix::unistd::Pid::from_raw(0)).map_or(1, |set| {
+        (0..CpuSet::count())
+            .filter(|cpu| set.is_set(*cpu).unwrap_or(false))
+            .count()
+            .max(1)
+    })
 }
 
 /// Parses a size as `docker run` does: a number with an optional `b`, `k`, `m` or `g` suffix

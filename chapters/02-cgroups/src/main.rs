@@ -60,15 +60,18 @@ fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
         &options.parent,
         spec.id.as_str(),
         options.limits,
-    );
+    )
+    .features(options.features);
     let status = Container::new(spec)
         .narrate(narrator(explain)?)
         .step(&mut cgroup)
         .run()?
         .code();
     if let Some(outcome) = cgroup.outcome() {
-        let report = outcome_report(PROGRAM, outcome, cgroup.limits(), status, args.limits.stats);
-        eprint!("{report}");
+        eprint!(
+            "{}",
+            outcome_report(PROGRAM, outcome, cgroup.limits(), status)
+        );
     }
     Ok(status)
 }

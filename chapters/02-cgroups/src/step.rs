@@ -1,5 +1,7 @@
-//! The cgroup as a step of chapter 01's run: created and joined while the child waits to be
-//! released, read and removed after the container ended.
+//! The cgroup as a step of chapter 01's run: created while the child waits to be released and
+//! joined before the command starts (by the engine on v2; on v1 by the child itself, its first
+//! act once released, which is far cheaper: see [`Cgroup::self_join_files`]), then read and
+//! removed after the container ended.
 
 use std::path::PathBuf;
 
@@ -8,6 +10,7 @@ use nix::unistd::Pid;
 
 use crate::cgroup::Cgroup;
 use crate::error::Result;
+use crate::limits::Features;
 use crate::limits::Limits;
 use crate::stats::Stats;
 
@@ -16,8 +19,8 @@ use crate::stats::Stats;
 pub struct Outcome {
     /// Processes the OOM killer killed.
     pub oom_kills: u64,
-    /// The final counters.
-    pub stats: Stats,
+    /// The final counters, when asked for with [`CgroupStep::features`].
+    pub stats: Option<Stats>,
 }
 
 // ANCHOR: step
@@ -28,7 +31,10 @@ pub struct CgroupStep {
     parent: String,
     name: String,
     limits: Limits,
+    features: Features,
     cgroup: Option<Cgroup>,
+    /// Where the child joins the group itself, when it does (see [`Cgroup::self_join_files`]).
+    self_join: Vec<PathBuf>,
     outcome: Option<Outcome>,
 }
 
@@ -40,9 +46,18 @@ impl CgroupStep {
             parent: parent.to_string(),
             name: name.to_string(),
             limits,
+            features: Features::default(),
             cgroup: None,
+            self_join: Vec::new(),
             outcome: None,
         }
+    }
+
+    /// Asks the group for more than its limits: the final counters in [`Outcome::stats`],
+    /// or freezing (see [`Features`]).
+    pub fn features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
     }
 
     /// The limits it applies.
@@ -56,12 +71,11 @@ impl CgroupStep {
     }
 
     fn finish(&mut self, cgroup: &Cgroup, n: &Narrator) -> Result<()> {
-        // PID 1's death ended the PID namespace, so the group should be empty; a process that
-        // escaped the namespace's teardown (none should) would keep rmdir failing.
-        cgroup.kill_all()?;
+        // The counters go with the group: read what the caller needs before removing it.
+        let stats = self.features.stats.then(|| cgroup.stats()).transpose()?;
         self.outcome = Some(Outcome {
             oom_kills: cgroup.oom_kills()?,
-            stats: cgroup.stats()?,
+            stats,
         });
         cgroup.remove(n)
     }
@@ -73,17 +87,38 @@ impl Step for CgroupStep {
     }
 
     fn setup(&mut self, child: Pid, n: &Narrator) -> Result<(), StepError> {
-        let cgroup = Cgroup::create(&self.root, &self.parent, &self.name, &self.limits, n)?;
-        if let Err(error) = cgroup.attach(child.as_raw(), n) {
-            // Not set up, so not torn down by the engine: remove it here.
-            let _cleanup = cgroup.remove(n);
-            return Err(error.into());
+        let cgroup = Cgroup::create(
+            &self.root,
+            &self.parent,
+            &self.name,
+            &self.limits,
+            self.features,
+            n,
+        )?;
+        match cgroup.self_join_files() {
+            // The child writes these first thing once released (see `child_writes`).
+            Some(files) => self.self_join = files,
+            None => {
+                if let Err(error) = cgroup.attach(child.as_raw(), n) {
+                    // Not set up, so not torn down by the engine: remove it here.
+                    let _cleanup = cgroup.remove(n);
+                    return Err(error.into());
+                }
+            }
         }
         self.cgroup = Some(cgroup);
         Ok(())
     }
 
+    fn child_writes(&self) -> Vec<(PathBuf, String)> {
+        self.self_join
+            .iter()
+            .map(|file| (file.clone(), "0".to_string()))
+            .collect()
+    }
+
     fn teardown(&mut self, n: &Narrator) -> Result<(), StepError> {
+        self.self_join.clear();
         let Some(cgroup) = self.cgroup.take() else {
             return Ok(());
         };

@@ -1,53 +1,131 @@
-//! Cgroup v1: one hierarchy per controller, so one directory per controller per container.
+//! Cgroup v1: one hierarchy per controller, so one directory per hierarchy per container.
+//!
+//! A hierarchy may carry several controllers: many distributions mount `cpu` and `cpuacct`
+//! together at `cpu,cpuacct`, with `cpu` and `cpuacct` as symbolic links to it. The group then
+//! has one directory there, created, joined and removed once.
 
 use std::path::{Path, PathBuf};
 
 use ch01_namespaces::Narrator;
+use dockyard_support::FromIo;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::fs;
-use crate::limits::{CPU_PERIOD_US, Limits};
+use crate::limits::Features;
+use crate::limits::Limits;
 use crate::stats::Stats;
-
-/// The controllers a container's group joins.
-const CONTROLLERS: [&str; 6] = ["memory", "pids", "cpu", "cpuacct", "cpuset", "freezer"];
+use crate::version::detect;
 
 /// How long freezing may take before it is reported as stuck.
 const FREEZE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A container's group in each v1 hierarchy.
+/// One hierarchy the group joined: its controllers, where it is mounted, and the group's
+/// directory in it.
+#[derive(Debug)]
+struct Hierarchy {
+    controllers: Vec<&'static str>,
+    mount: PathBuf,
+    dir: PathBuf,
+}
+
+/// A container's group in each v1 hierarchy it joined.
 #[derive(Debug)]
 pub struct V1 {
-    dirs: Vec<(&'static str, PathBuf)>,
+    hierarchies: Vec<Hierarchy>,
+}
+
+// ANCHOR: v1_controllers
+/// The controllers a group joins: memory always, since its counter is how an OOM kill is
+/// recognised; the others only for a limit that needs them or a feature asked for. A process
+/// stays in its parent's group in every other hierarchy, which limits nothing.
+fn controllers(limits: &Limits, features: Features) -> Vec<&'static str> {
+    let mut wanted = vec!["memory"];
+    if limits.pids.is_some() || features.stats {
+        wanted.push("pids");
+    }
+    if limits.cpus.is_some() || limits.cpu_shares.is_some() || features.stats {
+        wanted.push("cpu");
+    }
+    if features.stats {
+        wanted.push("cpuacct");
+    }
+    if limits.cpuset_cpus.is_some() {
+        wanted.push("cpuset");
+    }
+    if features.freezer {
+        wanted.push("freezer");
+    }
+    wanted
+}
+// ANCHOR_END: v1_controllers
+
+/// Where `controller`'s hierarchy is mounted: `root/controller`, or what that names when it is
+/// a symbolic link to a co-mounted hierarchy such as `cpu,cpuacct`. One `readlink` each.
+fn mount_of(root: &Path, controller: &'static str) -> Result<PathBuf> {
+    let path = root.join(controller);
+    match std::fs::read_link(&path) {
+        Ok(target) => Ok(root.join(target)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Tell "no cgroup filesystem at all" from "this controller is not mounted".
+            detect(root)?;
+            Err(Error::MissingController {
+                version: "v1",
+                controller,
+            })
+        }
+        Err(source) => Err(Error::io("inspect", path)(source)),
+    }
 }
 
 impl V1 {
-    fn dir(&self, controller: &str) -> &Path {
-        self.dirs
+    /// The group's directory in `controller`'s hierarchy, if it joined it.
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.hierarchies
             .iter()
-            .find(|(c, _)| *c == controller)
-            .map(|(_, d)| d.as_path())
-            .expect("every controller of CONTROLLERS has a directory")
+            .find(|h| h.controllers.contains(&controller))
+            .map(|h| h.dir.as_path())
+    }
+
+    /// Like [`V1::dir`], for a controller a feature needs: not joined is an error naming it.
+    fn needed(&self, controller: &str, feature: &str) -> Result<&Path> {
+        self.dir(controller).ok_or_else(|| {
+            Error::Invalid(format!(
+                "the cgroup was created without the {controller} controller: \
+                 create it with Features {{ {feature}: true, .. }}"
+            ))
+        })
+    }
+
+    /// The memory hierarchy's directory, which every group has.
+    fn memory(&self) -> &Path {
+        self.dir("memory").expect("every group joins memory")
     }
 
     // ANCHOR: v1_create
-    /// Creates `relative` in every controller's hierarchy and writes the limits. On failure,
-    /// what was created is removed again.
-    pub fn create(root: &Path, relative: &Path, limits: &Limits, n: &Narrator) -> Result<Self> {
-        for controller in CONTROLLERS {
-            if !root.join(controller).join("cgroup.procs").exists() {
-                return Err(Error::MissingController {
-                    version: "v1",
-                    controller,
-                });
+    /// Creates `relative` in the hierarchy of every controller it needs and writes the limits.
+    /// On failure, what was created is removed again.
+    pub fn create(
+        root: &Path,
+        relative: &Path,
+        limits: &Limits,
+        features: Features,
+        n: &Narrator,
+    ) -> Result<Self> {
+        let mut hierarchies: Vec<Hierarchy> = Vec::new();
+        for controller in controllers(limits, features) {
+            let mount = mount_of(root, controller)?;
+            match hierarchies.iter_mut().find(|h| h.mount == mount) {
+                Some(shared) => shared.controllers.push(controller),
+                None => hierarchies.push(Hierarchy {
+                    controllers: vec![controller],
+                    dir: mount.join(relative),
+                    mount,
+                }),
             }
         }
-        let dirs = CONTROLLERS
-            .iter()
-            .map(|c| (*c, root.join(c).join(relative)))
-            .collect();
-        let group = V1 { dirs };
+        let group = V1 { hierarchies };
         let created = group
             .create_dirs(n)
             .and_then(|()| group.write_limits(limits, n));
@@ -61,13 +139,11 @@ impl V1 {
     // ANCHOR_END: v1_create
 
     fn create_dirs(&self, n: &Narrator) -> Result<()> {
-        for (controller, dir) in &self.dirs {
-            let created = fs::create_dirs(dir, n)?;
-            if *controller == "cpuset" {
-                // A new cpuset group starts with no CPUs and no memory nodes, and attaching a
-                // process to it fails with ENOSPC: each new level inherits its parent's.
-                for level in created {
-                    inherit_cpuset(&level, n)?;
+        for hierarchy in &self.hierarchies {
+            let created = fs::create_dirs(&hierarchy.mount, &hierarchy.dir, n)?;
+            if hierarchy.controllers.contains(&"cpuset") {
+                for level in &created {
+                    prepare_cpuset(level, level != &hierarchy.dir, n)?;
                 }
             }
         }
@@ -76,72 +152,90 @@ impl V1 {
 
     fn write_limits(&self, limits: &Limits, n: &Narrator) -> Result<()> {
         if let Some(memory) = limits.memory {
-            fs::write(
-                &self.dir("memory").join("memory.limit_in_bytes"),
-                &memory.to_string(),
-                n,
-            )?;
+            let file = self.memory().join("memory.limit_in_bytes");
+            fs::write(&file, &memory.to_string(), n)?;
         }
         if let Some(total) = limits.memory_swap {
-            let file = self.dir("memory").join("memory.memsw.limit_in_bytes");
-            if !file.exists() {
-                return Err(Error::Invalid(
-                    "--memory-swap needs swap accounting (boot the kernel with swapaccount=1)"
-                        .into(),
-                ));
+            let file = self.memory().join("memory.memsw.limit_in_bytes");
+            match fs::write(&file, &total.to_string(), n) {
+                Err(Error::Io(io)) if io.source.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::Invalid(
+                        "--memory-swap needs swap accounting (boot the kernel with swapaccount=1)"
+                            .into(),
+                    ));
+                }
+                written => written?,
             }
-            fs::write(&file, &total.to_string(), n)?;
         }
-        if let Some(quota) = limits.cpu_quota_us() {
-            let cpu = self.dir("cpu");
-            fs::write(
-                &cpu.join("cpu.cfs_period_us"),
-                &CPU_PERIOD_US.to_string(),
-                n,
-            )?;
+        if let Some((cpu, quota)) = self.dir("cpu").zip(limits.cpu_quota_us()) {
+            // Only the quota: a new group's period is already the kernel's default of 100 ms,
+            // which is CPU_PERIOD_US.
             fs::write(&cpu.join("cpu.cfs_quota_us"), &quota.to_string(), n)?;
         }
-        if let Some(shares) = limits.cpu_shares {
-            fs::write(&self.dir("cpu").join("cpu.shares"), &shares.to_string(), n)?;
+        if let Some((cpu, shares)) = self.dir("cpu").zip(limits.cpu_shares) {
+            fs::write(&cpu.join("cpu.shares"), &shares.to_string(), n)?;
         }
-        if let Some(cpus) = &limits.cpuset_cpus {
-            fs::write(&self.dir("cpuset").join("cpuset.cpus"), cpus, n)?;
+        if let Some((cpuset, cpus)) = self.dir("cpuset").zip(limits.cpuset_cpus.as_ref()) {
+            fs::write(&cpuset.join("cpuset.cpus"), cpus, n)?;
         }
-        if let Some(pids) = limits.pids {
-            fs::write(&self.dir("pids").join("pids.max"), &pids.to_string(), n)?;
+        if let Some((pids, max)) = self.dir("pids").zip(limits.pids) {
+            fs::write(&pids.join("pids.max"), &max.to_string(), n)?;
         }
         Ok(())
     }
 }
 
-/// Copies `cpuset.cpus` and `cpuset.mems` from the parent group.
-fn inherit_cpuset(dir: &Path, n: &Narrator) -> Result<()> {
-    let parent = dir.parent().expect("a created cgroup has a parent");
-    for file in ["cpuset.cpus", "cpuset.mems"] {
-        let value = fs::read(&parent.join(file))?;
-        fs::write(&dir.join(file), value.trim(), n)?;
+// ANCHOR: cpuset
+/// Readies a cpuset group created by this run. A new cpuset group starts with no CPUs and no
+/// memory nodes, and attaching a process to it fails with ENOSPC, unless its parent has
+/// `cgroup.clone_children` set: then the kernel copies the parent's into it. So a level with no
+/// memory nodes copies its parent's `cpuset.cpus` and `cpuset.mems` once, and a level that gets
+/// children (`has_children`: the parent groups such as `dockyard`) sets `clone_children`, so
+/// that the container groups created below it later start ready, without a read or a write.
+fn prepare_cpuset(dir: &Path, has_children: bool, n: &Narrator) -> Result<()> {
+    if fs::read(&dir.join("cpuset.mems"))?.trim().is_empty() {
+        let parent = dir.parent().expect("a created cgroup has a parent");
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let value = fs::read(&parent.join(file))?;
+            fs::write(&dir.join(file), value.trim(), n)?;
+        }
+    }
+    if has_children {
+        fs::write(&dir.join("cgroup.clone_children"), "1", n)?;
     }
     Ok(())
 }
+// ANCHOR_END: cpuset
 
 impl Backend for V1 {
     // ANCHOR: v1_attach
     fn attach(&self, pid: i32, n: &Narrator) -> Result<()> {
-        for (_, dir) in &self.dirs {
-            fs::write(&dir.join("cgroup.procs"), &pid.to_string(), n)?;
+        let pid = pid.to_string();
+        for hierarchy in &self.hierarchies {
+            fs::write(&hierarchy.dir.join("cgroup.procs"), &pid, n)?;
         }
         Ok(())
     }
     // ANCHOR_END: v1_attach
 
+    fn self_join_files(&self) -> Option<Vec<PathBuf>> {
+        Some(
+            self.hierarchies
+                .iter()
+                .map(|h| h.dir.join("tasks"))
+                .collect(),
+        )
+    }
+
     fn oom_kills(&self) -> Result<u64> {
-        fs::read_key(&self.dir("memory").join("memory.oom_control"), "oom_kill")
+        fs::read_key(&self.memory().join("memory.oom_control"), "oom_kill")
     }
 
     fn stats(&self) -> Result<Stats> {
-        let memory = self.dir("memory");
-        let cpuacct = self.dir("cpuacct");
-        let pids = self.dir("pids");
+        let memory = self.memory();
+        let cpuacct = self.needed("cpuacct", "stats")?;
+        let pids = self.needed("pids", "stats")?;
+        let cpu_stat = fs::read(&self.needed("cpu", "stats")?.join("cpu.stat"))?;
         let peak_pids = fs::read_number(&pids.join("pids.peak"))
             .or_else(|_| fs::read_number(&pids.join("pids.current")))?;
         Ok(Stats {
@@ -150,14 +244,13 @@ impl Backend for V1 {
             user_usec: fs::read_number(&cpuacct.join("cpuacct.usage_user"))? / 1000,
             system_usec: fs::read_number(&cpuacct.join("cpuacct.usage_sys"))? / 1000,
             pids_peak: peak_pids,
-            throttled_periods: fs::read_key(&self.dir("cpu").join("cpu.stat"), "nr_throttled")?,
-            throttled_usec: fs::read_key(&self.dir("cpu").join("cpu.stat"), "throttled_time")?
-                / 1000,
+            throttled_periods: fs::key(&cpu_stat, "nr_throttled"),
+            throttled_usec: fs::key(&cpu_stat, "throttled_time") / 1000,
         })
     }
 
     fn set_frozen(&self, frozen: bool, n: &Narrator) -> Result<()> {
-        let state = self.dir("freezer").join("freezer.state");
+        let state = self.needed("freezer", "freezer")?.join("freezer.state");
         let wanted = if frozen { "FROZEN" } else { "THAWED" };
         fs::write(&state, wanted, n)?;
         // Freezing is asynchronous: the state reads FREEZING until every task has stopped.
@@ -174,7 +267,7 @@ impl Backend for V1 {
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        let procs = fs::read(&self.dir("pids").join("cgroup.procs"))?;
+        let procs = fs::read(&self.memory().join("cgroup.procs"))?;
         Ok(procs
             .lines()
             .filter_map(|l| l.trim().parse().ok())
@@ -183,11 +276,103 @@ impl Backend for V1 {
 
     fn remove(&self, n: &Narrator) -> Result<()> {
         let mut first_error = None;
-        for (_, dir) in &self.dirs {
-            if let Err(e) = fs::remove_dir(dir, n) {
+        for hierarchy in &self.hierarchies {
+            if let Err(e) = fs::remove_dir(&hierarchy.dir, n) {
                 first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_joins_only_what_its_limits_and_features_need() {
+        let memory = Limits {
+            memory: Some(64 << 20),
+            ..Limits::default()
+        };
+        assert_eq!(controllers(&memory, Features::default()), ["memory"]);
+        let all_limits = Limits {
+            pids: Some(100),
+            cpus: Some(1.0),
+            ..memory.clone()
+        };
+        assert_eq!(
+            controllers(&all_limits, Features::default()),
+            ["memory", "pids", "cpu"]
+        );
+        let stats = Features {
+            stats: true,
+            ..Features::default()
+        };
+        assert_eq!(
+            controllers(&Limits::default(), stats),
+            ["memory", "pids", "cpu", "cpuacct"]
+        );
+        let pinned = Limits {
+            cpuset_cpus: Some("0".into()),
+            ..Limits::default()
+        };
+        let freezer = Features {
+            freezer: true,
+            ..Features::default()
+        };
+        assert_eq!(
+            controllers(&pinned, freezer),
+            ["memory", "cpuset", "freezer"]
+        );
+    }
+
+    #[test]
+    fn co_mounted_controllers_share_one_directory() {
+        // A stand-in for /sys/fs/cgroup: plain directories and the links distributions make.
+        let root = std::env::temp_dir().join(format!("dockyard-v1-{}", std::process::id()));
+        for mount in ["memory", "pids", "cpu,cpuacct"] {
+            std::fs::create_dir_all(root.join(mount)).unwrap();
+        }
+        for link in ["cpu", "cpuacct"] {
+            std::os::unix::fs::symlink("cpu,cpuacct", root.join(link)).unwrap();
+        }
+        let stats = Features {
+            stats: true,
+            ..Features::default()
+        };
+        let n = Narrator::silent();
+        let group = V1::create(
+            &root,
+            Path::new("parent/box"),
+            &Limits::default(),
+            stats,
+            &n,
+        );
+        let group = group.unwrap();
+        let joined: Vec<(&[&str], &Path)> = group
+            .hierarchies
+            .iter()
+            .map(|h| (h.controllers.as_slice(), h.dir.as_path()))
+            .collect();
+        let memory = root.join("memory/parent/box");
+        let pids = root.join("pids/parent/box");
+        let cpu = root.join("cpu,cpuacct/parent/box");
+        assert_eq!(
+            joined,
+            [
+                (&["memory"][..], memory.as_path()),
+                (&["pids"][..], pids.as_path()),
+                (&["cpu", "cpuacct"][..], cpu.as_path()),
+            ]
+        );
+        assert!(cpu.is_dir());
+        group.remove(&n).unwrap();
+        assert!(!cpu.exists() && root.join("cpu,cpuacct/parent").is_dir());
+        assert!(matches!(
+            mount_of(&root, "freezer"),
+            Err(Error::NoCgroupFs(_) | Error::MissingController { .. })
+        ));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -24,8 +24,31 @@ pub struct V2 {
 
 impl V2 {
     // ANCHOR: v2_create
-    /// Enables the controllers down to the parent, creates the group, writes the limits.
+    /// Creates the group, makes sure every level above it hands the controllers down, writes
+    /// the limits.
     pub fn create(root: &Path, relative: &Path, limits: &Limits, n: &Narrator) -> Result<Self> {
+        let dir = root.join(relative);
+        fs::create_dirs(root, &dir, n)?;
+        let group = V2 { dir };
+        let ready = group
+            .delegate_controllers(root, n)
+            .and_then(|()| group.write_limits(limits, n));
+        if let Err(error) = ready {
+            // Best effort: the directory is empty, the first error is the one to report.
+            let _cleanup = group.remove(n);
+            return Err(error);
+        }
+        Ok(group)
+    }
+
+    /// A group's `cgroup.controllers` lists what its parent hands down, so one read tells
+    /// whether the controllers are there (every run after the first). If not, each level from
+    /// the root down to the parent enables them for its children.
+    fn delegate_controllers(&self, root: &Path, n: &Narrator) -> Result<()> {
+        let offered = fs::read(&self.dir.join("cgroup.controllers"))?;
+        if has_all(&offered) {
+            return Ok(());
+        }
         let available = fs::read(&root.join("cgroup.controllers"))?;
         for controller in CONTROLLERS {
             if !available.split_whitespace().any(|c| c == controller) {
@@ -35,10 +58,7 @@ impl V2 {
                 });
             }
         }
-        let dir = root.join(relative);
-        let parent = dir.parent().expect("a container's group has a parent");
-        fs::create_dirs(parent, n)?;
-        // Each level from the root down to the parent must hand the controllers down.
+        let parent = self.dir.parent().expect("a container's group has a parent");
         let levels: Vec<&Path> = parent
             .ancestors()
             .take_while(|p| p.starts_with(root))
@@ -46,14 +66,7 @@ impl V2 {
         for level in levels.into_iter().rev() {
             enable_controllers(level, n)?;
         }
-        fs::create_dirs(&dir, n)?;
-        let group = V2 { dir };
-        if let Err(error) = group.write_limits(limits, n) {
-            // Best effort: the directory is empty, the first error is the one to report.
-            let _cleanup = group.remove(n);
-            return Err(error);
-        }
-        Ok(group)
+        Ok(())
     }
     // ANCHOR_END: v2_create
 
@@ -91,6 +104,13 @@ impl V2 {
     }
 }
 
+/// Whether a `cgroup.controllers` or `cgroup.subtree_control` text lists every controller.
+fn has_all(listed: &str) -> bool {
+    CONTROLLERS
+        .iter()
+        .all(|c| listed.split_whitespace().any(|l| l == *c))
+}
+
 /// Writes `+memory +pids +cpu +cpuset` to a level's `cgroup.subtree_control` unless they are
 /// enabled there already.
 fn enable_controllers(level: &Path, n: &Narrator) -> Result<()> {
@@ -122,17 +142,17 @@ impl Backend for V2 {
     }
 
     fn stats(&self) -> Result<Stats> {
-        let cpu_stat = self.dir.join("cpu.stat");
+        let cpu_stat = fs::read(&self.dir.join("cpu.stat"))?;
         let pids_peak = optional_number(&self.dir.join("pids.peak"))
             .map_or_else(|| fs::read_number(&self.dir.join("pids.current")), Ok)?;
         Ok(Stats {
             memory_peak: optional_number(&self.dir.join("memory.peak")),
             memory_limit_hits: fs::read_key(&self.dir.join("memory.events"), "max")?,
-            user_usec: fs::read_key(&cpu_stat, "user_usec")?,
-            system_usec: fs::read_key(&cpu_stat, "system_usec")?,
+            user_usec: fs::key(&cpu_stat, "user_usec"),
+            system_usec: fs::key(&cpu_stat, "system_usec"),
             pids_peak,
-            throttled_periods: fs::read_key(&cpu_stat, "nr_throttled")?,
-            throttled_usec: fs::read_key(&cpu_stat, "throttled_usec")?,
+            throttled_periods: fs::key(&cpu_stat, "nr_throttled"),
+            throttled_usec: fs::key(&cpu_stat, "throttled_usec"),
         })
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use ch02_cgroups::{CGROUP_ROOT, Cgroup, Limits, Version, detect};
+use ch02_cgroups::{CGROUP_ROOT, Cgroup, Features, Limits, Version, detect};
 use dockyard_tests::{TestDir, busybox_rootfs, require_root};
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -263,13 +263,14 @@ fn no_cgroup_is_left_after_exit_failure_or_kill() {
 fn a_missing_controller_is_named_with_its_hint_during_run() {
     require_root!();
     let dir = busybox_rootfs();
-    // In a mount namespace of its own, the command sees a cgroup root that has the memory
-    // hierarchy's file and nothing else: a v1 machine where the other controllers were never
-    // mounted. The host's cgroups are untouched, and the tmpfs goes with the namespace.
+    // In a mount namespace of its own, the command sees a cgroup root that has the pids
+    // hierarchy's file and nothing else: a v1 machine where the memory controller (which every
+    // run joins, for its OOM counter) was never mounted. The host's cgroups are untouched, and
+    // the tmpfs goes with the namespace.
     let bin = env!("CARGO_BIN_EXE_ch02-cgroups");
     let script = format!(
-        "mount -t tmpfs fake-cgroups {CGROUP_ROOT} && mkdir {CGROUP_ROOT}/memory && \
-         touch {CGROUP_ROOT}/memory/cgroup.procs && exec {bin} run --rootfs {} -- /bin/true",
+        "mount -t tmpfs fake-cgroups {CGROUP_ROOT} && mkdir {CGROUP_ROOT}/pids && \
+         touch {CGROUP_ROOT}/pids/cgroup.procs && exec {bin} run --rootfs {} -- /bin/true",
         dir.rootfs().display()
     );
     let out = std::process::Command::new("unshare")
@@ -281,7 +282,7 @@ fn a_missing_controller_is_named_with_its_hint_during_run() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     // Chapter 02's hint crosses chapter 01's run: the step's error keeps its type.
     let expected = regex::Regex::new(
-        r#"^ch02-cgroups: cgroup: cgroup v1 controller "(\w+)" is not available \(hint: mount it: mkdir -p /sys/fs/cgroup/(\w+) && mount -t cgroup -o (\w+) cgroup /sys/fs/cgroup/(\w+)\)\n$"#,
+        r#"^ch02-cgroups: cgroup: cgroup v1 controller "memory" is not available \(hint: mount it: mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory\)\n$"#,
     )
     .unwrap();
     assert!(expected.is_match(&stderr), "{stderr}");
@@ -325,6 +326,10 @@ fn freeze_thaw_list_and_kill_through_the_library() {
         &parent.name,
         "box",
         &Limits::default(),
+        Features {
+            freezer: true,
+            ..Features::default()
+        },
         &n,
     )
     .unwrap();

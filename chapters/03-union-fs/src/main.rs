@@ -137,10 +137,7 @@ fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Re
     };
     let events = |event| ch03_union_fs::cli::run::print_event(PROGRAM, event);
     let end = ch03_union_fs::run::run(store, request, &storage.options()?, n, &events)?;
-    let stats = args.limits.stats;
-    Ok(ch03_union_fs::cli::run::finish(
-        PROGRAM, &end, &limits, stats,
-    ))
+    Ok(ch03_union_fs::cli::run::finish(PROGRAM, &end, &limits))
 }
 // ANCHOR_END: run_cli
 

@@ -102,7 +102,8 @@ pub fn run(
         &cgroup_options.parent,
         &record.id,
         cgroup_options.limits,
-    );
+    )
+    .features(cgroup_options.features);
     let mut container = Container::new(spec).narrate(n.clone()).step(&mut cgroup);
     if let Some(mount) = rootfs.mount() {
         container = container.mount_rootfs(mount);

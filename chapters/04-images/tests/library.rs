@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use ch01_namespaces::{ExitStatus, Narrator, ProcessOptions};
-use ch02_cgroups::{CgroupOptions, Limits};
+use ch02_cgroups::{CgroupOptions, Features, Limits};
 use ch03_union_fs::{RunEvent, StorageOptions};
 use ch04_images::ImageStore;
 use ch04_images::load::{LayerEvent, LayerProgress};
@@ -68,6 +68,10 @@ fn runs_an_image_with_plain_options(store: &ImageStore) {
                 pids: Some(64),
                 ..Limits::default()
             },
+            features: Features {
+                stats: true,
+                ..Features::default()
+            },
         },
         name: Some("from-the-library".into()),
         remove: true,
@@ -84,7 +88,8 @@ fn runs_an_image_with_plain_options(store: &ImageStore) {
     assert_eq!(end.status, ExitStatus::Exited(3));
     let cgroup = end.cgroup.expect("the cgroup's outcome");
     assert_eq!(cgroup.oom_kills, 0);
-    assert!(cgroup.stats.pids_peak >= 1, "{cgroup:?}");
+    let stats = cgroup.stats.as_ref().expect("the counters asked for");
+    assert!(stats.pids_peak >= 1, "{cgroup:?}");
     assert_eq!(
         events.take(),
         [],

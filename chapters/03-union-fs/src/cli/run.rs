@@ -13,15 +13,12 @@ pub fn print_event(program: &str, event: RunEvent) {
     }
 }
 
-/// Prints the OOM line (and with `stats` the cgroup's counters) on stderr; returns the exit
-/// status, as `docker run` exits.
-pub fn finish(program: &str, end: &RunEnd, limits: &Limits, stats: bool) -> i32 {
+/// Prints the OOM line (and the cgroup's counters, when they were asked for) on stderr;
+/// returns the exit status, as `docker run` exits.
+pub fn finish(program: &str, end: &RunEnd, limits: &Limits) -> i32 {
     let status = end.status.code();
     if let Some(outcome) = &end.cgroup {
-        eprint!(
-            "{}",
-            outcome_report(program, outcome, limits, status, stats)
-        );
+        eprint!("{}", outcome_report(program, outcome, limits, status));
     }
     status
 }

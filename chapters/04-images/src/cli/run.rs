@@ -57,6 +57,6 @@ impl RunArgs {
         let storage = cx.globals.storage.options()?;
         let events = |event| print_event(cx.program, event);
         let end = run_image(&cx.store, request, &storage, &cx.narrator, &events)?;
-        Ok(finish(cx.program, &end, &limits, self.limits.stats))
+        Ok(finish(cx.program, &end, &limits))
     }
 }
