@@ -21,8 +21,67 @@ run cgroupns ch02-cgroups run --rootfs rootfs --memory 64m -- /probe report cgro
 run missing ch02-cgroups run --rootfs rootfs -- /no/such
 run killed ch02-cgroups run --rootfs rootfs --init -- /bin/sh -c 'kill -9 $$'
 run freeze freeze /bin/sleep 30
-echo "== leftovers: $(ls -d /sys/fs/cgroup/dockyard/*/ 2>/dev/null | wc -l)"
 "#;
+
+/// Counts the container groups left behind; last, after the book's commands too.
+const LEFTOVERS: &str = r#"echo "== leftovers: $(ls -d /sys/fs/cgroup/dockyard/*/ 2>/dev/null | wc -l)"
+"#;
+
+/// The book's page whose cgroup v2 transcript this test checks: the book test runs the page's
+/// `console` blocks on this (v1) machine; the block after [`MARKER`] is for v2, and runs here.
+const PAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../book/src/ch02-cgroups.md"
+);
+const MARKER: &str = "<!-- cgroup v2: checked by chapters/02-cgroups/tests/v2_vm.rs -->";
+
+/// The commands of the block after the marker (without `sudo `) and what each prints.
+fn book_transcript() -> Vec<(String, String)> {
+    let page = std::fs::read_to_string(PAGE).expect("read the chapter 02 page");
+    let (_, after) = page
+        .split_once(MARKER)
+        .expect("the page marks its v2 transcript");
+    let block = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("a text block follows the marker");
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ ") {
+            Some(command) => {
+                let command = command.strip_prefix("sudo ").unwrap_or(command);
+                steps.push((command.to_string(), String::new()));
+            }
+            None => {
+                let (_, output) = steps.last_mut().expect("a command before its output");
+                output.push_str(line);
+                output.push('\n');
+            }
+        }
+    }
+    steps
+}
+
+/// Ids and the pids the engine narrates differ on every run.
+fn normalize(text: &str) -> String {
+    let rules = [
+        (r"\b[0-9a-f]{64}\b", "<id>"),
+        (r"= pid \d+", "= pid <n>"),
+        (
+            r#""\d+" > (\S+)/cgroup\.procs"#,
+            r#""<n>" > $1/cgroup.procs"#,
+        ),
+    ];
+    let mut text = text.to_string();
+    for (pattern, replacement) in rules {
+        text = regex::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, replacement)
+            .into_owned();
+    }
+    text
+}
 
 /// The lines printed between `== NAME` and `== NAME status N`, and N.
 fn case(output: &str, name: &str) -> (String, i32) {
@@ -61,10 +120,18 @@ fn limits_work_on_cgroup_v2() {
             target: "/bin/freeze".into(),
         },
     ];
+    let book = book_transcript();
+    let mut script = SCRIPT.to_string();
+    for (i, (command, _)) in book.iter().enumerate() {
+        script.push_str(&format!(
+            "book{i}() {{\n{command}\n}}\nrun book{i} book{i}\n"
+        ));
+    }
+    script.push_str(LEFTOVERS);
     let output = vm::run_script(
         &files,
         &[(dir.rootfs(), "/work/rootfs".into())],
-        SCRIPT,
+        &script,
         BOOT_AND_RUN,
     );
 
@@ -125,5 +192,13 @@ fn limits_work_on_cgroup_v2() {
             "removed"
         ]
     );
+    for (i, (command, expected)) in book.iter().enumerate() {
+        let (printed, _) = case(&output, &format!("book{i}"));
+        assert_eq!(
+            normalize(&printed),
+            normalize(expected),
+            "the book's cgroup v2 transcript drifted: `{command}` printed:\n{printed}"
+        );
+    }
     assert!(output.contains("== leftovers: 0\n"), "{output}");
 }
