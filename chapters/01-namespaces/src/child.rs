@@ -44,7 +44,6 @@ pub(crate) struct ChildEnds<'m> {
     pub init_program: Option<OwnedFd>,
 }
 
-// ANCHOR: child_sequence
 /// The child's entry point right after `clone`. Never returns: it becomes the command (or,
 /// with `--init`, the init that waits for it), or reports why it could not and exits.
 pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds<'_>, n: &Narrator) -> ! {
@@ -98,6 +97,7 @@ pub(crate) fn main(spec: &ContainerSpec, ends: ChildEnds<'_>, n: &Narrator) -> !
     unsafe { libc::_exit(error.status()) }
 }
 
+// ANCHOR: child_sequence
 /// The container-wide steps, done once by the first process: returns the terminal's slave
 /// path when there is one.
 fn prepare(

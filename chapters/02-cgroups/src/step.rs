@@ -23,7 +23,6 @@ pub struct Outcome {
     pub stats: Option<Stats>,
 }
 
-// ANCHOR: step
 /// Puts the container into a new cgroup with `limits`.
 #[derive(Debug)]
 pub struct CgroupStep {
@@ -70,6 +69,8 @@ impl CgroupStep {
         self.outcome.as_ref()
     }
 
+    // ANCHOR: finish
+    /// Reads what the caller asked for, then removes the group.
     fn finish(&mut self, cgroup: &Cgroup, n: &Narrator) -> Result<()> {
         // The counters go with the group: read what the caller needs before removing it.
         let stats = self.features.stats.then(|| cgroup.stats()).transpose()?;
@@ -79,8 +80,10 @@ impl CgroupStep {
         });
         cgroup.remove(n)
     }
+    // ANCHOR_END: finish
 }
 
+// ANCHOR: step
 impl Step for CgroupStep {
     fn name(&self) -> &str {
         "cgroup"
