@@ -58,10 +58,12 @@ pub struct ReadFailure {
 /// The work is split to keep both threads busy: the reading thread decompresses (the heaviest
 /// part) and hashes the compressed bytes; the tar's own hash is computed here, as the tar is
 /// consumed, on the thread that otherwise waits for the kernel to create files. An archive
-/// that is not compressed is its own tar: it is hashed once.
+/// that is not compressed is its own tar: it is hashed once. Chunks go back to the reading
+/// thread once consumed, so the same few megabytes carry the whole archive.
 #[derive(Debug)]
 pub struct TarStream {
     chunks: Receiver<Message>,
+    spares: SyncSender<Vec<u8>>,
     current: Vec<u8>,
     position: usize,
     /// `None` once the archive turned out to be a plain tar, whose digest is the diff id.
@@ -77,11 +79,13 @@ impl TarStream {
         after_failure: AfterFailure,
     ) -> io::Result<TarStream> {
         let (send, chunks) = sync_channel(QUEUE);
+        let (spares, spare) = sync_channel(QUEUE + 2);
         let reader = std::thread::Builder::new()
             .name("layer-reader".into())
-            .spawn(move || read_and_decompress(input, &send, after_failure))?;
+            .spawn(move || read_and_decompress(input, &send, &spare, after_failure))?;
         Ok(TarStream {
             chunks,
+            spares,
             current: Vec::new(),
             position: 0,
             tar_hash: Some(Sha256::new()),
@@ -160,6 +164,7 @@ struct Outcome {
 fn read_and_decompress(
     input: impl Read,
     send: &SyncSender<Message>,
+    spares: &Receiver<Vec<u8>>,
     after_failure: AfterFailure,
 ) -> Outcome {
     let mut raw = BufReader::with_capacity(CHUNK, Hashing::new(input));
@@ -171,7 +176,8 @@ fn read_and_decompress(
         }
         let mut tar = compression.decoder(&mut raw)?;
         loop {
-            let mut chunk = vec![0u8; CHUNK];
+            let mut chunk = spares.try_recv().unwrap_or_default();
+            chunk.resize(CHUNK, 0);
             let filled = fill(&mut tar, &mut chunk)?;
             if filled == 0 {
                 return Ok(Handed::All);
@@ -254,7 +260,11 @@ impl Read for TarStream {
                 Ok(Message::Compression(Compression::None)) => self.tar_hash = None,
                 Ok(Message::Compression(_)) => {}
                 Ok(Message::Chunk(chunk)) => {
-                    self.current = chunk;
+                    let used = std::mem::replace(&mut self.current, chunk);
+                    if used.capacity() > 0 {
+                        // The reading thread makes a new one if it has ended or has enough.
+                        let _unneeded = self.spares.try_send(used);
+                    }
                     self.position = 0;
                 }
                 Ok(Message::Failed(error)) => return Err(error),
