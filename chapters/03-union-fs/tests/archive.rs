@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use ch01_namespaces::Narrator;
 use ch03_union_fs::Error;
-use ch03_union_fs::archive::{ApplyOptions, Whiteouts, apply, apply_file};
+use ch03_union_fs::archive::{ApplyOptions, Whiteouts, apply, apply_file, apply_to_end};
 use dockyard_tests::{require_root, tree_listing};
 use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
@@ -332,6 +332,75 @@ fn corrupt_and_truncated_archives_fail_cleanly() {
         scene.apply(short_entry, &options),
         Err(Error::CorruptArchive(_))
     ));
+}
+
+#[test]
+fn an_archive_that_fails_part_way_is_still_hashed_to_its_end() {
+    let options = ApplyOptions::for_this_process(Whiteouts::Overlay);
+    let sha256 = |bytes: &[u8]| format!("sha256:{:x}", Sha256::digest(bytes));
+    let big = "x".repeat(3 << 20);
+    let good = archive(&[file("a", &big), file("b", &big)]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&good).unwrap();
+    let gz = gz.finish().unwrap();
+
+    // A deflate stream whose second half is overwritten, with megabytes more after it: the
+    // archive fails part-way, the rest of the input is still read, and the digest is that of
+    // all of it.
+    let mut broken = gz.clone();
+    let middle = broken.len() / 2;
+    broken[middle..].fill(0xff);
+    broken.extend(std::iter::repeat_n(0x42, 8 << 20));
+    let scene = Scene::new();
+    let failure = apply_to_end(
+        std::io::Cursor::new(broken.clone()),
+        &scene.target(),
+        &options,
+        &Narrator::silent(),
+    )
+    .expect_err("a broken deflate stream");
+    assert!(
+        matches!(failure.error, Error::CorruptArchive(_)),
+        "{:?}",
+        failure.error
+    );
+    assert_eq!(failure.digest, Some(sha256(&broken)));
+
+    // The tar reader refuses an entry (the decompressor had nothing against it): the same.
+    let hostile = archive(&[
+        file("a", &big),
+        file("../outside/pwned", "x"),
+        file("b", &big),
+    ]);
+    let scene = Scene::new();
+    let outside = scene.outside_listing();
+    let failure = apply_to_end(
+        std::io::Cursor::new(hostile.clone()),
+        &scene.target(),
+        &options,
+        &Narrator::silent(),
+    )
+    .expect_err("a hostile entry");
+    assert!(
+        matches!(failure.error, Error::UnsafeEntry { .. }),
+        "{:?}",
+        failure.error
+    );
+    assert_eq!(failure.digest, Some(sha256(&hostile)));
+    assert_eq!(scene.outside_listing(), outside);
+
+    // A good archive: the same digests as apply's.
+    let scene = Scene::new();
+    let applied = apply_to_end(
+        std::io::Cursor::new(gz.clone()),
+        &scene.target(),
+        &options,
+        &Narrator::silent(),
+    )
+    .expect("a good archive");
+    assert_eq!(applied.digest, sha256(&gz));
+    assert_eq!(applied.diff_id, sha256(&good));
+    assert_eq!(applied.compressed_size, gz.len() as u64);
 }
 
 #[test]

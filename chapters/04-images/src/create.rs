@@ -39,6 +39,7 @@ pub fn import(
         diff_id: None,
         parent: None,
         what: format!("the archive {}", file.display()),
+        from: None,
     };
     let pending = store.unpack_layer(input, &layer, n)?;
     let host = Wanted::host();
@@ -86,6 +87,7 @@ pub fn commit(
         diff_id: None,
         parent: base.chain_ids().last().cloned(),
         what: format!("the changes of container {}", record.short_id()),
+        from: None,
     };
     let pending = std::thread::scope(|scope| {
         let writing = scope.spawn(|| archive::write_layer(&changes, &source, writer));

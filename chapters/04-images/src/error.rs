@@ -49,6 +49,17 @@ pub enum Error {
         /// The digest of its bytes.
         actual: Digest,
     },
+    /// A layer blob whose bytes are not the digest its manifest names (docker: "filesystem
+    /// layer verification failed").
+    #[error("layer {expected} from {from} does not match its digest (got {actual})")]
+    LayerDigestMismatch {
+        /// The digest the manifest names.
+        expected: Digest,
+        /// Where it was read from: a registry's repository, an archive.
+        from: String,
+        /// The digest of its bytes.
+        actual: Digest,
+    },
     /// Content whose size is not the size it was declared with.
     #[error("{what} is {actual} bytes, expected {expected}")]
     SizeMismatch {
@@ -160,6 +171,7 @@ impl EngineError for Error {
             | Error::Document(_)
             | Error::Digest(_)
             | Error::DigestMismatch { .. }
+            | Error::LayerDigestMismatch { .. }
             | Error::SizeMismatch { .. }
             | Error::Missing { .. }
             | Error::UnknownFormat(_)
@@ -191,7 +203,9 @@ impl EngineError for Error {
             Error::InvalidReference { .. } => {
                 Some("references look like NAME[:TAG] or NAME@sha256:DIGEST, lowercase".into())
             }
-            Error::DigestMismatch { .. } | Error::SizeMismatch { .. } => {
+            Error::DigestMismatch { .. }
+            | Error::LayerDigestMismatch { .. }
+            | Error::SizeMismatch { .. } => {
                 Some("the content was damaged or changed, in the archive or the registry; nothing of it was stored".into())
             }
             Error::NoCommand => Some("give one after the image, or --entrypoint".into()),

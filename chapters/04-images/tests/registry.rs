@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Dock, Layout, PATIENCE, Root, StoreState, big_layout, sha256_hex};
+use common::{
+    BIN, Dock, Layout, PATIENCE, Root, StoreState, big_layout, break_deflate_stream, sha256_hex,
+};
 use dockyard_tests::registry::{Registry, http_request, upload_blob};
 use dockyard_tests::{
     assert_no_mounts_under, require_image_tools, require_registry, require_root, wait_until,
@@ -611,24 +613,93 @@ fn a_blob_corrupted_on_the_registry_is_refused_and_nothing_is_stored() {
     let dock = Dock::new();
     let reference = format!("{}/test/busybox:v1", registry.host());
     let (layout, _) = dock.push_fixture(&reference);
+    let layer = layout.layer_digests(0)[1].clone();
+    let path = registry.blob_data_path(&layer);
+    let original = fs::read(&path).unwrap();
+    let mismatch = |bytes: &[u8]| {
+        format!(
+            "layer {layer} from {}/test/busybox does not match its digest (got sha256:{})",
+            registry.host(),
+            sha256_hex(bytes)
+        )
+    };
 
     // Layer 2's gzip header says another operating system made it: the same length, still
     // valid gzip of the same tar, so only the digest can tell.
-    let layer = layout.layer_digests(0)[1].clone();
-    let path = registry.blob_data_path(&layer);
-    let mut bytes = fs::read(&path).unwrap();
+    let mut bytes = original.clone();
     assert_eq!(bytes[..2], [0x1f, 0x8b], "a gzip blob");
     bytes[9] = if bytes[9] == 3 { 255 } else { 3 };
     fs::write(&path, &bytes).unwrap();
-
     let root = dock.empty_root("pulled");
     let (_, error) = dock.fails(&root, &["pull", &reference], 125);
+    assert!(error.contains(&mismatch(&bytes)), "{error}");
+    assert_empty_store(&root, "after a corrupt layer");
+
+    // Its deflate stream broken where it starts, as a bad disk would: the decompressor gives
+    // up on the first block, the rest of the blob is still read, and the error names the
+    // digest it has rather than what the decompressor tripped on.
+    let mut bytes = original.clone();
+    break_deflate_stream(&mut bytes);
+    fs::write(&path, &bytes).unwrap();
+    let root = dock.empty_root("pulled-again");
+    let (_, error) = dock.fails(&root, &["pull", &reference], 125);
     assert!(
-        error.contains(&format!("layer 2 of {reference} ({layer})"))
-            && error.contains(&format!("expected {layer}")),
+        error.contains(&mismatch(&bytes)) && !error.contains("corrupt layer archive"),
         "{error}"
     );
-    assert_empty_store(&root, "after a corrupt layer");
+    assert_empty_store(&root, "after a layer whose deflate stream is damaged");
+}
+
+#[test]
+fn a_broken_archive_the_registry_serves_under_its_own_digest_is_named() {
+    require_root!();
+    require_image_tools!();
+    require_registry!();
+    let registry = Registry::start();
+    let dock = Dock::new();
+    let host = registry.host();
+    let repository = "test/broken";
+    let layout = Layout::copy(dock.engine.layout(), dock.engine.dir().join("broken"));
+
+    // The fixture's blobs, but layer 2 broken before it was pushed: the registry serves
+    // exactly what it was given, and its digest is the one the manifest names.
+    let layers = layout.layer_digests(0);
+    let mut manifest = layout.manifest(0);
+    for (i, digest) in layers.iter().enumerate() {
+        let mut bytes = fs::read(layout.blob_path(digest)).unwrap();
+        if i == 1 {
+            break_deflate_stream(&mut bytes);
+            manifest["layers"][i]["size"] = json!(bytes.len());
+        }
+        manifest["layers"][i]["digest"] = json!(upload_blob(&host, repository, &bytes, &[]));
+    }
+    let config = layout.config_digest(0);
+    upload_blob(
+        &host,
+        repository,
+        &fs::read(layout.blob_path(&config)).unwrap(),
+        &[],
+    );
+    put_manifest(
+        &registry,
+        repository,
+        "v1",
+        OCI_MANIFEST,
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
+
+    let root = dock.empty_root("pulled");
+    let reference = format!("{host}/{repository}:v1");
+    let (_, error) = dock.fails(&root, &["pull", &reference], 125);
+    let named = format!(
+        "ch04-images: corrupt layer archive: layer {} from {host}/{repository}: ",
+        manifest["layers"][1]["digest"].as_str().unwrap()
+    );
+    assert!(
+        error.starts_with(&named) && !error.contains("does not match"),
+        "{error}"
+    );
+    assert_empty_store(&root, "after a broken layer archive");
 }
 
 #[test]

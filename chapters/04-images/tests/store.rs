@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    BIN, Engine, Layout, PATIENCE, REF_NAME, Root, big_layout, copy_dir, names_in, redacted,
-    sha256_file,
+    BIN, Engine, Layout, PATIENCE, REF_NAME, Root, big_layout, break_deflate_stream, copy_dir,
+    names_in, redacted, sha256_file, sha256_hex,
 };
 use dockyard_tests::images::{FIXED_EPOCH, busybox_docker_archive};
 use dockyard_tests::{assert_no_mounts_under, require_image_tools, require_root, wait_until};
@@ -209,20 +209,60 @@ fn a_layer_whose_bytes_are_not_its_digest_is_refused_and_nothing_is_stored() {
     corrupt.name_entry(0, "docker.io/library/busybox:latest");
     let layer = corrupt.layer_digests(0)[1].clone();
     let path = corrupt.blob_path(&layer);
-    let mut bytes = fs::read(&path).unwrap();
+    let original = fs::read(&path).unwrap();
+    let mut bytes = original.clone();
     assert_eq!(bytes[..2], [0x1f, 0x8b], "a gzip blob");
     bytes[9] = if bytes[9] == 3 { 255 } else { 3 };
     fs::write(&path, &bytes).unwrap();
+    let mismatch = |bytes: &[u8]| {
+        format!(
+            "layer {layer} from {} does not match its digest (got sha256:{})",
+            corrupt.dir.display(),
+            sha256_hex(bytes)
+        )
+    };
 
     let error = engine.load_fails(&corrupt.dir, 125);
-    assert!(
-        error.contains("layer 2 of busybox:latest") && error.contains(&format!("expected {layer}")),
-        "{error}"
-    );
+    assert!(error.contains(&mismatch(&bytes)), "{error}");
     redacted(engine.dir(), || {
         insta::assert_snapshot!("corrupt_layer", error)
     });
     assert_unchanged(&engine, &before, "a corrupt layer");
+
+    // Its deflate stream broken where it starts: the decompressor gives up on the first
+    // block, but the rest of the blob is still read, and its digest is what the error names.
+    let mut bytes = original.clone();
+    break_deflate_stream(&mut bytes);
+    fs::write(&path, &bytes).unwrap();
+    let error = engine.load_fails(&corrupt.dir, 125);
+    assert!(
+        error.contains(&mismatch(&bytes)) && !error.contains("corrupt layer archive"),
+        "{error}"
+    );
+    assert_unchanged(&engine, &before, "a layer whose deflate stream is damaged");
+
+    // The same broken blob under its own digest: it is what the manifest names, so it is the
+    // archive itself that is broken, and the error says which layer, from where.
+    let broken = Layout::copy(engine.layout(), engine.dir().join("broken"));
+    let descriptor = broken.put("application/vnd.oci.image.layer.v1.tar+gzip", &bytes);
+    let entry = broken.derive(
+        0,
+        Some("docker.io/library/broken:latest"),
+        |_| {},
+        |manifest| manifest["layers"][1] = descriptor.clone(),
+    );
+    broken.set_entries(vec![entry]);
+    let error = engine.load_fails(&broken.dir, 125);
+    let named = format!(
+        "ch04-images: corrupt layer archive: layer {} from {}: ",
+        descriptor["digest"].as_str().unwrap(),
+        broken.dir.display()
+    );
+    assert!(error.starts_with(&named), "{error}");
+    redacted(engine.dir(), || {
+        insta::assert_snapshot!("broken_layer_archive", error)
+    });
+    assert_unchanged(&engine, &before, "a broken layer archive");
 
     // The store is as good as before: the image loads from a good copy and runs.
     engine.load(engine.layout());

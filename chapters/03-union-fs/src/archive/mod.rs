@@ -10,6 +10,6 @@ pub mod apply;
 pub mod compression;
 pub mod write;
 
-pub use apply::{Applied, ApplyOptions, Whiteouts, apply, apply_file};
+pub use apply::{Applied, ApplyFailure, ApplyOptions, Whiteouts, apply, apply_file, apply_to_end};
 pub use compression::Compression;
 pub use write::{Written, write_layer};

@@ -157,6 +157,7 @@ pub fn store_image(
             diff_id: Some(diff_id.clone()),
             parent: i.checked_sub(1).map(|below| chains[below].clone()),
             what: format!("layer {} of {name} ({})", i + 1, planned.path),
+            from: Some(source.describe()),
         })
         .collect();
     let pending = unpack_layers(store, source, &plan.layers, &layers, &chains, n, progress)?;

@@ -322,7 +322,7 @@ struct RegistrySource {
 
 impl Source for RegistrySource {
     fn describe(&self) -> String {
-        self.client.registry().to_string()
+        format!("{}/{}", self.client.registry(), self.client.repository())
     }
 
     fn size(&self, digest: &str) -> Option<u64> {

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use ch01_namespaces::Narrator;
-use ch03_union_fs::archive::{self, ApplyOptions, Compression, Whiteouts};
+use ch03_union_fs::archive::{self, ApplyFailure, ApplyOptions, Compression, Whiteouts};
 
 use super::{BlobWriter, ImageStore, sync_dir};
 use crate::digest::Digest;
@@ -60,6 +60,48 @@ pub struct LayerBlob {
     pub parent: Option<Digest>,
     /// What it is, for messages: `layer 2 of busybox:latest`.
     pub what: String,
+    /// Where it is read from, for messages: the registry and repository of a pull, the
+    /// archive or layout of a load.
+    pub from: Option<String>,
+}
+
+impl LayerBlob {
+    /// The layer as an error names it: by its digest and where it came from, if known.
+    fn named(&self) -> String {
+        match (&self.digest, &self.from) {
+            (Some(digest), Some(from)) => format!("layer {digest} from {from}"),
+            (None, Some(from)) => format!("{} from {from}", self.what),
+            (_, None) => self.what.clone(),
+        }
+    }
+
+    /// The error for a blob whose bytes are not the digest it was named by.
+    fn mismatch(&self, expected: &Digest, actual: Digest) -> Error {
+        Error::LayerDigestMismatch {
+            expected: expected.clone(),
+            from: self.from.clone().unwrap_or_else(|| self.what.clone()),
+            actual,
+        }
+    }
+
+    /// The error for a layer that could not be unpacked: the blob's digest, if it is not the
+    /// one expected, says more than what the decompressor or the tar reader tripped on.
+    fn failure(&self, failure: ApplyFailure) -> Error {
+        let actual = failure
+            .digest
+            .and_then(|digest| digest.parse::<Digest>().ok());
+        if let (Some(expected), Some(actual)) = (&self.digest, actual)
+            && *expected != actual
+        {
+            return self.mismatch(expected, actual);
+        }
+        match failure.error {
+            ch03_union_fs::Error::CorruptArchive(cause) => {
+                ch03_union_fs::Error::CorruptArchive(format!("{}: {cause}", self.named())).into()
+            }
+            other => other.into(),
+        }
+    }
 }
 
 /// A layer unpacked into `tmp/`, its blob checked and written there too, waiting for
@@ -128,7 +170,9 @@ impl ImageStore {
     /// Unpacks the layer read from `reader` into `tmp/` and writes its blob there, in one
     /// pass: the bytes are hashed, decompressed, hashed again and unpacked by chapter 03's
     /// apply, and copied into the blob as they go by. Both digests are checked; on a mismatch
-    /// nothing is kept.
+    /// nothing is kept. A layer that does not unpack is still read to its end when its digest
+    /// is known: bytes that are not that digest are reported as such, whatever the
+    /// decompressor made of them.
     pub fn unpack_layer(
         &self,
         reader: impl Read + Send + 'static,
@@ -146,10 +190,19 @@ impl ImageStore {
                 blob: Arc::clone(&blob),
             };
             let options = ApplyOptions::for_this_process(Whiteouts::Overlay);
-            let applied = archive::apply(tee, &partial, &options, n)?;
+            let applied = match &layer.digest {
+                Some(_) => archive::apply_to_end(tee, &partial, &options, n),
+                None => archive::apply(tee, &partial, &options, n).map_err(|error| ApplyFailure {
+                    error,
+                    digest: None,
+                }),
+            }
+            .map_err(|failure| layer.failure(failure))?;
             let digest: Digest = applied.digest.parse()?;
-            if let Some(expected) = &layer.digest {
-                check(&layer.what, expected, &digest)?;
+            if let Some(expected) = &layer.digest
+                && digest != *expected
+            {
+                return Err(layer.mismatch(expected, digest));
             }
             let diff_id: Digest = applied.diff_id.parse()?;
             if let Some(expected) = &layer.diff_id {
@@ -178,7 +231,7 @@ impl ImageStore {
         match unpacked {
             Ok(pending) => Ok(pending),
             Err(error) => {
-                // The reading thread may still hold the blob writer: its file goes by name.
+                // The blob went with its writer; by name too, should a reading thread outlive it.
                 let _swept_later_if_this_fails = fs::remove_file(&blob_path);
                 let _swept_later_if_this_fails = fs::remove_dir_all(&partial);
                 Err(error)

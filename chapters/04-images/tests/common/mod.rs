@@ -241,6 +241,32 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Breaks a gzip blob's deflate stream where it starts: its first block gets the reserved
+/// type 3 (RFC 1951, 3.2.3). The blob keeps its length, and every decompressor refuses it on
+/// its first block, long before its end.
+pub fn break_deflate_stream(gzip: &mut [u8]) {
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    const FHCRC: u8 = 2;
+    assert_eq!(gzip[..3], [0x1f, 0x8b, 8], "a gzip blob (deflate)");
+    let flags = gzip[3];
+    let mut at = 10; // RFC 1952, 2.3: the fixed part of the header
+    if flags & FEXTRA != 0 {
+        at += 2 + u16::from_le_bytes([gzip[at], gzip[at + 1]]) as usize;
+    }
+    for field in [FNAME, FCOMMENT] {
+        if flags & field != 0 {
+            at += gzip[at..].iter().position(|&b| b == 0).unwrap() + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        at += 2;
+    }
+    // Bit 0 is BFINAL, bits 1 and 2 the block's type.
+    gzip[at] |= 0b110;
+}
+
 /// The sha256 of a (large) file, by coreutils: the test binary's own hash is unoptimized.
 pub fn sha256_file(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();

@@ -17,7 +17,7 @@ use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
 use entry::Target;
-use pipeline::TarStream;
+use pipeline::{AfterFailure, TarStream};
 
 /// What to do with the archive's whiteout entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,19 +77,63 @@ pub fn apply(
     options: &ApplyOptions,
     n: &Narrator,
 ) -> Result<Applied> {
+    unpack(reader, target, options, AfterFailure::Stop, n).map_err(|failure| failure.error)
+}
+
+/// An archive that could not be applied.
+#[derive(Debug)]
+pub struct ApplyFailure {
+    /// What went wrong.
+    pub error: Error,
+    /// `sha256:<hex>` of all the bytes of the input, when they could be read to the end.
+    pub digest: Option<String>,
+}
+
+/// As [`apply`], but when the archive cannot be applied the rest of the input is still read
+/// and hashed (not decompressed): the failure carries the digest of the whole input, so the
+/// caller can tell bytes that are not the blob it asked for (a damaged download) from a blob
+/// that is itself a broken archive.
+pub fn apply_to_end(
+    reader: impl Read + Send + 'static,
+    target: &Path,
+    options: &ApplyOptions,
+    n: &Narrator,
+) -> std::result::Result<Applied, ApplyFailure> {
+    unpack(reader, target, options, AfterFailure::ReadToEnd, n)
+}
+
+fn unpack(
+    reader: impl Read + Send + 'static,
+    target: &Path,
+    options: &ApplyOptions,
+    after_failure: AfterFailure,
+    n: &Narrator,
+) -> std::result::Result<Applied, ApplyFailure> {
     let corrupt = |e: std::io::Error| Error::CorruptArchive(e.to_string());
-    let mut dir = Target::open(target)?;
-    let stream =
-        TarStream::start(reader).map_err(Error::io("start reading the archive for", target))?;
+    let unread = |error| ApplyFailure {
+        error,
+        digest: None,
+    };
+    let mut dir = Target::open(target).map_err(unread)?;
+    let stream = TarStream::start(reader, after_failure)
+        .map_err(|e| unread(Error::io("start reading the archive for", target)(e)))?;
     let mut archive = tar::Archive::new(stream);
-    let mut entries = 0;
-    for entry in archive.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
-        entry::apply_entry(&mut dir, &mut entry, options, n)?;
-        entries += 1;
-    }
-    dir.finish()?;
-    let digests = archive.into_inner().finish().map_err(corrupt)?;
+    let unpacked = apply_entries(&mut archive, &mut dir, options, n);
+    let stream = archive.into_inner();
+    let entries = match unpacked {
+        Ok(entries) => entries,
+        Err(error) => {
+            let whole = stream.abandon();
+            return Err(ApplyFailure {
+                error,
+                digest: whole.map(|(digest, _)| digest),
+            });
+        }
+    };
+    let digests = stream.finish().map_err(|failure| ApplyFailure {
+        error: corrupt(failure.error),
+        digest: failure.whole.map(|(digest, _)| digest),
+    })?;
     n.say(
         Actor::Engine,
         format!(
@@ -105,6 +149,24 @@ pub fn apply(
         entries,
         compression: digests.compression,
     })
+}
+
+/// Creates every entry of the archive in `dir`; returns how many there were.
+fn apply_entries(
+    archive: &mut tar::Archive<TarStream>,
+    dir: &mut Target,
+    options: &ApplyOptions,
+    n: &Narrator,
+) -> Result<u64> {
+    let corrupt = |e: std::io::Error| Error::CorruptArchive(e.to_string());
+    let mut entries = 0;
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        entry::apply_entry(dir, &mut entry, options, n)?;
+        entries += 1;
+    }
+    dir.finish()?;
+    Ok(entries)
 }
 
 /// Applies the archive file at `archive` onto `target`.
