@@ -143,67 +143,19 @@ pub fn store_image(
     }
     let id = Digest::sha256_of(&plan.config);
     let chains = chain_ids(diff_ids);
-    let name = plan
-        .tags
-        .first()
-        .map_or_else(|| id.to_string(), Reference::familiar);
-    let layers: Vec<LayerBlob> = plan
-        .layers
-        .iter()
-        .zip(diff_ids.iter().zip(&chains))
-        .enumerate()
-        .map(|(i, (planned, (diff_id, _)))| LayerBlob {
-            digest: planned.expected.as_ref().map(|(digest, _)| digest.clone()),
-            diff_id: Some(diff_id.clone()),
-            parent: i.checked_sub(1).map(|below| chains[below].clone()),
-            what: format!("layer {} of {name} ({})", i + 1, planned.path),
-            from: Some(source.describe()),
-        })
-        .collect();
+    let layers = layer_blobs(&plan, &id, diff_ids, &chains, source);
     let pending = unpack_layers(store, source, &plan.layers, &layers, &chains, n, progress)?;
+    let (blobs, size) = stored_blobs(store, &plan, diff_ids, &chains, &layers, &pending)?;
 
-    // The blobs as the manifest names them: the ones just stored, or the ones already there.
-    let mut blobs = Vec::with_capacity(layers.len());
-    for (i, (planned, diff_id)) in plan.layers.iter().zip(diff_ids).enumerate() {
-        let blob = match pending.iter().find(|(j, _)| *j == i) {
-            Some((_, p)) => {
-                check_media_type(planned, p, &layers[i].what)?;
-                (p.digest.clone(), p.compressed_size, p.media_type())
-            }
-            None => existing_blob(store, planned, diff_id)?,
-        };
-        blobs.push(blob);
-    }
-    let size = chains
-        .iter()
-        .enumerate()
-        .map(
-            |(i, chain_id)| match pending.iter().find(|(j, _)| *j == i) {
-                Some((_, p)) => p.size,
-                None => store.layer_size(chain_id),
-            },
-        )
-        .sum();
     // Nothing is stored before every layer was read and checked: a bad layer leaves the
     // store as it was.
     let _adding = store.lock(Access::Add)?;
     store.commit_layers(pending.into_iter().map(|(_, p)| p).collect())?;
     store.put_blob(&plan.config, Some(&id), "the image config")?;
-
     let manifest = match plan.manifest {
         Some(bytes) => bytes,
-        None => crate::image::new_manifest(
-            Descriptor::new(
-                media_type::IMAGE_CONFIG,
-                id.clone(),
-                plan.config.len() as u64,
-            ),
-            blobs
-                .into_iter()
-                .map(|(digest, size, media)| Descriptor::new(media, digest, size))
-                .collect(),
-        )
-        .to_json(),
+        // `docker save` writes none: one is made from the blobs as they are stored.
+        None => manifest_for(&id, plan.config.len(), blobs),
     };
     let manifest = store.put_blob(&manifest, None, "the image manifest")?;
     let entry = ImageEntry {
@@ -224,6 +176,76 @@ pub fn store_image(
     })
 }
 // ANCHOR_END: store_image
+
+/// What each layer of the plan must turn out to be, and how to name it in messages.
+fn layer_blobs(
+    plan: &Plan,
+    id: &Digest,
+    diff_ids: &[Digest],
+    chains: &[Digest],
+    source: &dyn Source,
+) -> Vec<LayerBlob> {
+    let name = plan
+        .tags
+        .first()
+        .map_or_else(|| id.to_string(), Reference::familiar);
+    plan.layers
+        .iter()
+        .zip(diff_ids)
+        .enumerate()
+        .map(|(i, (planned, diff_id))| LayerBlob {
+            digest: planned.expected.as_ref().map(|(digest, _)| digest.clone()),
+            diff_id: Some(diff_id.clone()),
+            parent: i.checked_sub(1).map(|below| chains[below].clone()),
+            what: format!("layer {} of {name} ({})", i + 1, planned.path),
+            from: Some(source.describe()),
+        })
+        .collect()
+}
+
+/// A layer's blob as a manifest names it: digest, size, media type.
+type BlobOf = (Digest, u64, &'static str);
+
+/// The blobs as the manifest names them (the ones just unpacked, or the ones the store had),
+/// and the image's size: the bytes of its uncompressed layers.
+fn stored_blobs(
+    store: &ImageStore,
+    plan: &Plan,
+    diff_ids: &[Digest],
+    chains: &[Digest],
+    layers: &[LayerBlob],
+    pending: &[(usize, PendingLayer)],
+) -> Result<(Vec<BlobOf>, u64)> {
+    let mut blobs = Vec::with_capacity(layers.len());
+    let mut size = 0;
+    for (i, (planned, diff_id)) in plan.layers.iter().zip(diff_ids).enumerate() {
+        let blob = match pending.iter().find(|(j, _)| *j == i) {
+            Some((_, p)) => {
+                check_media_type(planned, p, &layers[i].what)?;
+                size += p.size;
+                (p.digest.clone(), p.compressed_size, p.media_type())
+            }
+            None => {
+                size += store.layer_size(&chains[i]);
+                existing_blob(store, planned, diff_id)?
+            }
+        };
+        blobs.push(blob);
+    }
+    Ok((blobs, size))
+}
+
+/// A manifest for an image that came without one.
+fn manifest_for(id: &Digest, config_size: usize, blobs: Vec<BlobOf>) -> Vec<u8> {
+    crate::image::new_manifest(
+        Descriptor::new(media_type::IMAGE_CONFIG, id.clone(), config_size as u64),
+        blobs
+            .into_iter()
+            .map(|(digest, size, media)| Descriptor::new(media, digest, size))
+            .collect(),
+    )
+    .to_json()
+}
 
 /// Unpacks the layers the store lacks, [`PARALLEL_LAYERS`] at a time, largest first (so that
 /// the longest does not start last); returns each with its position in the image. On any

@@ -25,7 +25,7 @@ use super::client::{Client, Payload, header};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::load::source::Source;
-use crate::load::{LayerProgress, MAX_DOCUMENT, Plan, PlannedLayer, store_image};
+use crate::load::{LayerProgress, Loaded, MAX_DOCUMENT, Plan, PlannedLayer, store_image};
 use crate::oci::{ImageIndex, Manifest, media_type};
 use crate::platform::{self, Wanted};
 use crate::reference::Reference;
@@ -115,19 +115,10 @@ pub fn pull(
         repository: reference.repository.clone(),
     });
     // An index lists a manifest per platform: this machine's (or --platform's) is the image.
-    let chosen =
-        if media_type::is_index(&top_type) {
-            let index = ImageIndex::parse(&top_bytes)?;
-            let chosen = options.platform.choose(&index.manifests).ok_or_else(|| {
-                Error::NoMatchingPlatform {
-                    wanted: options.platform.to_string(),
-                    available: platform::listed(&index.manifests),
-                }
-            })?;
-            Some(chosen.digest.clone())
-        } else {
-            None
-        };
+    let chosen = match media_type::is_index(&top_type) {
+        true => Some(choose_platform(&top_bytes, &options.platform)?),
+        false => None,
+    };
     let manifest_digest = chosen.clone().unwrap_or_else(|| top_digest.clone());
     if let Some(id) = up_to_date(store, reference, &manifest_digest)? {
         return Ok(Pulled {
@@ -142,15 +133,67 @@ pub fn pull(
     };
     let repo_digest = format!("{}@{top_digest}", reference.name());
     let manifest = Manifest::parse(&manifest_bytes)?;
-    for layer in &manifest.layers {
-        if media_type::layer_compression(&layer.media_type).is_none() {
-            return Err(Error::UnsupportedLayer(layer.media_type.clone()));
-        }
-    }
+    let layers = planned_layers(&manifest)?;
     let config = match store.has_blob(&manifest.config.digest) {
         true => store.read_blob(&manifest.config.digest)?,
         false => fetch_blob(&client, &manifest.config.digest, manifest.config.size)?,
     };
+    let plan = Plan {
+        config,
+        manifest: Some(manifest_bytes),
+        layers,
+        tags: reference.tag.iter().map(|_| reference.clone()).collect(),
+        repo_digest: Some(repo_digest),
+    };
+    let loaded = download(store, &client, &manifest, plan, n, events)?;
+    Ok(Pulled {
+        id: loaded.id,
+        digest: top_digest,
+        up_to_date: false,
+    })
+}
+// ANCHOR_END: pull
+
+/// The manifest an index lists for `wanted`'s platform.
+fn choose_platform(index: &[u8], wanted: &Wanted) -> Result<Digest> {
+    let index = ImageIndex::parse(index)?;
+    let chosen = wanted
+        .choose(&index.manifests)
+        .ok_or_else(|| Error::NoMatchingPlatform {
+            wanted: wanted.to_string(),
+            available: platform::listed(&index.manifests),
+        })?;
+    Ok(chosen.digest.clone())
+}
+
+/// The manifest's layers, each named by its digest in the registry; refused if one is of a
+/// media type this engine does not unpack.
+fn planned_layers(manifest: &Manifest) -> Result<Vec<PlannedLayer>> {
+    manifest
+        .layers
+        .iter()
+        .map(|l| match media_type::layer_compression(&l.media_type) {
+            None => Err(Error::UnsupportedLayer(l.media_type.clone())),
+            Some(_) => Ok(PlannedLayer {
+                path: l.digest.to_string(),
+                expected: Some((l.digest.clone(), l.size)),
+                media_type: Some(l.media_type.clone()),
+            }),
+        })
+        .collect()
+}
+
+// ANCHOR: download
+/// Downloads and stores the layers the store lacks, as `load` stores an archive's: the
+/// registry is the source of the blobs, and what arrives is counted into `events`.
+fn download(
+    store: &ImageStore,
+    client: &Arc<Client>,
+    manifest: &Manifest,
+    plan: Plan,
+    n: &Narrator,
+    events: &dyn Sink<PullEvent>,
+) -> Result<Loaded> {
     events.send(PullEvent::Layers(
         manifest
             .layers
@@ -165,7 +208,7 @@ pub fn pull(
     // channel, and this thread passes the counts on to `events` while the image is stored.
     let (downloaded, arrivals) = channel();
     let source = RegistrySource {
-        client: Arc::clone(&client),
+        client: Arc::clone(client),
         layers: manifest
             .layers
             .iter()
@@ -174,21 +217,6 @@ pub fn pull(
             .collect(),
         downloaded,
         failure: Arc::default(),
-    };
-    let plan = Plan {
-        config,
-        manifest: Some(manifest_bytes),
-        layers: manifest
-            .layers
-            .iter()
-            .map(|l| PlannedLayer {
-                path: l.digest.to_string(),
-                expected: Some((l.digest.clone(), l.size)),
-                media_type: Some(l.media_type.clone()),
-            })
-            .collect(),
-        tags: reference.tag.iter().map(|_| reference.clone()).collect(),
-        repo_digest: Some(repo_digest),
     };
     let progress = |layer| events.send(PullEvent::Layer(layer));
     let loaded = std::thread::scope(|scope| {
@@ -204,13 +232,9 @@ pub fn pull(
         // A layer cut short because the registry went away is not a corrupt layer.
         stored.map_err(|error| failure.unwrap_or(error))
     })?;
-    Ok(Pulled {
-        id: loaded.id,
-        digest: top_digest,
-        up_to_date: false,
-    })
+    Ok(loaded)
 }
-// ANCHOR_END: pull
+// ANCHOR_END: download
 
 /// The image the reference names, if the store has it from the same manifest (and, for a
 /// tag, the tag names it already).

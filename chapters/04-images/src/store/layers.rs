@@ -19,11 +19,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use ch01_namespaces::Narrator;
-use ch03_union_fs::archive::{self, ApplyFailure, ApplyOptions, Compression, Whiteouts};
+use ch03_union_fs::archive::{self, Applied, ApplyFailure, ApplyOptions, Compression, Whiteouts};
+use dockyard_support::FromIo;
 
 use super::{BlobWriter, ImageStore, sync_dir};
 use crate::digest::Digest;
-use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
 use crate::oci::media_type;
@@ -66,6 +66,22 @@ pub struct LayerBlob {
 }
 
 impl LayerBlob {
+    /// The blob's digest and the diff id `applied` found, checked against what the layer
+    /// must be.
+    fn checked_digests(&self, applied: &Applied) -> Result<(Digest, Digest)> {
+        let digest: Digest = applied.digest.parse()?;
+        if let Some(expected) = &self.digest
+            && digest != *expected
+        {
+            return Err(self.mismatch(expected, digest));
+        }
+        let diff_id: Digest = applied.diff_id.parse()?;
+        if let Some(expected) = &self.diff_id {
+            check(&format!("{} (uncompressed)", self.what), expected, &diff_id)?;
+        }
+        Ok((digest, diff_id))
+    }
+
     /// The layer as an error names it: by its digest and where it came from, if known.
     fn named(&self) -> String {
         match (&self.digest, &self.from) {
@@ -198,20 +214,7 @@ impl ImageStore {
                 }),
             }
             .map_err(|failure| layer.failure(failure))?;
-            let digest: Digest = applied.digest.parse()?;
-            if let Some(expected) = &layer.digest
-                && digest != *expected
-            {
-                return Err(layer.mismatch(expected, digest));
-            }
-            let diff_id: Digest = applied.diff_id.parse()?;
-            if let Some(expected) = &layer.diff_id {
-                check(
-                    &format!("{} (uncompressed)", layer.what),
-                    expected,
-                    &diff_id,
-                )?;
-            }
+            let (digest, diff_id) = layer.checked_digests(&applied)?;
             // The reading thread has ended, and dropped its end of the tee.
             let blob = Arc::into_inner(blob)
                 .expect("the reading thread has finished")

@@ -119,6 +119,8 @@ pub fn apply_entry<R: Read>(
     let (euid, egid, same_owner) = (target.euid, target.egid, options.same_owner);
     let owner =
         (same_owner && (meta.uid, meta.gid) != (euid, egid)).then_some((meta.uid, meta.gid));
+    // ANCHOR_END: apply_entry
+    // ANCHOR: create_entry
     match kind {
         EntryType::Directory => {
             let parent = target.parent_fd(&path.parent())?;
@@ -143,88 +145,19 @@ pub fn apply_entry<R: Read>(
                 })?
                 .into_owned();
             let parent = target.parent_fd(&path.parent())?;
-            replace_with(parent, &name, &relative, |p, name| {
-                rustix::fs::symlinkat(&link[..], p, name)
-            })?;
-            if let Some((uid, gid)) = owner {
-                rustix::fs::chownat(
-                    parent,
-                    &name,
-                    Some(Uid::from_raw(uid)),
-                    Some(Gid::from_raw(gid)),
-                    AtFlags::SYMLINK_NOFOLLOW,
-                )
-                .map_err(Error::errno("set the owner of", &relative))?;
-            }
-            rustix::fs::utimensat(parent, &name, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
-                .map_err(Error::errno("set the times of", &relative))?;
+            make_symlink(parent, &name, &relative, &link, owner, meta.mtime)?;
         }
         EntryType::Link => {
             let source = entry.link_name_bytes().ok_or_else(|| {
                 Error::CorruptArchive(format!("{path}: a hard link without a target"))
             })?;
             let source = path::check(&source)?;
-            let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let from = rustix::fs::openat2(
-                target.root.as_fd(),
-                source.relative(),
-                flags,
-                Mode::empty(),
-                IN_ROOT,
-            )
-            .map_err(Error::errno(
-                "find the hard link's target",
-                source.relative(),
-            ))?;
-            let parent = target.parent_fd(&path.parent())?;
-            replace_with(parent, &name, &relative, |p, name| {
-                rustix::fs::linkat(&from, "", p, name, AtFlags::EMPTY_PATH)
-            })?;
+            make_hard_link(target, &source, &path, &name, &relative)?;
         }
         EntryType::Char | EntryType::Block | EntryType::Fifo => {
-            if !options.special_files && kind != EntryType::Fifo {
-                return Err(Error::UnsafeEntry {
-                    entry: path.to_string(),
-                    reason: "device nodes are not allowed here (only root may create them)".into(),
-                });
-            }
-            let (file_type, dev) = match kind {
-                EntryType::Char => (FileType::CharacterDevice, device(entry)?),
-                EntryType::Block => (FileType::BlockDevice, device(entry)?),
-                _ => (FileType::Fifo, 0),
-            };
+            let node = node_type(entry, &path, options)?;
             let parent = target.parent_fd(&path.parent())?;
-            replace_with(parent, &name, &relative, |p, name| {
-                rustix::fs::mknodat(
-                    p,
-                    name,
-                    file_type,
-                    Mode::from_raw_mode(meta.mode & 0o777),
-                    dev,
-                )
-            })?;
-            let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let node = rustix::fs::openat(parent, &name, flags, Mode::empty())
-                .map_err(Error::errno("open", &relative))?;
-            if let Some((uid, gid)) = owner {
-                rustix::fs::chownat(
-                    &node,
-                    "",
-                    Some(Uid::from_raw(uid)),
-                    Some(Gid::from_raw(gid)),
-                    AtFlags::EMPTY_PATH,
-                )
-                .map_err(Error::errno("set the owner of", &relative))?;
-            }
-            rustix::fs::chmodat(
-                parent,
-                &name,
-                Mode::from_raw_mode(meta.mode & 0o7777),
-                AtFlags::empty(),
-            )
-            .map_err(Error::errno("set the mode of", &relative))?;
-            rustix::fs::utimensat(parent, &name, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
-                .map_err(Error::errno("set the times of", &relative))?;
+            make_node(parent, &name, &relative, node, &meta, owner)?;
         }
         other => n.say(
             Actor::Engine,
@@ -233,7 +166,121 @@ pub fn apply_entry<R: Read>(
     }
     Ok(())
 }
-// ANCHOR_END: apply_entry
+// ANCHOR_END: create_entry
+
+/// A symbolic link, with its owner and time (never followed: its target may lead anywhere).
+fn make_symlink(
+    parent: BorrowedFd<'_>,
+    name: &str,
+    relative: &Path,
+    link: &[u8],
+    owner: Option<(u32, u32)>,
+    mtime: i64,
+) -> Result<()> {
+    replace_with(parent, name, relative, |p, name| {
+        rustix::fs::symlinkat(link, p, name)
+    })?;
+    if let Some((uid, gid)) = owner {
+        rustix::fs::chownat(
+            parent,
+            name,
+            Some(Uid::from_raw(uid)),
+            Some(Gid::from_raw(gid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(Error::errno("set the owner of", relative))?;
+    }
+    rustix::fs::utimensat(parent, name, &times(mtime), AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(Error::errno("set the times of", relative))
+}
+
+/// A hard link to an entry already unpacked, found inside the target only (`RESOLVE_IN_ROOT`).
+fn make_hard_link(
+    target: &mut Target,
+    source: &EntryPath,
+    path: &EntryPath,
+    name: &str,
+    relative: &Path,
+) -> Result<()> {
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let from = rustix::fs::openat2(
+        target.root.as_fd(),
+        source.relative(),
+        flags,
+        Mode::empty(),
+        IN_ROOT,
+    )
+    .map_err(Error::errno(
+        "find the hard link's target",
+        source.relative(),
+    ))?;
+    let parent = target.parent_fd(&path.parent())?;
+    replace_with(parent, name, relative, |p, name| {
+        rustix::fs::linkat(&from, "", p, name, AtFlags::EMPTY_PATH)
+    })
+}
+
+/// The type and device number of a node entry; a device only where `options` allow devices.
+fn node_type<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    path: &EntryPath,
+    options: &ApplyOptions,
+) -> Result<(FileType, u64)> {
+    let kind = entry.header().entry_type();
+    if !options.special_files && kind != EntryType::Fifo {
+        return Err(Error::UnsafeEntry {
+            entry: path.to_string(),
+            reason: "device nodes are not allowed here (only root may create them)".into(),
+        });
+    }
+    Ok(match kind {
+        EntryType::Char => (FileType::CharacterDevice, device(entry)?),
+        EntryType::Block => (FileType::BlockDevice, device(entry)?),
+        _ => (FileType::Fifo, 0),
+    })
+}
+
+/// A device node or a FIFO, with its owner, mode and time.
+fn make_node(
+    parent: BorrowedFd<'_>,
+    name: &str,
+    relative: &Path,
+    (file_type, dev): (FileType, u64),
+    meta: &Meta,
+    owner: Option<(u32, u32)>,
+) -> Result<()> {
+    replace_with(parent, name, relative, |p, name| {
+        rustix::fs::mknodat(
+            p,
+            name,
+            file_type,
+            Mode::from_raw_mode(meta.mode & 0o777),
+            dev,
+        )
+    })?;
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let node = rustix::fs::openat(parent, name, flags, Mode::empty())
+        .map_err(Error::errno("open", relative))?;
+    if let Some((uid, gid)) = owner {
+        rustix::fs::chownat(
+            &node,
+            "",
+            Some(Uid::from_raw(uid)),
+            Some(Gid::from_raw(gid)),
+            AtFlags::EMPTY_PATH,
+        )
+        .map_err(Error::errno("set the owner of", relative))?;
+    }
+    rustix::fs::chmodat(
+        parent,
+        name,
+        Mode::from_raw_mode(meta.mode & 0o7777),
+        AtFlags::empty(),
+    )
+    .map_err(Error::errno("set the mode of", relative))?;
+    rustix::fs::utimensat(parent, name, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(Error::errno("set the times of", relative))
+}
 
 // ANCHOR: whiteout
 /// A whiteout entry, `.wh.NAME` or the opaque marker `.wh..wh..opq`, applied as the target
@@ -246,43 +293,8 @@ fn whiteout(
     n: &Narrator,
 ) -> Result<()> {
     let dir = path.parent();
-    let shown = Path::new("/").join(&dir);
     if path.name() == Some(OPAQUE) {
-        let fd = target.parent_fd(&dir)?;
-        return match options.whiteouts {
-            Whiteouts::Overlay => {
-                n.say(
-                    Actor::Engine,
-                    format!(
-                        "opaque directory {} ({OVERLAY_OPAQUE_XATTR}=y)",
-                        shown.display()
-                    ),
-                );
-                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-                let dir_fd = rustix::fs::openat(fd, ".", flags, Mode::empty())
-                    .map_err(Error::errno("open", &dir))?;
-                rustix::fs::fsetxattr(&dir_fd, OVERLAY_OPAQUE_XATTR, b"y", XattrFlags::empty())
-                    .map_err(Error::errno("mark opaque", &dir))
-            }
-            Whiteouts::Delete => {
-                n.say(
-                    Actor::Engine,
-                    format!(
-                        "opaque directory {}: remove what lower layers put there",
-                        shown.display()
-                    ),
-                );
-                let created = &target.created;
-                let fd = target
-                    .parent
-                    .as_ref()
-                    .expect("just opened")
-                    .1
-                    .try_clone()
-                    .map_err(|e| Error::io("open", &dir)(e))?;
-                remove_children_except(fd.as_fd(), &dir, created)
-            }
-        };
+        return opaque(target, &dir, options, n);
     }
     if hidden.is_empty() || hidden == "." || hidden == ".." || hidden.contains('/') {
         return Err(Error::UnsafeEntry {
@@ -312,6 +324,46 @@ fn whiteout(
     }
 }
 // ANCHOR_END: whiteout
+
+/// The opaque marker `.wh..wh..opq`: everything lower layers put in `dir` is hidden.
+fn opaque(target: &mut Target, dir: &Path, options: &ApplyOptions, n: &Narrator) -> Result<()> {
+    let shown = Path::new("/").join(dir);
+    let fd = target.parent_fd(dir)?;
+    match options.whiteouts {
+        Whiteouts::Overlay => {
+            n.say(
+                Actor::Engine,
+                format!(
+                    "opaque directory {} ({OVERLAY_OPAQUE_XATTR}=y)",
+                    shown.display()
+                ),
+            );
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let dir_fd = rustix::fs::openat(fd, ".", flags, Mode::empty())
+                .map_err(Error::errno("open", dir))?;
+            rustix::fs::fsetxattr(&dir_fd, OVERLAY_OPAQUE_XATTR, b"y", XattrFlags::empty())
+                .map_err(Error::errno("mark opaque", dir))
+        }
+        Whiteouts::Delete => {
+            n.say(
+                Actor::Engine,
+                format!(
+                    "opaque directory {}: remove what lower layers put there",
+                    shown.display()
+                ),
+            );
+            let created = &target.created;
+            let fd = target
+                .parent
+                .as_ref()
+                .expect("just opened")
+                .1
+                .try_clone()
+                .map_err(|e| Error::io("open", dir)(e))?;
+            remove_children_except(fd.as_fd(), dir, created)
+        }
+    }
+}
 
 /// Owner, mode, extended attributes and (except for directories) times, through the entry's
 /// own descriptor: nothing is looked up by path again.

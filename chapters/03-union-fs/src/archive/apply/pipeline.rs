@@ -71,6 +71,7 @@ pub struct TarStream {
     tar_size: u64,
     reader: JoinHandle<Outcome>,
 }
+// ANCHOR_END: pipeline
 
 impl TarStream {
     /// Starts reading `input` on a new thread.
@@ -160,6 +161,7 @@ struct Outcome {
     error: Option<io::Error>,
 }
 
+// ANCHOR: reading_thread
 /// The reading thread: one pass over the input, hashing on both sides of the decompression.
 fn read_and_decompress(
     input: impl Read,
@@ -215,6 +217,16 @@ fn read_and_decompress(
     };
     // Bytes after the compressed stream's end are part of the blob too; after a failure,
     // the rest of the input is hashed without being decompressed.
+    hash_the_rest(raw, compression, error)
+}
+// ANCHOR_END: reading_thread
+
+/// Reads the rest of the input only to hash it, and says how the reading thread ended.
+fn hash_the_rest<R: Read>(
+    mut raw: BufReader<Hashing<R>>,
+    compression: Compression,
+    error: Option<io::Error>,
+) -> Outcome {
     let whole = io::copy(&mut raw, &mut io::sink()).map(|_| raw.into_inner().finish());
     match whole {
         Ok(whole) => Outcome {
@@ -229,7 +241,6 @@ fn read_and_decompress(
         },
     }
 }
-// ANCHOR_END: pipeline
 
 /// How far the tar got to the other thread.
 enum Handed {
