@@ -4,35 +4,16 @@
 //! process in the container kept a descriptor to the runtime's binary through `/proc/PID/exe`
 //! and reopened it for writing once the runtime had exited. No test here writes to any binary.
 
+mod common;
+
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
-use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use dockyard_tests::{TestDir, assert_nothing_left, busybox_rootfs, require_root};
+use common::{BIN, PATIENCE, run, stderr, stdout};
+use dockyard_tests::{assert_nothing_left, busybox_rootfs, require_root};
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ch01-namespaces");
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn run(dir: &TestDir, args: &[&str]) -> assert_cmd::assert::Assert {
-    cargo_bin_cmd!("ch01-namespaces")
-        .arg("run")
-        .arg("--rootfs")
-        .arg(dir.rootfs())
-        .args(args)
-        .timeout(PATIENCE)
-        .assert()
-}
-
-fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
-}
-
-fn stderr(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
-}
 
 #[test]
 fn pid_1s_binary_is_out_of_reach_for_root_and_other_users() {

@@ -3,33 +3,13 @@
 //! reports the errno, so a refusal by the filter (EPERM, ENOSYS) is told apart from the kernel's
 //! own answer (this kernel has no module support: init_module alone would say ENOSYS).
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::time::Duration;
 
-use assert_cmd::cargo::cargo_bin_cmd;
-use dockyard_tests::{TestDir, assert_nothing_left, busybox_rootfs, require_root};
-
-const BIN: &str = env!("CARGO_BIN_EXE_ch01-namespaces");
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn run(dir: &TestDir, args: &[&str]) -> assert_cmd::assert::Assert {
-    cargo_bin_cmd!("ch01-namespaces")
-        .arg("run")
-        .arg("--rootfs")
-        .arg(dir.rootfs())
-        .args(args)
-        .timeout(PATIENCE)
-        .assert()
-}
-
-fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
-}
-
-fn stderr(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
-}
+use common::{BIN, run, stderr, stdout};
+use dockyard_tests::{assert_nothing_left, busybox_rootfs, require_root};
 
 fn line<'a>(report: &'a str, key: &str) -> &'a str {
     report
