@@ -186,6 +186,7 @@ impl ImageStore {
             let tee = Tee {
                 reader,
                 blob: Arc::clone(&blob),
+                written_back: 0,
             };
             let options = ApplyOptions::for_this_process(Whiteouts::Overlay);
             let applied = match &layer.digest {
@@ -317,10 +318,16 @@ fn check(what: &str, expected: &Digest, actual: &Digest) -> Result<()> {
     })
 }
 
-/// A reader that copies what it reads into a blob.
+/// How much of a blob is written between two requests to start writing it back to disk.
+const WRITEBACK_STEP: u64 = 8 << 20;
+
+/// A reader that copies what it reads into a blob, and has the kernel write the blob back
+/// to disk as it grows (as chapter 03 does with each file it unpacks), so that the flush
+/// before the layer is named finds little left to write.
 struct Tee<R> {
     reader: R,
     blob: Arc<Mutex<BlobWriter>>,
+    written_back: u64,
 }
 
 impl<R: Read> Read for Tee<R> {
@@ -331,6 +338,10 @@ impl<R: Read> Read for Tee<R> {
             .lock()
             .map_err(|_| io::Error::other("the blob writer was poisoned"))?;
         io::Write::write_all(&mut *blob, &buf[..n])?;
+        if n == 0 || blob.size() >= self.written_back + WRITEBACK_STEP {
+            blob.start_writeback()?;
+            self.written_back = blob.size();
+        }
         Ok(n)
     }
 }
