@@ -15,7 +15,7 @@
 use std::fs;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ch01_namespaces::Narrator;
@@ -304,6 +304,30 @@ impl ImageStore {
             }
         }
         Ok(layers)
+    }
+}
+
+/// Marks `tmp/`, where layers are unpacked, as the top of unrelated directory trees
+/// (`FS_TOPDIR_FL`, what `chattr +T` sets; see ioctl_iflags(2)), so that ext4 places each
+/// layer's directory, and so its files, in a block group that has room, rather than beside
+/// whatever was last created and deleted near the store.
+///
+/// Why it matters: ext4 gives a new file an inode of its directory's block group, scanning
+/// the group from its start, and on a file system without a journal it passes over every
+/// inode freed in the last minutes (`recently_deleted`), looking each one up. In a group
+/// where thousands of files were just removed (a removed store, another program's temporary
+/// tree), every file a layer creates pays for that scan: a pull measured here spent half its
+/// time in it. A hint only: file systems that know no such flag are left as they are.
+pub(crate) fn spread_layers_out(tmp: &Path) {
+    use rustix::fs::{IFlags, Mode, OFlags, ioctl_getflags, ioctl_setflags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(dir) = rustix::fs::open(tmp, flags, Mode::empty()) else {
+        return;
+    };
+    if let Ok(current) = ioctl_getflags(&dir)
+        && !current.contains(IFlags::TOPDIR)
+    {
+        let _only_a_hint = ioctl_setflags(&dir, current | IFlags::TOPDIR);
     }
 }
 
