@@ -143,7 +143,8 @@ if [ "$what" = pull ] || [ "$what" = all ]; then
     commands+=(-n "gzip -dc of each layer > /dev/null" "xargs -a $image/layers -n1 sh -c 'gzip -dc \"\$0\" > /dev/null'")
     if start_dockerd; then
         commands+=(-n "docker pull" "docker pull -q $ref")
-        dprepare="; docker rmi -f $ref >/dev/null 2>&1 || true"
+        # bench:latest too: loaded by the docker section, it would keep every layer there.
+        dprepare="; docker rmi -f $ref bench:latest >/dev/null 2>&1 || true"
     fi
     if command -v skopeo >/dev/null && command -v umoci >/dev/null; then
         commands+=(-n "skopeo copy + umoci unpack" "sh -c 'skopeo copy -q --insecure-policy --src-tls-verify=false docker://$ref oci:$work/umoci-layout:latest && umoci unpack --image $work/umoci-layout:latest $work/umoci'")
