@@ -211,6 +211,9 @@ impl ImageStore {
                     &diff_id,
                 )?;
             }
+            if applied.size >= FLUSH_EARLY_FROM {
+                self.flush_in_background();
+            }
             // The reading thread has ended, and dropped its end of the tee.
             let blob = Arc::into_inner(blob)
                 .expect("the reading thread has finished")
@@ -238,6 +241,24 @@ impl ImageStore {
         }
     }
     // ANCHOR_END: unpack_layer
+
+    /// Starts flushing the file system (`syncfs`) on a thread of its own, without waiting for
+    /// it: a large layer just unpacked goes to disk while the next ones are unpacked, and the
+    /// flush that [`ImageStore::commit_layers`] waits for has only the rest to do. (On a
+    /// virtual machine, that flush is also where the host writes what it was given to its own
+    /// disk: 0.2-0.3 s after the bench image was unpacked, here.)
+    fn flush_in_background(&self) {
+        let tmp = self.root().join("tmp");
+        let started = std::thread::Builder::new()
+            .name("layer-flush".into())
+            .spawn(move || {
+                if let Ok(dir) = fs::File::open(&tmp) {
+                    let _commit_flushes_anyway = rustix::fs::syncfs(dir.as_fd());
+                }
+            });
+        // Only an early start: without it, the commit's flush does it all.
+        drop(started);
+    }
 
     /// Puts unpacked layers and their blobs under their names: their files are flushed to
     /// disk first (one `syncfs` for all of them), so a layer directory under its name is
@@ -341,6 +362,10 @@ fn check(what: &str, expected: &Digest, actual: &Digest) -> Result<()> {
         actual: actual.clone(),
     })
 }
+
+/// The size of tar from which a layer is flushed as soon as it is unpacked: smaller ones wait
+/// for the commit's flush.
+const FLUSH_EARLY_FROM: u64 = 16 << 20;
 
 /// How much of a blob is written between two requests to start writing it back to disk.
 const WRITEBACK_STEP: u64 = 8 << 20;
