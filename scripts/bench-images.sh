@@ -8,6 +8,7 @@
 #  3. `ch04-images pull` of the image from a registry on loopback (Debian's docker-registry)
 #     into an empty store, against `docker pull` and `skopeo copy` + `umoci unpack`.
 #   sudo scripts/bench-images.sh [oci|docker|pull|all] [RUNS]
+# The binary is built in $CARGO_TARGET_DIR (or ./target).
 # Needs hyperfine, umoci, docker-registry and (for 2 and 3) docker.io and skopeo. The image is built once from directories of
 # this machine (DOCKYARD_BENCH_LAYERS) and cached in $DOCKYARD_BENCH_IMAGE.
 set -euo pipefail
@@ -18,7 +19,7 @@ command -v hyperfine >/dev/null || { echo "$0: needs hyperfine (apt-get install 
 [ "$(id -u)" = 0 ] || { echo "$0: unpacking with owners needs root; run with sudo" >&2; exit 1; }
 
 cargo build --release -q -p ch04-images
-ch04=$PWD/target/release/ch04-images
+ch04=${CARGO_TARGET_DIR:-$PWD/target}/release/ch04-images
 image=${DOCKYARD_BENCH_IMAGE:-/var/tmp/dockyard-bench-image}
 layers=${DOCKYARD_BENCH_LAYERS:-usr/lib/python3.11 usr/lib/gcc usr/share/vim usr/lib/git-core usr/share/locale}
 work=$(mktemp -d /var/tmp/dockyard-bench.XXXXXX)
@@ -73,14 +74,20 @@ compressed=$(cat "$image/layers" | xargs stat -c %s | paste -sd+ | bc)
 plain=$(stat -c %s "$image/docker.tar")
 echo "image: $(wc -l < "$image/layers") layers, $((compressed / 1000000)) MB gzip, $((plain / 1000000)) MB as a docker archive" >&2
 
+# A table of the runs: median and fastest wall time, the CPU time (user + system, mean, of
+# the command and its children: not of dockerd, nor of the registry), MB/s of the image, and
+# the median against that of serial `gzip -dc` when it ran in the same group.
 report() {
     python3 - "$1" "$2" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
 size = int(sys.argv[2]) / 1e6
-print(f"{'command':<40}{'median':>10}{'min':>10}{'MB/s':>8}")
+gzip = next((r["median"] for r in results if r["command"].startswith("gzip -dc")), None)
+print(f"{'command':<40}{'median':>10}{'min':>10}{'cpu':>10}{'MB/s':>8}{'x gzip':>8}")
 for r in results:
-    print(f"{r['command']:<40}{r['median']:>9.2f}s{r['min']:>9.2f}s{size / r['median']:>8.0f}")
+    ratio = f"{r['median'] / gzip:>8.2f}" if gzip else ""
+    cpu = r["user"] + r["system"]
+    print(f"{r['command']:<40}{r['median']:>9.2f}s{r['min']:>9.2f}s{cpu:>9.2f}s{size / r['median']:>8.0f}{ratio}")
 PY
 }
 
@@ -132,9 +139,12 @@ if [ "$what" = pull ] || [ "$what" = all ]; then
     "$ch04" --root "$work/push" tag bench:latest "$ref"
     "$ch04" --root "$work/push" push "$ref" >/dev/null
     commands=(-n "ch04-images pull" "$ch04 --root $work/store pull $ref")
+    # The reference, measured beside the pulls, under the same load.
+    commands+=(-n "gzip -dc of each layer > /dev/null" "xargs -a $image/layers -n1 sh -c 'gzip -dc \"\$0\" > /dev/null'")
     if start_dockerd; then
         commands+=(-n "docker pull" "docker pull -q $ref")
-        dprepare="; docker rmi -f $ref >/dev/null 2>&1 || true"
+        # bench:latest too: loaded by the docker section, it would keep every layer there.
+        dprepare="; docker rmi -f $ref bench:latest >/dev/null 2>&1 || true"
     fi
     if command -v skopeo >/dev/null && command -v umoci >/dev/null; then
         commands+=(-n "skopeo copy + umoci unpack" "sh -c 'skopeo copy -q --insecure-policy --src-tls-verify=false docker://$ref oci:$work/umoci-layout:latest && umoci unpack --image $work/umoci-layout:latest $work/umoci'")

@@ -157,6 +157,14 @@ impl BlobWriter {
     }
     // ANCHOR_END: commit
 
+    /// Hands what was written so far to the kernel and has it start writing it to disk,
+    /// without waiting (the commit's flush waits for it).
+    pub fn start_writeback(&mut self) -> io::Result<()> {
+        self.file.flush()?;
+        ch03_union_fs::archive::apply::entry::start_writeback(self.file.get_ref());
+        Ok(())
+    }
+
     /// The temporary file.
     pub fn path(&self) -> &Path {
         &self.path

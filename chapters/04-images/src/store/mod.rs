@@ -48,6 +48,7 @@ impl ImageStore {
             let path = root.join(dir);
             fs::create_dir_all(&path).map_err(Error::io("create the image store", &path))?;
         }
+        layers::spread_layers_out(&root.join("tmp"));
         let store = ImageStore { containers, root };
         store.sweep_tmp()?;
         Ok(store)
