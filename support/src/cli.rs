@@ -15,6 +15,8 @@ pub enum Invocation {
     /// Every other command: 1 when the engine refused the request for what it names (not
     /// found, in the way, not allowed), 125 when it could not do its own work.
     Other,
+    /// `build` (and reading a Dockerfile): 1 for every failure, as `docker build` exits.
+    Build,
 }
 
 // ANCHOR: status_of
@@ -26,6 +28,7 @@ pub fn status_of(error: &dyn EngineError, invocation: Invocation) -> i32 {
         None => {}
     }
     match (invocation, error.kind()) {
+        (Invocation::Build, _) => exit_code::REFUSED,
         (Invocation::Other, ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Permission) => {
             exit_code::REFUSED
         }
@@ -95,6 +98,8 @@ mod tests {
         assert_eq!(status(ErrorKind::Conflict, None, Other), 1);
         assert_eq!(status(ErrorKind::InvalidInput, None, Other), 125);
         assert_eq!(status(ErrorKind::Unavailable, None, Other), 125);
+        assert_eq!(status(ErrorKind::InvalidInput, None, Invocation::Build), 1);
+        assert_eq!(status(ErrorKind::Internal, None, Invocation::Build), 1);
         let not_found = Some(StartFailure::NotFound);
         assert_eq!(status(ErrorKind::NotFound, not_found, Run), 127);
         let refused = Some(StartFailure::CannotExecute);

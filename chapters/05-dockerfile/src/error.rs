@@ -1,0 +1,58 @@
+//! What can go wrong reading a Dockerfile (and, in part two, building it), and what kind of
+//! failure each cause is.
+
+use dockyard_support::{EngineError, ErrorKind, IoError};
+
+/// A chapter 05 failure, one line naming the cause; [`EngineError::hint`] says what to do
+/// about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Dockerfile (or a `.dockerignore`) that cannot be read as one: where, and why.
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        /// The file, as the user named it (`Dockerfile`).
+        file: String,
+        /// The line the problem is on, from 1.
+        line: usize,
+        /// What is wrong.
+        message: String,
+        /// The offending line as written, for the user to see.
+        source_line: Option<String>,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// A file operation failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// The images part (chapter 04) failed.
+    #[error(transparent)]
+    Images(#[from] ch04_images::Error),
+}
+
+impl EngineError for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Syntax { .. } => ErrorKind::InvalidInput,
+            Error::Io(io) => io.kind(),
+            Error::Images(inner) => inner.kind(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Syntax { hint, .. } => hint.clone(),
+            Error::Images(inner) => inner.hint(),
+            _ => None,
+        }
+    }
+
+    fn start_failure(&self) -> Option<dockyard_support::error::StartFailure> {
+        match self {
+            Error::Images(inner) => inner.start_failure(),
+            _ => None,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

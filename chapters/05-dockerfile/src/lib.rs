@@ -1,0 +1,17 @@
+//! # Chapter 05: Dockerfiles
+//!
+//! A Dockerfile looks like a list of commands, but it is a small language: lines with their own
+//! rules (continuations with a changeable escape character, comments inside continued lines,
+//! heredocs), two forms for a command (shell and JSON), parser directives at the top, and a
+//! shell-like word expansion (`$VAR`, `${VAR:-default}`, quotes) that the builder applies
+//! instruction by instruction. This chapter reads one exactly as Docker's BuildKit reads it,
+//! then (part two) builds it: every `RUN` a chapter 04 container over the layers so far, its
+//! changes the next layer.
+//!
+//! ## The modules
+//!
+//! - [`Error`]: what can go wrong, with the line it is on.
+
+mod error;
+
+pub use error::{Error, Result};
