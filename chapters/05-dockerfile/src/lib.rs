@@ -10,8 +10,10 @@
 //!
 //! ## The modules
 //!
+//! - [`dockerignore`]: the build context's ignore file, read and matched as Docker does;
 //! - [`Error`]: what can go wrong, with the line it is on.
 
+pub mod dockerignore;
 mod error;
 
 pub use error::{Error, Result};
