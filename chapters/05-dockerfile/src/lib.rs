@@ -10,8 +10,11 @@
 //!
 //! ## The modules
 //!
+//! - [`shell`]: word expansion, what a builder does to an instruction's arguments (quotes,
+//!   escapes, `$VAR`, `${VAR:-default}`…), as BuildKit's lexer does it;
 //! - [`Error`]: what can go wrong, with the line it is on.
 
 mod error;
+pub mod shell;
 
 pub use error::{Error, Result};
