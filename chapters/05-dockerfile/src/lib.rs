@@ -10,10 +10,13 @@
 //!
 //! ## The modules
 //!
+//! - [`shell`]: word expansion, what a builder does to an instruction's arguments (quotes,
+//!   escapes, `$VAR`, `${VAR:-default}`…), as BuildKit's lexer does it;
 //! - [`dockerignore`]: the build context's ignore file, read and matched as Docker does;
 //! - [`Error`]: what can go wrong, with the line it is on.
 
 pub mod dockerignore;
 mod error;
+pub mod shell;
 
 pub use error::{Error, Result};
