@@ -10,8 +10,12 @@
 //!
 //! ## The modules
 //!
+//! - [`parser`]: the file as BuildKit's parser reads it: directives, continuation lines,
+//!   heredocs, each instruction's keyword, flags and arguments, unexpanded; and BuildKit's
+//!   dump of it;
 //! - [`Error`]: what can go wrong, with the line it is on.
 
 mod error;
+pub mod parser;
 
 pub use error::{Error, Result};
