@@ -13,8 +13,10 @@
 //! - [`parser`]: the file as BuildKit's parser reads it: directives, continuation lines,
 //!   heredocs, each instruction's keyword, flags and arguments, unexpanded; and BuildKit's
 //!   dump of it;
+//! - [`cli`]: the command line (`parse`, and chapter 04's commands);
 //! - [`Error`]: what can go wrong, with the line it is on.
 
+pub mod cli;
 mod error;
 pub mod parser;
 
