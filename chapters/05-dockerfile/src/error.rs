@@ -21,6 +21,12 @@ pub enum Error {
         /// What to do about it.
         hint: Option<String>,
     },
+    /// A Dockerfile with no instruction at all: empty, or only comments and blank lines.
+    #[error("{file}: file with no instructions")]
+    NoInstructions {
+        /// The file, as the user named it.
+        file: String,
+    },
     /// A file operation failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -32,7 +38,7 @@ pub enum Error {
 impl EngineError for Error {
     fn kind(&self) -> ErrorKind {
         match self {
-            Error::Syntax { .. } => ErrorKind::InvalidInput,
+            Error::Syntax { .. } | Error::NoInstructions { .. } => ErrorKind::InvalidInput,
             Error::Io(io) => io.kind(),
             Error::Images(inner) => inner.kind(),
         }
@@ -41,6 +47,9 @@ impl EngineError for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Syntax { hint, .. } => hint.clone(),
+            Error::NoInstructions { .. } => {
+                Some("a Dockerfile needs at least one instruction, starting with FROM".to_owned())
+            }
             Error::Images(inner) => inner.hint(),
             _ => None,
         }

@@ -10,13 +10,19 @@
 //!
 //! ## The modules
 //!
+//! - [`parser`]: the file as BuildKit's parser reads it: directives, continuation lines,
+//!   heredocs, each instruction's keyword, flags and arguments, unexpanded; and BuildKit's
+//!   dump of it;
 //! - [`shell`]: word expansion, what a builder does to an instruction's arguments (quotes,
 //!   escapes, `$VAR`, `${VAR:-default}`…), as BuildKit's lexer does it;
 //! - [`dockerignore`]: the build context's ignore file, read and matched as Docker does;
+//! - [`cli`]: the command line (`parse`, and chapter 04's commands);
 //! - [`Error`]: what can go wrong, with the line it is on.
 
+pub mod cli;
 pub mod dockerignore;
 mod error;
+pub mod parser;
 pub mod shell;
 
 pub use error::{Error, Result};

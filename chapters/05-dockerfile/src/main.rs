@@ -1,10 +1,11 @@
 //! `ch05-dockerfile`: chapter 04's tool, plus reading (and, in part two, building)
-//! Dockerfiles.
+//! Dockerfiles. Every subcommand lives in the library's `cli` module.
 
 use std::process::ExitCode;
 
 use ch04_images::cli::Globals;
-use clap::{Parser, Subcommand};
+use ch05_dockerfile::cli::{Command, execute};
+use clap::Parser;
 use dockyard_support::cli::parse_or_exit;
 
 const PROGRAM: &str = "ch05-dockerfile";
@@ -19,16 +20,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Chapter 04's commands: images, containers, registries
-    #[command(flatten)]
-    Images(ch04_images::cli::Command),
-}
-
 fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
-    match &cli.command {
-        Command::Images(command) => ch04_images::cli::execute(PROGRAM, &cli.globals, command),
-    }
+    execute(PROGRAM, &cli.globals, &cli.command)
 }

@@ -1,0 +1,68 @@
+//! The command line of chapter 05: `parse`, and chapter 04's commands carried over. Each
+//! subcommand is a module with a clap `Args` struct and an `execute` that calls the library
+//! with plain values and prints what it returns; the library itself never prints.
+
+pub mod parse;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use ch04_images::cli::Globals;
+use clap::Subcommand;
+use dockyard_support::FromIo;
+use dockyard_support::cli::{Invocation, print_error, status_of};
+
+use crate::error::{Error, Result};
+
+/// Chapter 05's subcommands, chapter 04's among them.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a Dockerfile as BuildKit does: an outline with line numbers, or the AST (--dump)
+    Parse(parse::ParseArgs),
+    /// Chapter 04's commands: images, containers, registries
+    #[command(flatten)]
+    Images(ch04_images::cli::Command),
+}
+
+/// Runs `command` and ends as docker does: its status, or the error's lines and status.
+pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode {
+    match command {
+        Command::Images(command) => ch04_images::cli::execute(program, globals, command),
+        Command::Parse(args) => match args.execute() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => report(program, &error),
+        },
+    }
+}
+
+// ANCHOR: report
+/// Prints a Dockerfile error as `docker build` shows one: the line naming file, line and
+/// cause (with a hint), then the offending line as written; exit status 1.
+pub fn report(program: &str, error: &Error) -> ExitCode {
+    print_error(program, error);
+    if let Error::Syntax {
+        line,
+        source_line: Some(source_line),
+        ..
+    } = error
+    {
+        eprintln!("{line:>5} | {}", shortened(source_line));
+    }
+    dockyard_support::cli::exit_code(status_of(error, Invocation::Build))
+}
+
+/// The longest part of an offending line shown (a line may hold 64 KiB).
+const SHOWN_LINE_CHARS: usize = 120;
+
+fn shortened(line: &str) -> String {
+    match line.char_indices().nth(SHOWN_LINE_CHARS) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_owned(),
+    }
+}
+// ANCHOR_END: report
+
+/// Writes to stdout, as every command's output goes.
+pub fn out(text: impl std::fmt::Display) -> Result<()> {
+    write!(std::io::stdout().lock(), "{text}").map_err(Error::io_op("write to stdout"))
+}
