@@ -35,7 +35,6 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
     }
 }
 
-// ANCHOR: report
 /// Prints a Dockerfile error as `docker build` shows one: the line naming file, line and
 /// cause (with a hint), then the offending line as written; exit status 1.
 pub fn report(program: &str, error: &Error) -> ExitCode {
@@ -60,7 +59,6 @@ fn shortened(line: &str) -> String {
         None => line.to_owned(),
     }
 }
-// ANCHOR_END: report
 
 /// Writes to stdout, as every command's output goes.
 pub fn out(text: impl std::fmt::Display) -> Result<()> {

@@ -62,7 +62,6 @@ impl ParseArgs {
     }
 }
 
-// ANCHOR: outline
 /// The outline: the directives, then each instruction as read (continuations joined) after
 /// its line numbers, its heredocs beneath it, then the warnings.
 ///
@@ -95,7 +94,6 @@ pub fn outline(dockerfile: &Dockerfile) -> String {
     }
     text
 }
-// ANCHOR_END: outline
 
 /// `7` or `7-9`.
 fn line_range(node: &Node) -> String {

@@ -119,7 +119,6 @@ impl PatternMatcher {
         self.has_exceptions
     }
 
-    // ANCHOR: or_parent_matches
     /// Whether `path` (slash-separated, relative to the context root, used as given) is
     /// excluded: by a pattern that matches it or one of the directories above it, with no
     /// later exception taking it back.
@@ -149,7 +148,6 @@ impl PatternMatcher {
         }
         Ok(excluded)
     }
-    // ANCHOR_END: or_parent_matches
 
     // ANCHOR: parent_results
     /// The verdict on `path` as [`matches_or_parent_matches`](Self::matches_or_parent_matches)

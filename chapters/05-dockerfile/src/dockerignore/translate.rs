@@ -112,7 +112,6 @@ pub fn translate(pattern: &str) -> Translation {
 }
 // ANCHOR_END: translate_pattern
 
-// ANCHOR: double_star
 /// `**`: any number of directories. At the end of a pattern that was literal until then it
 /// makes a prefix test, and at the very start a suffix test (which a later wildcard still
 /// turns into a regexp); anywhere else it is a regexp.
@@ -125,7 +124,6 @@ fn double_star(regexp: &mut String, shape: Shape, at_end: bool, at_start: bool) 
     };
     if at_start { Shape::Suffix } else { shape }
 }
-// ANCHOR_END: double_star
 
 #[cfg(test)]
 mod tests {

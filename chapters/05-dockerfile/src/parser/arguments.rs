@@ -87,7 +87,6 @@ fn node_at_depth(line: &str, escape: char, depth: usize) -> Result<Node, SyntaxE
 }
 // ANCHOR_END: node_from_line
 
-// ANCHOR: split_command
 /// The keyword, the flags, and the rest of the line (trimmed).
 fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
     let line = line.trim();
@@ -132,9 +131,6 @@ fn extract_flags(line: &str, escape: char) -> (String, Vec<String>) {
     }
 }
 
-// ANCHOR_END: split_command
-
-// ANCHOR: flag_word
 /// One flag word starting at `start`: its text, whether it had quotes, where it ended.
 fn flag_word(bytes: &[u8], start: usize, escape: u8) -> (String, bool, usize) {
     let mut word = String::new();
@@ -165,7 +161,6 @@ fn flag_word(bytes: &[u8], start: usize, escape: u8) -> (String, bool, usize) {
     }
     (word, quoted, pos)
 }
-// ANCHOR_END: flag_word
 
 /// Words separated by runs of `[\t\v\f\r ]`.
 fn whitespace_separated(rest: &str) -> Vec<String> {
@@ -269,7 +264,6 @@ fn name_values(rest: &str, key: &str, escape: char) -> Result<Vec<String>, Synta
 }
 // ANCHOR_END: name_values
 
-// ANCHOR: parse_words
 /// Splits at whitespace outside quotes, keeping the quotes and escapes in the words
 /// (BuildKit's `parseWords`): `a "b c" d\ e` is `a`, `"b c"`, `d\ e`.
 fn parse_words(rest: &str, escape: char) -> Vec<String> {
@@ -324,7 +318,6 @@ fn parse_words(rest: &str, escape: char) -> Vec<String> {
     }
     words
 }
-// ANCHOR_END: parse_words
 
 /// HEALTHCHECK: the type word, then the rest as RUN's arguments. Like BuildKit, the type
 /// ends at the first byte that is a space in Latin-1.

@@ -117,7 +117,6 @@ impl Directives {
 
 // ANCHOR_END: directives
 
-// ANCHOR: split_directive
 /// `name = value` as BuildKit's `^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` reads it.
 fn split_directive(text: &str) -> Option<(&str, &str)> {
     let name_len = text
@@ -138,7 +137,6 @@ fn split_directive(text: &str) -> Option<(&str, &str)> {
     let last = after.char_indices().next_back()?.0;
     Some((name, &after[last..]))
 }
-// ANCHOR_END: split_directive
 
 /// The escape character an `escape` directive names: `\` or `` ` `` only.
 fn escape_token(value: &str) -> Result<char, SyntaxError> {

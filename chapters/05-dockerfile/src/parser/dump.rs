@@ -61,7 +61,6 @@ impl Dockerfile {
 }
 // ANCHOR_END: dump
 
-// ANCHOR: go_quote
 /// A string in double quotes as Go's `strconv.Quote` writes it: `"` and `\` escaped,
 /// printable characters (any script) as they are, `\a \b \f \n \r \t \v` by name, other
 /// control characters as `\xNN`, other unprintable characters as `\uNNNN` or `\UNNNNNNNN`.
@@ -90,7 +89,6 @@ pub fn go_quote(s: &str) -> String {
     out.push('"');
     out
 }
-// ANCHOR_END: go_quote
 
 #[cfg(test)]
 mod tests {

@@ -31,7 +31,6 @@ pub(crate) struct SourceLine<'a> {
     pub text: &'a str,
 }
 
-// ANCHOR: source_lines
 /// The file's lines, one at a time, each checked for length and for being UTF-8 text.
 #[derive(Debug)]
 pub(crate) struct SourceLines<'a> {
@@ -85,7 +84,6 @@ impl<'a> Iterator for SourceLines<'a> {
         }))
     }
 }
-// ANCHOR_END: source_lines
 
 /// An instruction's line, joined from its physical lines.
 #[derive(Debug)]

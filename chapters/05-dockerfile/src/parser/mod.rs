@@ -47,7 +47,6 @@ use crate::error::{Error, Result};
 use directives::Directives;
 use lines::{SourceLine, SourceLines};
 
-// ANCHOR: dockerfile
 /// A Dockerfile as the parser reads it: BuildKit's parse `Result`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dockerfile {
@@ -73,7 +72,6 @@ pub struct Warning {
     /// Where the rule is documented.
     pub url: String,
 }
-// ANCHOR_END: dockerfile
 
 impl Dockerfile {
     /// The first instruction's first line (BuildKit's root node `StartLine`).
@@ -238,7 +236,6 @@ impl Reader<'_> {
         }
     }
 
-    // ANCHOR: read_heredocs
     /// Reads the bodies of the heredocs the instruction's line opens, one after the other.
     fn read_heredocs(
         &mut self,
@@ -275,7 +272,6 @@ impl Reader<'_> {
         }
         Ok(())
     }
-    // ANCHOR_END: read_heredocs
 }
 
 /// Sets an instruction's lines, and its nested instructions' (which BuildKit leaves at 0).

@@ -192,7 +192,6 @@ impl<'a> Expander<'a> {
     }
     // ANCHOR_END: walk
 
-    // ANCHOR: quotes
     /// `'…'`: everything up to the next `'` as it is; there is no way to escape a `'`.
     fn single_quoted(&mut self) -> Result<String, Reason> {
         let mut quoted = String::new();
@@ -248,7 +247,6 @@ impl<'a> Expander<'a> {
             Some(_) | None => {}
         }
     }
-    // ANCHOR_END: quotes
 
     fn open_quote(&mut self, quoted: &mut String) {
         if let Some(quote) = self.input.next().filter(|_| self.lexer.raw_quotes) {
