@@ -22,7 +22,9 @@
 pub mod cli;
 pub mod dockerignore;
 mod error;
+pub mod instructions;
 pub mod parser;
 pub mod shell;
+pub mod stages;
 
 pub use error::{Error, Result};
