@@ -19,6 +19,7 @@
 //! - [`cli`]: the command line (`parse`, and chapter 04's commands);
 //! - [`Error`]: what can go wrong, with the line it is on.
 
+pub mod check;
 pub mod cli;
 pub mod dockerignore;
 mod error;

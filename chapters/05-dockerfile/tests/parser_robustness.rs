@@ -113,7 +113,7 @@ fn parse_anything(source: &[u8]) -> Result<(), TestCaseError> {
     match parser::parse("Dockerfile", source) {
         Ok(dockerfile) => {
             let _dump = dockerfile.dump();
-            let _outline = outline(&dockerfile);
+            let _outline = outline(&dockerfile, None);
             let mut last = 0;
             for node in &dockerfile.nodes {
                 prop_assert!(last < node.start_line && node.start_line <= node.end_line);

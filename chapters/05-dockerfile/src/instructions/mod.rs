@@ -186,6 +186,12 @@ impl std::convert::From<ShellError> for InstructionError {
     }
 }
 
+impl std::convert::From<String> for InstructionError {
+    fn from(message: String) -> Self {
+        InstructionError::new(message)
+    }
+}
+
 /// The result of an instruction's parser.
 pub type Parsed<T> = std::result::Result<T, InstructionError>;
 
