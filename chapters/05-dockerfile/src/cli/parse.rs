@@ -155,7 +155,12 @@ fn stage_header(stages: &Stages, line: usize) -> Option<String> {
         header.push_str(&format!(" ({name})"));
     }
     match stages.base_stage(index, &stage.base) {
-        Some(base) => header.push_str(&format!(", from stage {base}")),
+        Some(base) => {
+            header.push_str(&format!(", from stage {base}"));
+            if let Some(name) = &stages.stages[base].name {
+                header.push_str(&format!(" ({name})"));
+            }
+        }
         None => header.push_str(&format!(", from {}", stage.base)),
     }
     if let Some(platform) = &stage.platform {

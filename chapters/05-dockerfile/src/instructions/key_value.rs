@@ -79,7 +79,7 @@ fn pairs(args: &[String], keyword: &str) -> Parsed<Vec<KeyValue>> {
         return Err(at_least_one_argument(keyword)
             .with_hint(format!("give it a name and a value: {keyword} NAME=value")));
     }
-    if args.len() % 3 != 0 {
+    if !args.len().is_multiple_of(3) {
         return Err(InstructionError::new(format!(
             "Bad input to {keyword}, too many arguments"
         )));

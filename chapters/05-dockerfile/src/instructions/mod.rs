@@ -10,7 +10,8 @@
 //!  Node { instruction: "COPY", flags: ["--chmod=644"], args: ["a", "b", "/dst/"] }
 //!    │  the keyword picks the parser (one small file per family of instructions)
 //!    ▼  the flags it accepts are declared, then read (unknown flag, missing value…)
-//!  Command::Copy(Copy { sources: ["a", "b"], destination: "/dst/", chmod: 0o644, … })
+//!  Command::Copy(Copy { sources: Sources { paths: ["a", "b"], destination: "/dst/", … },
+//!                       chmod: Some(Word::Literal(Chmod::Octal(0o644))), … })
 //! ```
 //!
 //! ## What is checked here, and what is not
@@ -40,7 +41,7 @@
 //!
 //! let dockerfile = parse("Dockerfile", b"FROM busybox\nCOPY --chmod=644 a b /dst/\n")?;
 //! let copy = parse_instruction("Dockerfile", &dockerfile.nodes[1])?;
-//! let Command::Copy(copy) = &copy.command else { panic!("a COPY") };
+//! let Command::Copy(copy) = &copy.value else { panic!("a COPY") };
 //! assert_eq!(copy.sources.paths, ["a", "b"]);
 //! assert_eq!(copy.sources.destination, "/dst/");
 //! # Ok::<(), ch05_dockerfile::Error>(())
