@@ -31,8 +31,10 @@ pub struct CheckConfig {
     /// `experimental=A,B`.
     pub experimental: Vec<String>,
 }
+// ANCHOR_END: check_config
 
 impl CheckConfig {
+    // ANCHOR: check_parse
     /// Reads a `check` directive's value, as BuildKit's `ParseLintOptions` does: up to
     /// three `;`-separated options (the third keeps any further `;`).
     pub fn parse(value: &str) -> Result<CheckConfig, String> {
@@ -80,7 +82,9 @@ impl CheckConfig {
         }
         Ok(config)
     }
+    // ANCHOR_END: check_parse
 
+    // ANCHOR: check_comments
     /// Whether the rule called `name` runs.
     pub fn runs(&self, name: &str) -> bool {
         !self.skip_all && !self.skip.iter().any(|skipped| skipped == name)
@@ -103,8 +107,8 @@ impl CheckConfig {
         }
         merged
     }
+    // ANCHOR_END: check_comments
 }
-// ANCHOR_END: check_config
 
 /// The value of a comment that is a `check=…` directive (the `#` already gone).
 fn check_comment(comment: &str) -> Option<&str> {

@@ -197,19 +197,7 @@ impl StageWalk<'_, '_, '_> {
     /// Checks one instruction, then lets it change the scope.
     fn instruction(&mut self, instruction: &Instruction) -> Result<()> {
         match &instruction.value {
-            Command::Env(env) => {
-                let mut expanded = Vec::new();
-                for pair in &env.pairs {
-                    let key = self.expand(instruction, &pair.key)?;
-                    let value = self.expand(instruction, &pair.value)?;
-                    expanded.push((key, value, pair.legacy));
-                }
-                for (key, value, legacy) in expanded {
-                    self.legacy_format(instruction, legacy);
-                    self.secret(instruction, "ENV", &key);
-                    self.scope.set(&key, value);
-                }
-            }
+            Command::Env(env) => self.env(instruction, env)?,
             Command::Label(label) => {
                 for pair in &label.pairs {
                     self.expand(instruction, &pair.key)?;
@@ -236,22 +224,7 @@ impl StageWalk<'_, '_, '_> {
                 self.expand_all(instruction, add.checksum.iter())?;
                 self.sources(instruction, &add.sources)?;
             }
-            Command::Workdir(workdir) => {
-                let path = self.expand(instruction, &workdir.path)?;
-                if !self.scope.workdir_set && !path.starts_with('/') {
-                    let message = format!(
-                        "Relative workdir {} can have unexpected results if the base image changes",
-                        crate::parser::go_quote(&path)
-                    );
-                    self.report(
-                        instruction,
-                        Rule::WorkdirRelativePath,
-                        instruction.start_line,
-                        message,
-                    );
-                }
-                self.scope.workdir_set = true;
-            }
+            Command::Workdir(workdir) => self.workdir(instruction, &workdir.path)?,
             Command::User(user) => self.expand_all(instruction, [&user.user])?,
             Command::Volume(volume) => self.expand_all(instruction, &volume.paths)?,
             Command::StopSignal(signal) => self.expand_all(instruction, [&signal.signal])?,
@@ -378,6 +351,41 @@ impl StageWalk<'_, '_, '_> {
             Mount::parse(spec, &mut expand).map_err(|error| instruction.error(self.file, error))?;
             self.undefined(instruction, &unset);
         }
+        Ok(())
+    }
+
+    /// An `ENV`: every pair expanded before any is set.
+    fn env(&mut self, instruction: &Instruction, env: &crate::instructions::Env) -> Result<()> {
+        let mut expanded = Vec::new();
+        for pair in &env.pairs {
+            let key = self.expand(instruction, &pair.key)?;
+            let value = self.expand(instruction, &pair.value)?;
+            expanded.push((key, value, pair.legacy));
+        }
+        for (key, value, legacy) in expanded {
+            self.legacy_format(instruction, legacy);
+            self.secret(instruction, "ENV", &key);
+            self.scope.set(&key, value);
+        }
+        Ok(())
+    }
+
+    /// A `WORKDIR`: `WorkdirRelativePath` if it is the first and relative.
+    fn workdir(&mut self, instruction: &Instruction, path: &str) -> Result<()> {
+        let path = self.expand(instruction, path)?;
+        if !self.scope.workdir_set && !path.starts_with('/') {
+            let message = format!(
+                "Relative workdir {} can have unexpected results if the base image changes",
+                crate::parser::go_quote(&path)
+            );
+            self.report(
+                instruction,
+                Rule::WorkdirRelativePath,
+                instruction.start_line,
+                message,
+            );
+        }
+        self.scope.workdir_set = true;
         Ok(())
     }
 

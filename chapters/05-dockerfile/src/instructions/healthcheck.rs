@@ -42,7 +42,9 @@ pub struct HealthcheckTest {
     /// `--retries`.
     pub retries: u32,
 }
+// ANCHOR_END: healthcheck
 
+// ANCHOR: healthcheck_parse
 /// Parses a `HEALTHCHECK` node.
 pub fn parse(node: &Node) -> Parsed<Healthcheck> {
     let Some((kind, command)) = node.args.split_first() else {
@@ -93,7 +95,7 @@ pub fn parse(node: &Node) -> Parsed<Healthcheck> {
         retries: retries(&flags)?,
     }))
 }
-// ANCHOR_END: healthcheck
+// ANCHOR_END: healthcheck_parse
 
 /// The smallest duration a check's timing may have, besides 0.
 const MINIMUM: i128 = 1_000_000;

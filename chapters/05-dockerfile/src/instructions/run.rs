@@ -36,6 +36,7 @@ pub struct Run {
     /// The flags given, by name, in the order first given.
     pub flags_used: Vec<String>,
 }
+// ANCHOR_END: run
 
 /// The network a `RUN` has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,6 +77,7 @@ const FLAGS: &[(&str, FlagKind)] = &[
     ("security", FlagKind::String),
 ];
 
+// ANCHOR: run_parse
 /// Parses a `RUN` node.
 pub fn parse(node: &Node) -> Parsed<Run> {
     let flags = read_flags(&node.flags, FLAGS)?;
@@ -100,7 +102,7 @@ pub fn parse(node: &Node) -> Parsed<Run> {
         flags_used: flags.names(),
     })
 }
-// ANCHOR_END: run
+// ANCHOR_END: run_parse
 
 /// A mount written out is parsed now; one with variables gets BuildKit's early checks.
 fn mount(spec: &str) -> Parsed<Word<Mount>> {
