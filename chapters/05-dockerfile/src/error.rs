@@ -27,6 +27,12 @@ pub enum Error {
         /// The file, as the user named it.
         file: String,
     },
+    /// A Dockerfile with instructions but no `FROM`: only `ARG`s.
+    #[error("{file}: dockerfile contains no stages to build")]
+    NoStages {
+        /// The file, as the user named it.
+        file: String,
+    },
     /// A file operation failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -38,7 +44,9 @@ pub enum Error {
 impl EngineError for Error {
     fn kind(&self) -> ErrorKind {
         match self {
-            Error::Syntax { .. } | Error::NoInstructions { .. } => ErrorKind::InvalidInput,
+            Error::Syntax { .. } | Error::NoInstructions { .. } | Error::NoStages { .. } => {
+                ErrorKind::InvalidInput
+            }
             Error::Io(io) => io.kind(),
             Error::Images(inner) => inner.kind(),
         }
@@ -49,6 +57,9 @@ impl EngineError for Error {
             Error::Syntax { hint, .. } => hint.clone(),
             Error::NoInstructions { .. } => {
                 Some("a Dockerfile needs at least one instruction, starting with FROM".to_owned())
+            }
+            Error::NoStages { .. } => {
+                Some("start a stage with FROM after the ARGs that come before it".to_owned())
             }
             Error::Images(inner) => inner.hint(),
             _ => None,

@@ -13,16 +13,25 @@
 //! - [`parser`]: the file as BuildKit's parser reads it: directives, continuation lines,
 //!   heredocs, each instruction's keyword, flags and arguments, unexpanded; and BuildKit's
 //!   dump of it;
+//! - [`instructions`]: each node typed (`COPY`'s sources, destination and flags,
+//!   `HEALTHCHECK`'s durations…) and checked as BuildKit checks it;
+//! - [`stages`]: the typed instructions grouped into stages, the `ARG`s before the first
+//!   `FROM`, how one stage names another, and the `FROM` lines expanded;
+//! - [`check`]: the build checks of `docker build --check` (`JSONArgsRecommended`,
+//!   `UndefinedVar`…), with BuildKit's names and messages;
 //! - [`shell`]: word expansion, what a builder does to an instruction's arguments (quotes,
 //!   escapes, `$VAR`, `${VAR:-default}`…), as BuildKit's lexer does it;
 //! - [`dockerignore`]: the build context's ignore file, read and matched as Docker does;
-//! - [`cli`]: the command line (`parse`, and chapter 04's commands);
+//! - [`cli`]: the command line (`parse [--dump | --check]`, and chapter 04's commands);
 //! - [`Error`]: what can go wrong, with the line it is on.
 
+pub mod check;
 pub mod cli;
 pub mod dockerignore;
 mod error;
+pub mod instructions;
 pub mod parser;
 pub mod shell;
+pub mod stages;
 
 pub use error::{Error, Result};

@@ -1,11 +1,14 @@
 //! No input makes the parser panic or run long: random bytes, text made of Dockerfile
-//! fragments, and BuildKit's conformance Dockerfiles mutated, each parsed to `Ok` or `Err`.
-//! Then a few inputs built to hurt: deep nesting, endless continuations, many heredocs.
+//! fragments, and BuildKit's conformance Dockerfiles mutated, each parsed to `Ok` or `Err`,
+//! and what parses typed into stages and checked. Then a few inputs built to hurt: deep
+//! nesting, endless continuations, many heredocs.
 
 use std::sync::LazyLock;
 
+use ch05_dockerfile::check::{CheckOptions, check};
 use ch05_dockerfile::cli::parse::outline;
 use ch05_dockerfile::parser;
+use ch05_dockerfile::stages::Stages;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -78,6 +81,26 @@ const FRAGMENTS: &[&str] = &[
     "--from=x ",
     "--mount=type=cache ",
     "-- ",
+    " AS ",
+    " as b",
+    "--platform=$TARGETPLATFORM ",
+    "--chmod=",
+    "--chown=1 ",
+    "--link ",
+    "--exclude=*.md ",
+    "--mount=type=cache,target=/c ",
+    "--mount=type=secret,id=$X ",
+    "--network=none ",
+    "--interval=",
+    "--retries=",
+    "0.5ms ",
+    "30s ",
+    "u+x ",
+    "0755 ",
+    "# check=skip=all\n",
+    "# check=error=true\n",
+    "$PATH",
+    "${A:-$B}",
     "é",
     "\u{a0}",
     "\u{85}",
@@ -108,12 +131,19 @@ static SEEDS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
     seeds
 });
 
-/// Parses, and on success dumps and outlines: none of it may panic.
+/// Parses, and on success dumps, outlines, types into stages and checks: none of it may
+/// panic.
 fn parse_anything(source: &[u8]) -> Result<(), TestCaseError> {
     match parser::parse("Dockerfile", source) {
         Ok(dockerfile) => {
             let _dump = dockerfile.dump();
-            let _outline = outline(&dockerfile);
+            let stages = Stages::new("Dockerfile", &dockerfile).ok();
+            let _outline = outline(&dockerfile, stages.as_ref());
+            if let Ok(report) = check("Dockerfile", &dockerfile, &CheckOptions::default()) {
+                for finding in &report.findings {
+                    prop_assert!(finding.line <= dockerfile.end_line().max(1));
+                }
+            }
             let mut last = 0;
             for node in &dockerfile.nodes {
                 prop_assert!(last < node.start_line && node.start_line <= node.end_line);

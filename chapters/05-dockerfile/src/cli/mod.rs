@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 /// Chapter 05's subcommands, chapter 04's among them.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read a Dockerfile as BuildKit does: an outline with line numbers, or the AST (--dump)
+    /// Read a Dockerfile as BuildKit does: an outline with line numbers and stages, the AST
+    /// (--dump), or the build checks' findings (--check)
     Parse(parse::ParseArgs),
     /// Chapter 04's commands: images, containers, registries
     #[command(flatten)]
@@ -28,8 +29,8 @@ pub enum Command {
 pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode {
     match command {
         Command::Images(command) => ch04_images::cli::execute(program, globals, command),
-        Command::Parse(args) => match args.execute() {
-            Ok(()) => ExitCode::SUCCESS,
+        Command::Parse(args) => match args.execute(program) {
+            Ok(status) => status,
             Err(error) => report(program, &error),
         },
     }

@@ -1,18 +1,24 @@
-//! `parse [-f FILE] [--dump]`: a Dockerfile as the parser reads it.
+//! `parse [-f FILE] [--dump | --check]`: a Dockerfile as BuildKit reads it.
 //!
-//! Without `--dump`, an outline: one line per instruction with its line numbers, the joined
-//! text of continued lines, its heredocs, and the parser's warnings. With `--dump`, BuildKit's
-//! `Node.Dump()` text, byte for byte.
+//! Without a flag, an outline: one line per instruction with its line numbers, the joined
+//! text of continued lines, its heredocs, a line where each stage starts, and the parser's
+//! warnings; the instructions are typed first, so an instruction BuildKit would refuse is
+//! an error. With `--dump`, BuildKit's `Node.Dump()` text of the parser's nodes, byte for
+//! byte. With `--check`, the build checks' findings, one a line, `Dockerfile:LINE: Rule:
+//! message`, and exit status 1 if there are any (as `docker build --check`).
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Args;
 use dockyard_support::FromIo;
 
 use super::out;
+use crate::check::{CheckOptions, Report, check};
 use crate::error::{Error, Result};
 use crate::parser::{self, Dockerfile, Node};
+use crate::stages::Stages;
 
 /// The name errors give a Dockerfile read from standard input, as `docker build -f -` does.
 const STDIN_NAME: &str = "Dockerfile";
@@ -29,23 +35,41 @@ pub struct ParseArgs {
     )]
     file: PathBuf,
     /// Print BuildKit's dump of the AST instead of the outline
-    #[arg(long)]
+    #[arg(long, conflicts_with = "check")]
     dump: bool,
+    /// Run the build checks (docker build --check): one finding a line, status 1 if any
+    #[arg(long)]
+    check: bool,
 }
 
 impl ParseArgs {
-    /// Reads and parses the file, and prints the outline or the dump.
-    pub fn execute(&self) -> Result<()> {
+    /// Reads and parses the file, and prints the outline, the dump or the checks'
+    /// findings; the exit status.
+    pub fn execute(&self, program: &str) -> Result<ExitCode> {
         let (name, source) = self.read()?;
         let dockerfile = parser::parse(&name, &source)?;
         if self.dump {
             for warning in &dockerfile.warnings {
                 eprintln!("[WARNING]: {}", warning.message);
             }
-            out(format!("{}\n", dockerfile.dump()))
+            out(format!("{}\n", dockerfile.dump()))?;
+        } else if self.check {
+            let report = check(&name, &dockerfile, &CheckOptions::default())?;
+            out(findings(&name, &report))?;
+            if let Some(failure) = report.failure {
+                return Err(failure);
+            }
+            if let Some(message) = report.error_message() {
+                eprintln!("{program}: {message}");
+            }
+            if !report.findings.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
         } else {
-            out(outline(&dockerfile))
+            let stages = Stages::new(&name, &dockerfile)?;
+            out(outline(&dockerfile, Some(&stages)))?;
         }
+        Ok(ExitCode::SUCCESS)
     }
 
     /// The file's name (as the user gave it) and its bytes.
@@ -62,17 +86,33 @@ impl ParseArgs {
     }
 }
 
+/// `Dockerfile:12: JSONArgsRecommended: JSON arguments recommended for CMD…`, one a line.
+pub fn findings(file: &str, report: &Report) -> String {
+    report
+        .findings
+        .iter()
+        .map(|finding| {
+            format!(
+                "{file}:{}: {}: {}\n",
+                finding.line, finding.rule, finding.message
+            )
+        })
+        .collect()
+}
+
 /// The outline: the directives, then each instruction as read (continuations joined) after
-/// its line numbers, its heredocs beneath it, then the warnings.
+/// its line numbers, its heredocs beneath it, a line where each stage starts (when the
+/// stages are given), then the warnings.
 ///
 /// ```text
 ///    1  # syntax=docker/dockerfile:1
+///       stage 0 (build), from busybox
 ///    3  FROM busybox AS build
 ///  4-6  RUN set -e;     echo building
 ///  7-9  COPY <<EOF /etc/motd
 ///         <<EOF: 1 line
 /// ```
-pub fn outline(dockerfile: &Dockerfile) -> String {
+pub fn outline(dockerfile: &Dockerfile, stages: Option<&Stages>) -> String {
     let ranges: Vec<String> = dockerfile.nodes.iter().map(line_range).collect();
     let width = ranges.iter().map(String::len).max().unwrap_or(1);
     let mut text = String::new();
@@ -81,6 +121,9 @@ pub fn outline(dockerfile: &Dockerfile) -> String {
         text.push_str(&format!("{line:>width$}  # {name}={}\n", directive.value));
     }
     for (node, range) in dockerfile.nodes.iter().zip(&ranges) {
+        if let Some(header) = stages.and_then(|stages| stage_header(stages, node.start_line)) {
+            text.push_str(&format!("{:width$}  {header}\n", ""));
+        }
         text.push_str(&format!("{range:>width$}  {}\n", node.original.trim()));
         for heredoc in &node.heredocs {
             text.push_str(&format!("{:width$}    {}\n", "", heredoc_summary(heredoc)));
@@ -93,6 +136,34 @@ pub fn outline(dockerfile: &Dockerfile) -> String {
         ));
     }
     text
+}
+
+
+/// `stage 1 (app), from stage 0 (build), for $BUILDPLATFORM`, for the stage whose `FROM`
+/// is on `line`.
+fn stage_header(stages: &Stages, line: usize) -> Option<String> {
+    let index = stages
+        .stages
+        .iter()
+        .position(|stage| stage.start_line == line)?;
+    let stage = &stages.stages[index];
+    let mut header = format!("stage {index}");
+    if let Some(name) = &stage.name {
+        header.push_str(&format!(" ({name})"));
+    }
+    match stages.base_stage(index, &stage.base) {
+        Some(base) => {
+            header.push_str(&format!(", from stage {base}"));
+            if let Some(name) = &stages.stages[base].name {
+                header.push_str(&format!(" ({name})"));
+            }
+        }
+        None => header.push_str(&format!(", from {}", stage.base)),
+    }
+    if let Some(platform) = &stage.platform {
+        header.push_str(&format!(", for {platform}"));
+    }
+    Some(header)
 }
 
 /// `7` or `7-9`.

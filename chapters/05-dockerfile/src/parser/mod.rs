@@ -35,7 +35,7 @@ mod dump;
 pub mod heredoc;
 mod lines;
 mod node;
-mod text;
+pub(crate) mod text;
 
 pub use directives::{DEFAULT_ESCAPE, Directive, DirectiveKind};
 pub use dump::go_quote;
