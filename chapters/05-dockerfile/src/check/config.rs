@@ -16,7 +16,6 @@
 
 use crate::parser::text;
 
-// ANCHOR: check_config
 /// The checks' configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckConfig {
@@ -31,10 +30,8 @@ pub struct CheckConfig {
     /// `experimental=A,B`.
     pub experimental: Vec<String>,
 }
-// ANCHOR_END: check_config
 
 impl CheckConfig {
-    // ANCHOR: check_parse
     /// Reads a `check` directive's value, as BuildKit's `ParseLintOptions` does: up to
     /// three `;`-separated options (the third keeps any further `;`).
     pub fn parse(value: &str) -> Result<CheckConfig, String> {
@@ -82,9 +79,7 @@ impl CheckConfig {
         }
         Ok(config)
     }
-    // ANCHOR_END: check_parse
 
-    // ANCHOR: check_comments
     /// Whether the rule called `name` runs.
     pub fn runs(&self, name: &str) -> bool {
         !self.skip_all && !self.skip.iter().any(|skipped| skipped == name)
@@ -107,7 +102,6 @@ impl CheckConfig {
         }
         merged
     }
-    // ANCHOR_END: check_comments
 }
 
 /// The value of a comment that is a `check=…` directive (the `#` already gone).

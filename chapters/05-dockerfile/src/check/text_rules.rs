@@ -35,7 +35,6 @@ pub(super) fn check(linter: &mut Linter, dockerfile: &Dockerfile, stages: &Stage
     instruction_casing(linter, stages);
 }
 
-// ANCHOR: from_casing
 /// `StageNameCasing` and `FromAsCasing`, on one `FROM`.
 fn from_casing(linter: &mut Linter, from: &Located<From>) {
     let Some((name, as_keyword)) = &from.value.written_name else {
@@ -67,7 +66,6 @@ fn from_casing(linter: &mut Linter, from: &Located<From>) {
         );
     }
 }
-// ANCHOR_END: from_casing
 
 /// `ReservedStageName` and `DuplicateStageName`.
 fn stage_names(linter: &mut Linter, stages: &Stages) {
@@ -100,7 +98,6 @@ fn stage_names(linter: &mut Linter, stages: &Stages) {
     }
 }
 
-// ANCHOR: instruction_casing
 /// `ConsistentInstructionCasing`: keywords of mixed case (`Run`), and keywords cased
 /// against the majority, which counts only the keywords all lower or all upper case. The
 /// `ARG`s before the first `FROM` are not counted, as in BuildKit.
@@ -141,4 +138,3 @@ fn instruction_casing(linter: &mut Linter, stages: &Stages) {
         );
     }
 }
-// ANCHOR_END: instruction_casing

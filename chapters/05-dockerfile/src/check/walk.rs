@@ -115,7 +115,6 @@ pub(super) fn check(
     Ok(())
 }
 
-// ANCHOR: from_arguments
 /// `UndefinedArgInFrom` and `RedundantTargetPlatform`, on a stage's `FROM`.
 fn from_arguments(
     linter: &mut Linter,
@@ -174,7 +173,6 @@ fn from_arguments(
         );
     }
 }
-// ANCHOR_END: from_arguments
 
 /// One stage's walk.
 struct StageWalk<'l, 'c, 's> {
@@ -193,7 +191,6 @@ struct StageWalk<'l, 'c, 's> {
 }
 
 impl StageWalk<'_, '_, '_> {
-    // ANCHOR: walk_instruction
     /// Checks one instruction, then lets it change the scope.
     fn instruction(&mut self, instruction: &Instruction) -> Result<()> {
         match &instruction.value {
@@ -246,7 +243,6 @@ impl StageWalk<'_, '_, '_> {
         }
         Ok(())
     }
-    // ANCHOR_END: walk_instruction
 
     // ANCHOR: expand_word
     /// Expands a word as the builder will, reporting the variables it uses that nothing
@@ -389,7 +385,6 @@ impl StageWalk<'_, '_, '_> {
         Ok(())
     }
 
-    // ANCHOR: walk_arg
     /// An `ARG` in a stage: each name declared, its value the `--build-arg`, else its
     /// default expanded, else the global argument of that name.
     fn arg(&mut self, instruction: &Instruction, arg: &crate::instructions::Arg) -> Result<()> {
@@ -415,7 +410,6 @@ impl StageWalk<'_, '_, '_> {
         }
         Ok(())
     }
-    // ANCHOR_END: walk_arg
 
     fn legacy_format(&mut self, instruction: &Instruction, legacy: bool) {
         if legacy {
@@ -456,7 +450,6 @@ impl StageWalk<'_, '_, '_> {
         }
     }
 
-    // ANCHOR: used_once
     /// `MultipleInstructionsDisallowed`: reported on the earlier one, which does nothing.
     fn used_once(&mut self, instruction: &Instruction, which: Tracked) {
         let last = match which {
@@ -495,7 +488,6 @@ impl StageWalk<'_, '_, '_> {
             );
         }
     }
-    // ANCHOR_END: used_once
 
     fn report(&mut self, instruction: &Instruction, rule: Rule, line: usize, message: String) {
         self.linter

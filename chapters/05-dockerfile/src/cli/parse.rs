@@ -138,7 +138,6 @@ pub fn outline(dockerfile: &Dockerfile, stages: Option<&Stages>) -> String {
     text
 }
 
-
 /// `stage 1 (app), from stage 0 (build), for $BUILDPLATFORM`, for the stage whose `FROM`
 /// is on `line`.
 fn stage_header(stages: &Stages, line: usize) -> Option<String> {

@@ -13,7 +13,6 @@ use super::{InstructionError, Parsed};
 /// The highest octal mode.
 const MAX_OCTAL: u32 = 0o7777;
 
-// ANCHOR: chmod
 /// A `--chmod` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chmod {
@@ -50,9 +49,7 @@ impl Chmod {
         }
     }
 }
-// ANCHOR_END: chmod
 
-// ANCHOR: symbolic
 /// Whether `mode` is a symbolic mode: `clause[,clause…]`, each `[ugoa]*` followed by one
 /// or more `[+-=][rwxXstugo]*`.
 fn is_symbolic_mode(mode: &str) -> bool {
@@ -86,7 +83,6 @@ fn is_symbolic_mode(mode: &str) -> bool {
         }
     }
 }
-// ANCHOR_END: symbolic
 
 #[cfg(test)]
 mod tests {

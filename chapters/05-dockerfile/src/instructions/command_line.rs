@@ -22,7 +22,6 @@ use super::flags::read_flags;
 use super::{InstructionError, Parsed, at_least_one_argument, node_args};
 use crate::parser::Node;
 
-// ANCHOR: command_line
 /// A command, in the form it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandLine {
@@ -50,7 +49,6 @@ impl CommandLine {
         matches!(self, CommandLine::Shell(_))
     }
 }
-// ANCHOR_END: command_line
 
 /// `CMD`: the default command of containers run from the image.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,7 +23,6 @@ use super::{Chmod, InstructionError, Parsed, Word};
 use crate::parser::heredoc::{chomp, parse_heredoc};
 use crate::parser::{Heredoc, Node};
 
-// ANCHOR: copy
 /// What to copy, and where to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sources {
@@ -85,7 +84,6 @@ pub struct Add {
     /// `--unpack`, if given.
     pub unpack: Option<bool>,
 }
-// ANCHOR_END: copy
 
 /// Parses a `COPY` node.
 pub fn parse_copy(node: &Node) -> Parsed<Copy> {
@@ -166,7 +164,6 @@ fn chmod(flags: &FlagValues) -> Parsed<Option<Word<Chmod>>> {
         .transpose()
 }
 
-// ANCHOR: sources
 /// The sources and destination, heredoc sources matched with the bodies the parser read.
 fn sources(node: &Node, keyword: &str) -> Parsed<Sources> {
     let (destination, sources) = node.args.split_last().expect("two arguments or more");
@@ -211,4 +208,3 @@ fn sources(node: &Node, keyword: &str) -> Parsed<Sources> {
 fn heredoc_word(word: &str) -> Option<Heredoc> {
     parse_heredoc(word).ok().flatten()
 }
-// ANCHOR_END: sources

@@ -23,7 +23,6 @@ const UNITS: [(&str, u64); 8] = [
 /// The largest magnitude: Go's durations are signed 64-bit nanoseconds.
 const LIMIT: u64 = 1 << 63;
 
-// ANCHOR: parse_duration
 /// A duration in nanoseconds (negative ones too), or Go's message for why it is not one.
 pub fn parse_duration(text: &str) -> Result<i128, String> {
     let invalid = || format!("time: invalid duration {}", quote(text));
@@ -85,7 +84,6 @@ pub fn parse_duration(text: &str) -> Result<i128, String> {
         Err(invalid())
     }
 }
-// ANCHOR_END: parse_duration
 
 /// A positive duration as a [`Duration`].
 pub fn to_duration(nanoseconds: i128) -> Duration {

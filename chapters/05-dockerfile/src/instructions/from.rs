@@ -11,7 +11,6 @@ use super::flags::{FlagKind, read_flags};
 use super::{InstructionError, Parsed};
 use crate::parser::{Node, text};
 
-// ANCHOR: from
 /// `FROM`: the base of a stage, and its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct From {
@@ -70,7 +69,6 @@ pub fn is_valid_stage_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
-// ANCHOR_END: from
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,6 @@ use super::flags::{FlagKind, FlagValues, read_flags};
 use super::{CommandLine, InstructionError, Parsed, at_least_one_argument};
 use crate::parser::{Node, go_quote};
 
-// ANCHOR: healthcheck
 /// `HEALTHCHECK`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Healthcheck {
@@ -42,9 +41,7 @@ pub struct HealthcheckTest {
     /// `--retries`.
     pub retries: u32,
 }
-// ANCHOR_END: healthcheck
 
-// ANCHOR: healthcheck_parse
 /// Parses a `HEALTHCHECK` node.
 pub fn parse(node: &Node) -> Parsed<Healthcheck> {
     let Some((kind, command)) = node.args.split_first() else {
@@ -95,7 +92,6 @@ pub fn parse(node: &Node) -> Parsed<Healthcheck> {
         retries: retries(&flags)?,
     }))
 }
-// ANCHOR_END: healthcheck_parse
 
 /// The smallest duration a check's timing may have, besides 0.
 const MINIMUM: i128 = 1_000_000;

@@ -14,7 +14,6 @@ use super::flags::read_flags;
 use super::{InstructionError, Parsed, at_least_one_argument};
 use crate::parser::Node;
 
-// ANCHOR: key_value
 /// One `name=value` of an `ENV` or a `LABEL`, unexpanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyValue {
@@ -55,7 +54,6 @@ pub struct ArgDefinition {
     /// The default, unexpanded, if one was written (`NAME=` has the empty one).
     pub default: Option<String>,
 }
-// ANCHOR_END: key_value
 
 /// Parses an `ENV` node.
 pub fn parse_env(node: &Node) -> Parsed<Env> {

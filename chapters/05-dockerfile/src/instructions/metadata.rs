@@ -15,7 +15,6 @@ use super::flags::read_flags;
 use super::{InstructionError, Parsed, at_least_one_argument, exactly_one_argument, node_args};
 use crate::parser::{Node, text};
 
-// ANCHOR: metadata
 /// `WORKDIR`: the working directory of the next instructions and of the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workdir {
@@ -67,7 +66,6 @@ pub struct Onbuild {
     /// appended.
     pub expression: String,
 }
-// ANCHOR_END: metadata
 
 /// Parses a `WORKDIR` node.
 pub fn parse_workdir(node: &Node) -> Parsed<Workdir> {
@@ -133,7 +131,6 @@ pub fn parse_volume(node: &Node) -> Parsed<Volume> {
     Ok(Volume { paths })
 }
 
-// ANCHOR: onbuild
 /// Parses an `ONBUILD` node.
 pub fn parse_onbuild(node: &Node) -> Parsed<Onbuild> {
     let args = node_args(node);
@@ -177,4 +174,3 @@ fn without_onbuild(line: &str) -> &str {
         _ => line,
     }
 }
-// ANCHOR_END: onbuild

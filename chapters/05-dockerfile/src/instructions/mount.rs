@@ -61,7 +61,6 @@ pub enum Sharing {
     Locked,
 }
 
-// ANCHOR: mount
 /// One `--mount`, its values expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
@@ -92,7 +91,6 @@ pub struct Mount {
     /// See `mode`.
     pub gid: Option<u32>,
 }
-// ANCHOR_END: mount
 
 /// The keys a mount knows, for "did you mean".
 const KEYS: [&str; 19] = [
@@ -118,7 +116,6 @@ const KEYS: [&str; 19] = [
 ];
 
 impl Mount {
-    // ANCHOR: mount_parse
     /// Parses a `--mount` value, expanding each field's value with `expand` first.
     pub fn parse(
         spec: &str,
@@ -144,7 +141,6 @@ impl Mount {
         mount.check()?;
         Ok(mount)
     }
-    // ANCHOR_END: mount_parse
 
     /// BuildKit's checks of a mount written with variables, before they are known: the
     /// fields are CSV, and `from` holds none (a stage cannot be chosen by a variable).
@@ -261,7 +257,6 @@ impl Mount {
         ))
     }
 
-    // ANCHOR: mount_check
     /// The rules between fields, once all are read.
     fn check(&self) -> Parsed<()> {
         let kind = self.kind.as_str();
@@ -299,7 +294,6 @@ impl Mount {
         }
         Ok(())
     }
-    // ANCHOR_END: mount_check
 }
 
 fn mount_type(value: &str) -> Parsed<MountType> {

@@ -17,7 +17,6 @@ use super::mount::{Mount, go_bool};
 use super::{CommandLine, InstructionError, Parsed, Word, csv, suggest};
 use crate::parser::{Heredoc, Node};
 
-// ANCHOR: run
 /// `RUN`: a command run in a container over the stage so far; its changes are a layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
@@ -36,7 +35,6 @@ pub struct Run {
     /// The flags given, by name, in the order first given.
     pub flags_used: Vec<String>,
 }
-// ANCHOR_END: run
 
 /// The network a `RUN` has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,7 +75,6 @@ const FLAGS: &[(&str, FlagKind)] = &[
     ("security", FlagKind::String),
 ];
 
-// ANCHOR: run_parse
 /// Parses a `RUN` node.
 pub fn parse(node: &Node) -> Parsed<Run> {
     let flags = read_flags(&node.flags, FLAGS)?;
@@ -102,7 +99,6 @@ pub fn parse(node: &Node) -> Parsed<Run> {
         flags_used: flags.names(),
     })
 }
-// ANCHOR_END: run_parse
 
 /// A mount written out is parsed now; one with variables gets BuildKit's early checks.
 fn mount(spec: &str) -> Parsed<Word<Mount>> {

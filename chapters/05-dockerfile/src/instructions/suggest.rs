@@ -8,7 +8,6 @@
 /// The largest distance that still counts as a typo, plus one.
 const TOO_FAR: usize = 3;
 
-// ANCHOR: closest
 /// The option closest to `value`, if one is less than [`TOO_FAR`] edits away and none is
 /// `value` itself (then the mistake is elsewhere). Ignoring case, the suggestion takes the
 /// case of `value` when it is all lower or all upper case, and is lowercase otherwise.
@@ -39,7 +38,6 @@ pub fn closest(value: &str, options: &[&str], case_sensitive: bool) -> Option<St
         same_case(&found, value)
     })
 }
-// ANCHOR_END: closest
 
 /// `found` (lowercase) in the case `written` is in, when it is in one.
 fn same_case(found: &str, written: &str) -> String {
@@ -52,7 +50,6 @@ fn same_case(found: &str, written: &str) -> String {
     }
 }
 
-// ANCHOR: levenshtein
 /// The number of single-character insertions, deletions and replacements that turn `a`
 /// into `b`, one row of the classic table at a time.
 pub fn levenshtein(a: &str, b: &str) -> usize {
@@ -72,7 +69,6 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     }
     previous[b.len()]
 }
-// ANCHOR_END: levenshtein
 
 #[cfg(test)]
 mod tests {

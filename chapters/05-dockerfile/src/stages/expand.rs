@@ -58,7 +58,6 @@ impl Platform {
     }
 }
 
-// ANCHOR: predefined_args
 /// BuildKit's predefined global arguments for a build on `build` for `target`, building
 /// the stage named `target_stage` (`default` when it has no name).
 pub fn predefined_args(
@@ -88,7 +87,6 @@ pub fn predefined_args(
     .map(|(name, value)| (name.to_owned(), value))
     .collect()
 }
-// ANCHOR_END: predefined_args
 
 /// What a stage's `FROM` builds on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +111,6 @@ pub struct ExpandedFrom {
 }
 
 impl Stages {
-    // ANCHOR: global_env
     /// The global arguments: `predefined` (see [`predefined_args`]), those of them
     /// `build_args` overrides, then the meta arguments, each its `--build-arg` value or its
     /// default expanded.
@@ -152,7 +149,6 @@ impl Stages {
         }
         Ok(args)
     }
-    // ANCHOR_END: global_env
 
     // ANCHOR: expand_from
     /// Stage `index`'s `FROM` expanded with the global arguments `global` (see

@@ -18,7 +18,6 @@ pub enum Source {
 }
 
 impl Stages {
-    // ANCHOR: copy_source
     /// What `COPY --from=from` in stage `current` copies from, or BuildKit's message for
     /// why it cannot.
     pub fn copy_source(&self, current: usize, from: &str) -> Result<Source, String> {
@@ -41,7 +40,6 @@ impl Stages {
         }
         Ok(Source::Stage(index))
     }
-    // ANCHOR_END: copy_source
 
     /// The earlier stage a `FROM` in stage `current` builds on, given its expanded base:
     /// one whose name is exactly `base`.
