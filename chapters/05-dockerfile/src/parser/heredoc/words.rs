@@ -9,8 +9,10 @@
 //! and without raw quotes to tell a quoted delimiter (no expansion of the body) from a bare
 //! one.
 //!
-//! This is that lexer's splitting only, quirks included (a `${VAR:-...}` forgets the part of
-//! the word before it, as BuildKit's does). Expanding words is the job of the shell module.
+//! This is that lexer's splitting only, quirks included: a `${VAR:-...}` forgets the part of
+//! the word before it, as BuildKit's does. The shell module expands words without that bug,
+//! which is why heredoc detection does not use it: `RUN cat <<${X:-EOF}` opens no heredoc for
+//! BuildKit, and a parser that found one would refuse a file BuildKit accepts.
 
 use crate::parser::text;
 
