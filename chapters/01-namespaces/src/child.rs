@@ -122,7 +122,9 @@ fn prepare(
         masked::apply(n)?;
     }
     set_hostname(&spec.hostname, n)?;
-    net::bring_up_loopback(n)?;
+    if !spec.host_network {
+        net::bring_up_loopback(n)?;
+    }
     console_socket
         .map(|socket| tty::create_console(socket, n))
         .transpose()

@@ -143,7 +143,7 @@ impl<'s> Container<'s> {
             .then(|| init_program::seal_init_program(&n))
             .transpose()?;
 
-        let child = clone_child(&n)?;
+        let child = clone_child(self.spec.host_network, &n)?;
         let Some(child) = child else {
             drop((pipes.release_write, pipes.report_read, engine_console));
             let ends = ChildEnds {
@@ -295,11 +295,15 @@ fn threads_in_this_process() -> Option<usize> {
 /// `clone` with no new stack behaves like `fork`: the child continues from here on a copy of
 /// the engine's memory. (`unshare` would not do: it moves the *caller* into the new mount, UTS,
 /// IPC and network namespaces, and a new PID namespace applies only to children created later.)
-fn clone_child(n: &Narrator) -> Result<Option<Pid>> {
-    let flags = CLONE_NAMESPACES
+fn clone_child(host_network: bool, n: &Narrator) -> Result<Option<Pid>> {
+    // A container on the host's network (`--network host`) keeps the engine's namespace.
+    let wanted = CLONE_NAMESPACES
         .iter()
+        .filter(|(flag, _, _)| !(host_network && *flag == CloneFlags::CLONE_NEWNET));
+    let flags = wanted
+        .clone()
         .fold(CloneFlags::empty(), |all, (flag, _, _)| all | *flag);
-    let names: Vec<&str> = CLONE_NAMESPACES.iter().map(|(_, name, _)| *name).collect();
+    let names: Vec<&str> = wanted.map(|(_, name, _)| *name).collect();
     // SAFETY: raw clone(2) with a null stack, like fork: the child gets a copy of this (single-
     // threaded, checked in preflight) process. SIGCHLD is the signal the parent gets at its exit.
     let pid = unsafe {

@@ -115,6 +115,9 @@ pub struct ContainerSpec {
     pub interactive: bool,
     /// Capabilities, masked paths and the other limits on what the command may do.
     pub security: SecuritySpec,
+    /// Share the engine's network namespace (`--network host`) instead of a new one that
+    /// holds only `lo`.
+    pub host_network: bool,
 }
 // ANCHOR_END: spec
 
@@ -134,6 +137,7 @@ impl ContainerSpec {
             tty: false,
             interactive: false,
             security: SecuritySpec::default(),
+            host_network: false,
         })
     }
 

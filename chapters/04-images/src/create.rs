@@ -77,29 +77,13 @@ pub fn commit(
 ) -> Result<Digest> {
     let record = store.containers().find(container)?;
     let base = base_image(store, &record.layers)?;
-    let changes = lifecycle::changes(store.containers(), &record)?;
-    let source = lifecycle::changes_source(store.containers(), &record);
-    // The archive is written on one thread and unpacked on another, through a pipe: it is
-    // never kept whole, and its digests are taken on the way.
-    let (reader, writer) = std::io::pipe().map_err(Error::io("create a pipe for", &source))?;
-    let layer = LayerBlob {
-        digest: None,
-        diff_id: None,
-        parent: base.chain_ids().last().cloned(),
-        what: format!("the changes of container {}", record.short_id()),
-        from: None,
-    };
-    let pending = std::thread::scope(|scope| {
-        let writing = scope.spawn(|| archive::write_layer(&changes, &source, writer));
-        let unpacked = store.unpack_layer(reader, &layer, n);
-        let written = writing.join().unwrap_or_else(|_| {
-            Err(ch03_union_fs::Error::Invalid(
-                "the layer writer panicked".into(),
-            ))
-        });
-        written?;
-        unpacked
-    })?;
+    let pending = store_changes(
+        store,
+        &record,
+        base.chain_ids().last().cloned(),
+        format!("the changes of container {}", record.short_id()),
+        n,
+    )?;
     let created = format_rfc3339(now() as i64);
     let mut config = base.config.clone();
     config.created = Some(created.clone());
@@ -143,6 +127,42 @@ fn base_image(store: &ImageStore, layers: &[std::path::PathBuf]) -> Result<Image
     ))
 }
 
+// ANCHOR: store_changes
+/// A container's changes (its writable layer, chapter 03's diff) stored as a layer on the
+/// layer `parent` (a chain id), not yet under its name: the archive is written on one
+/// thread and unpacked on another, through a pipe, so it is never kept whole, and its
+/// digests are taken on the way. A builder's `RUN` and `COPY` steps make their layers so.
+pub fn store_changes(
+    store: &ImageStore,
+    record: &ch03_union_fs::Record,
+    parent: Option<Digest>,
+    what: String,
+    n: &Narrator,
+) -> Result<PendingLayer> {
+    let changes = lifecycle::changes(store.containers(), record)?;
+    let source = lifecycle::changes_source(store.containers(), record);
+    let (reader, writer) = std::io::pipe().map_err(Error::io("create a pipe for", &source))?;
+    let layer = LayerBlob {
+        digest: None,
+        diff_id: None,
+        parent,
+        what,
+        from: None,
+    };
+    std::thread::scope(|scope| {
+        let writing = scope.spawn(|| archive::write_layer(&changes, &source, writer));
+        let unpacked = store.unpack_layer(reader, &layer, n);
+        let written = writing.join().unwrap_or_else(|_| {
+            Err(ch03_union_fs::Error::Invalid(
+                "the layer writer panicked".into(),
+            ))
+        });
+        written?;
+        unpacked
+    })
+}
+// ANCHOR_END: store_changes
+
 /// Stores `config` (with the new layer's diff id added) and a manifest for the base image's
 /// layers plus the new one, then names the image.
 fn add_image(
@@ -153,16 +173,32 @@ fn add_image(
     name: Option<&Reference>,
 ) -> Result<Digest> {
     config.rootfs.diff_ids.push(layer.diff_id.clone());
-    let config_bytes = config.to_json();
     let _adding = store.lock(Access::Add)?;
-    let id = store.put_blob(&config_bytes, None, "the image config")?;
-    let media = layer.media_type();
     let mut layers = base.map(|b| b.manifest.layers.clone()).unwrap_or_default();
     layers.push(Descriptor::new(
-        media,
+        layer.media_type(),
         layer.digest.clone(),
         layer.compressed_size,
     ));
+    let size = base.map_or(0, |b| b.entry.size) + layer.size;
+    store.commit_layers(vec![layer])?;
+    let names: Vec<Reference> = name.into_iter().cloned().collect();
+    store_config(store, &config, layers, size, &names)
+}
+
+// ANCHOR: store_config
+/// Stores an image whose layers are all in the store already: its config, a manifest naming
+/// `layers` (the blobs, bottom first), its catalog entry, and last its names. Returns its id.
+pub fn store_config(
+    store: &ImageStore,
+    config: &ImageConfig,
+    layers: Vec<Descriptor>,
+    size: u64,
+    names: &[Reference],
+) -> Result<Digest> {
+    let config_bytes = config.to_json();
+    let _adding = store.lock(Access::Add)?;
+    let id = store.put_blob(&config_bytes, None, "the image config")?;
     let manifest = new_manifest(
         Descriptor::new(
             media_type::IMAGE_CONFIG,
@@ -171,8 +207,6 @@ fn add_image(
         ),
         layers,
     );
-    let size = base.map_or(0, |b| b.entry.size) + layer.size;
-    store.commit_layers(vec![layer])?;
     let manifest = store.put_blob(&manifest.to_json(), None, "the image manifest")?;
     store.update_catalog(|catalog| {
         catalog.images.insert(
@@ -183,10 +217,11 @@ fn add_image(
                 repo_digests: Vec::new(),
             },
         );
-        if let Some(name) = name {
+        for name in names {
             catalog.tags.insert(name.to_string(), id.clone());
         }
         Ok(())
     })?;
     Ok(id)
 }
+// ANCHOR_END: store_config

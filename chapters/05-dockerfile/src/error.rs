@@ -33,6 +33,22 @@ pub enum Error {
         /// The file, as the user named it.
         file: String,
     },
+    /// A build could not go on: why, and what to do about it.
+    #[error("{message}")]
+    Build {
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// A `RUN` step's command failed, in docker's words.
+    #[error("The command '{command}' returned a non-zero code: {code}")]
+    RunFailed {
+        /// The command as the container ran it.
+        command: String,
+        /// Its exit status (128+N if signal N killed it).
+        code: i32,
+    },
     /// A file operation failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -47,6 +63,7 @@ impl EngineError for Error {
             Error::Syntax { .. } | Error::NoInstructions { .. } | Error::NoStages { .. } => {
                 ErrorKind::InvalidInput
             }
+            Error::Build { .. } | Error::RunFailed { .. } => ErrorKind::InvalidInput,
             Error::Io(io) => io.kind(),
             Error::Images(inner) => inner.kind(),
         }
@@ -61,6 +78,11 @@ impl EngineError for Error {
             Error::NoStages { .. } => {
                 Some("start a stage with FROM after the ARGs that come before it".to_owned())
             }
+            Error::Build { hint, .. } => hint.clone(),
+            Error::RunFailed { .. } => Some(
+                "the step's output above says why; fix the command, or run the image built so far to try it"
+                    .to_owned(),
+            ),
             Error::Images(inner) => inner.hint(),
             _ => None,
         }

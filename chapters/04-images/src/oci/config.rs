@@ -116,6 +116,52 @@ pub struct ContainerConfig {
     /// The signal that asks the container to stop, such as `SIGTERM`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    /// How to tell that a container is healthy (Docker's field; OCI has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    /// Whether `Cmd` was already escaped for Windows (Docker's field, set by builders of
+    /// shell-form commands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args_escaped: Option<bool>,
+    /// Instructions for a later build that starts `FROM` this image (Docker's `ONBUILD`).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub on_build: Vec<String>,
+    /// The shell that runs shell-form commands (Docker's `SHELL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+}
+
+/// Docker's `Healthcheck`: a test command and how often to run it; durations in nanoseconds,
+/// zero (absent) meaning "the default".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Healthcheck {
+    /// `["NONE"]`, `["CMD", prog, args…]` or `["CMD-SHELL", command]`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub test: Vec<String>,
+    /// Time between two checks.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interval: i64,
+    /// Time a check may take before it counts as failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub timeout: i64,
+    /// Time a container may take to start, during which failures do not count.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub start_period: i64,
+    /// Time between checks during the start period.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub start_interval: i64,
+    /// Failures in a row that make the container unhealthy.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: i64,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
 }
 
 /// `rootfs`: the diff IDs of the image's layers, bottom first.

@@ -38,7 +38,7 @@ mod manifest;
 pub mod media_type;
 mod validate;
 
-pub use config::{ContainerConfig, EmptyObject, History, ImageConfig, RootFs};
+pub use config::{ContainerConfig, EmptyObject, Healthcheck, History, ImageConfig, RootFs};
 pub use descriptor::{Descriptor, Platform};
 pub use error::{DocumentKind, InvalidDocument};
 pub use index::ImageIndex;

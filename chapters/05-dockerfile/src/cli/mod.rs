@@ -2,6 +2,7 @@
 //! subcommand is a module with a clap `Args` struct and an `execute` that calls the library
 //! with plain values and prints what it returns; the library itself never prints.
 
+pub mod build;
 pub mod parse;
 
 use std::io::Write;
@@ -17,6 +18,8 @@ use crate::error::{Error, Result};
 /// Chapter 05's subcommands, chapter 04's among them.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build an image from a Dockerfile and a context, as the classic `docker build`
+    Build(Box<build::BuildArgs>),
     /// Read a Dockerfile as BuildKit does: an outline with line numbers and stages, the AST
     /// (--dump), or the build checks' findings (--check)
     Parse(parse::ParseArgs),
@@ -31,6 +34,15 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Images(command) => ch04_images::cli::execute(program, globals, command),
         Command::Parse(args) => match args.execute(program) {
             Ok(status) => status,
+            Err(error) => report(program, &error),
+        },
+        Command::Build(args) => match args.execute(globals) {
+            Ok(status) => status,
+            // A failed RUN ends the build with the command's own status, as docker's.
+            Err(error @ Error::RunFailed { code, .. }) => {
+                print_error(program, &error);
+                dockyard_support::cli::exit_code(code)
+            }
             Err(error) => report(program, &error),
         },
     }

@@ -1,0 +1,185 @@
+//! # Building: from a Dockerfile and a context to an image
+//!
+//! A build is a loop over instructions, each turning the image so far into the next one:
+//!
+//! ```text
+//!  FROM base ──▶ state: base's config and layers, cache key = base's id
+//!    │
+//!    ├─ ENV, LABEL, CMD, USER, WORKDIR…  edit the config: a history entry, no layer
+//!    ├─ RUN    a chapter 04 container on the layers so far; its changes (chapter 03's
+//!    │         diff of its writable layer) become the next layer
+//!    ├─ COPY   a container's root filesystem, mounted but not run; the files copied in;
+//!    │         its changes become the next layer
+//!    ▼
+//!  the last state of the target stage ──▶ stored as an image, named by -t
+//! ```
+//!
+//! Before doing a step the builder computes its cache key (see [`crate::cache`]); a key the
+//! cache knows means the step's result is already in the store, and the step is skipped.
+//!
+//! - [`plan`]: which stages the target needs, in the order they build;
+//! - [`state`]: one stage's image so far, and the variables its words expand with;
+//! - [`steps`]: what each instruction does (config edits, RUN, COPY), one file each;
+//! - [`workspace`]: a container's root filesystem to copy into, or read from;
+//! - [`history`]: the `created_by` strings docker writes, which are also the cache's
+//!   description of each step;
+//! - [`namespace`]: the builder's private mount namespace, so its mounts never outlive it.
+
+pub mod copy;
+pub mod history;
+pub mod namespace;
+pub mod plan;
+pub mod state;
+pub mod steps;
+pub mod workspace;
+
+use std::path::PathBuf;
+
+use ch01_namespaces::Narrator;
+use ch03_union_fs::StorageOptions;
+use ch04_images::store::Access;
+use ch04_images::{Digest, ImageStore, Reference};
+use dockyard_support::Sink;
+
+use crate::cache::{Cache, Miss};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::parser;
+use crate::stages::Stages;
+use plan::Plan;
+use state::StageState;
+use steps::Builder;
+
+// ANCHOR: options
+/// What `docker build`'s flags say, as plain values.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The Dockerfile's name, for messages (`Dockerfile`, or `-` for standard input).
+    pub dockerfile_name: String,
+    /// Names for the image (`-t`).
+    pub tags: Vec<Reference>,
+    /// `--build-arg NAME=VALUE`, in order (the last one of a name wins).
+    pub build_args: Vec<(String, String)>,
+    /// `--target`: the stage to stop at (default: the last).
+    pub target: Option<String>,
+    /// `--no-cache`: run every step.
+    pub no_cache: bool,
+    /// `--label`: labels added to the final image.
+    pub labels: Vec<(String, String)>,
+    /// `--network`: `RUN` on the host's network (the default) or on none.
+    pub network: Network,
+    /// `--secret id=ID,src=PATH`: files a `RUN --mount=type=secret` may read.
+    pub secrets: Vec<(String, PathBuf)>,
+}
+
+/// The network a `RUN` step sees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Network {
+    /// The host's (`--network host`): until chapter 06 brings bridges, the default.
+    #[default]
+    Host,
+    /// A network namespace holding only `lo` (`--network none`).
+    None,
+}
+// ANCHOR_END: options
+
+// ANCHOR: events
+/// What happens during a build, in the order `docker build` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// A step starts: `Step 2/7 : RUN make`.
+    Step {
+        /// Its number, from 1.
+        number: usize,
+        /// How many steps the build has.
+        total: usize,
+        /// The instruction as written.
+        instruction: String,
+    },
+    /// The base image has `ONBUILD` triggers, run now.
+    Triggers {
+        /// How many.
+        count: usize,
+    },
+    /// The step's result came from the cache.
+    Cached,
+    /// The step was not in the cache, and why.
+    NotCached(Miss),
+    /// A container runs the step: ` ---> Running in 4f2a…`.
+    Running {
+        /// Its short id.
+        container: String,
+    },
+    /// The step's container is gone.
+    Removed {
+        /// Its short id.
+        container: String,
+    },
+    /// The step is done: ` ---> <its id>` (the first 12 hex digits of its cache key).
+    Done {
+        /// The step's short id.
+        id: String,
+    },
+}
+// ANCHOR_END: events
+
+/// What a build made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The image's id.
+    pub id: Digest,
+    /// The names it got.
+    pub tags: Vec<Reference>,
+}
+
+// ANCHOR: build
+/// Builds `dockerfile` (its bytes) with `context`, as `docker build` does, and stores the
+/// image of the target stage, named by `options.tags`. Must be called from a single-threaded
+/// process: the builder moves into a mount namespace of its own, and clones containers.
+pub fn build(
+    store: &ImageStore,
+    context: &Context,
+    dockerfile: &[u8],
+    options: &BuildOptions,
+    storage: &StorageOptions,
+    events: &dyn Sink<BuildEvent>,
+) -> Result<Built> {
+    let file = options.dockerfile_name.as_str();
+    let parsed = parser::parse(file, dockerfile)?;
+    let stages = Stages::new(file, &parsed)?;
+    let plan = Plan::new(file, &stages, options)?;
+    namespace::enter_private()?;
+    // Held to the end: the collector of unused layers waits, so it cannot take the layers
+    // this build made before an image names them.
+    let _adding = store.lock(Access::Add)?;
+    let mut builder = Builder {
+        store,
+        context,
+        options,
+        storage,
+        events,
+        file,
+        stages: &stages,
+        plan: &plan,
+        cache: Cache::open(store.root())?,
+        built: Vec::new(),
+        narrator: Narrator::silent(),
+        step: 0,
+    };
+    workspace::sweep(store)?;
+    let mut last = None;
+    for &index in &plan.order {
+        let state = builder.build_stage(index)?;
+        last = Some(state);
+    }
+    let state: StageState = last.ok_or_else(|| Error::Build {
+        message: "nothing to build".into(),
+        hint: None,
+    })?;
+    let id = state.store_image(store, &options.labels, &options.tags)?;
+    Ok(Built {
+        id,
+        tags: options.tags.clone(),
+    })
+}
+// ANCHOR_END: build

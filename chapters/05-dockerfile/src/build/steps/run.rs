@@ -1,0 +1,154 @@
+//! `RUN`: a container on the layers so far, whose changes become the next layer.
+//!
+//! The command is the stage's shell with the text (shell form) or the list as written (exec
+//! form). It runs with the image's environment and the stage's build arguments (an `ENV` of
+//! the same name wins), as the image's `USER`, in its `WORKDIR` (created if missing), exactly
+//! as `run` would start a container of the image so far: chapter 04's [`spec`] makes the
+//! process, chapter 03's [`run`](ch03_union_fs::run::run) runs it on the layers.
+
+use ch01_namespaces::ProcessOptions;
+use ch02_cgroups::CgroupOptions;
+use ch03_union_fs::RunRequest;
+use ch04_images::run::{Overrides, spec};
+use dockyard_support::events::Discard;
+
+use super::{Builder, StepInputs};
+use crate::build::history;
+use crate::build::state::StageState;
+use crate::build::workspace::{build_marker, commit_record, layers_or_empty};
+use crate::build::{BuildEvent, Network};
+use crate::cache::CachedLayer;
+use crate::error::{Error, Result};
+use crate::instructions::{CommandLine, Instruction, Run};
+
+impl Builder<'_> {
+    // ANCHOR: run
+    /// `RUN`.
+    pub fn run(
+        &mut self,
+        state: &mut StageState,
+        run: &Run,
+        instruction: &Instruction,
+    ) -> Result<()> {
+        if !run.mounts.is_empty() {
+            return Err(instruction.error(
+                self.file,
+                crate::instructions::InstructionError::new("RUN --mount is not supported yet")
+                    .with_hint("copy what the command needs with COPY first"),
+            ));
+        }
+        let shell = Builder::shell(state);
+        let command = match &run.command {
+            CommandLine::Exec(args) => args.clone(),
+            CommandLine::Shell(text) => {
+                let script = with_heredocs(text, run);
+                shell.iter().cloned().chain([script]).collect()
+            }
+        };
+        let args = state.valued_args();
+        // The arguments are in `created_by`; for the cache they are inputs of their own, so
+        // that --explain can name the one that changed.
+        let step = StepInputs {
+            created_by: history::run(&args, &command),
+            instruction: command.join(" "),
+            reads: args
+                .iter()
+                .map(|(name, value)| (format!("arg:{name}"), value.clone()))
+                .collect(),
+        };
+        self.layer_step(state, step, |builder, state| {
+            builder.run_container(state, command, args)
+        })
+    }
+    // ANCHOR_END: run
+
+    // ANCHOR: run_container
+    /// Runs `command` in a container of `state`, and takes its changes as a layer.
+    fn run_container(
+        &mut self,
+        state: &StageState,
+        command: Vec<String>,
+        args: Vec<(String, String)>,
+    ) -> Result<CachedLayer> {
+        let layers = layers_or_empty(self.store, state)?;
+        let mut config = state.run_config_ref();
+        config.entrypoint = None;
+        config.cmd = None;
+        let image_env = state.env_pairs();
+        // Build arguments are variables of the RUN, not of the image; an ENV wins.
+        let env = args
+            .into_iter()
+            .filter(|(name, _)| !image_env.iter().any(|(set, _)| set == name))
+            .collect();
+        let options = ProcessOptions {
+            env,
+            ..ProcessOptions::default()
+        };
+        let overrides = Overrides {
+            entrypoint: None,
+            command: command.clone(),
+        };
+        let mut spec = spec(&config, &options, &overrides, &layers)?;
+        spec.host_network = self.options.network == Network::Host;
+        let container = spec.id.short().to_owned();
+        self.say(BuildEvent::Running {
+            container: container.clone(),
+        });
+        let request = RunRequest {
+            spec,
+            layers,
+            image: None,
+            config: Some(build_marker("run")),
+            name: None,
+            remove: false,
+            cgroup: CgroupOptions::default(),
+        };
+        let containers = self.store.containers();
+        let end =
+            ch03_union_fs::run::run(containers, request, self.storage, &self.narrator, &Discard)
+                .map_err(ch04_images::Error::from)?;
+        let record = containers.find(&end.id).map_err(ch04_images::Error::from)?;
+        if end.status.code() != 0 {
+            let _removed = ch03_union_fs::lifecycle::remove(containers, &record);
+            self.say(BuildEvent::Removed { container });
+            return Err(Error::RunFailed {
+                command: command.join(" "),
+                code: end.status.code(),
+            });
+        }
+        let parent = state.chain_ids().last().cloned();
+        let what = format!("the changes of RUN {}", command.join(" "));
+        let layer = commit_record(self.store, &record, parent, what, &self.narrator)?;
+        self.say(BuildEvent::Removed { container });
+        Ok(layer)
+    }
+    // ANCHOR_END: run_container
+}
+
+/// The script of a shell-form `RUN` with heredocs: a `RUN <<EOF` alone runs the heredoc's
+/// body as the script; otherwise the heredocs stay in the text, for the shell to read, as
+/// BuildKit passes them.
+fn with_heredocs(text: &str, run: &Run) -> String {
+    match run.heredocs.as_slice() {
+        [] => text.to_owned(),
+        [only] if text.trim().starts_with("<<") && !text.trim().contains(' ') => body(only),
+        heredocs => {
+            let mut script = text.to_owned();
+            for heredoc in heredocs {
+                script.push('\n');
+                script.push_str(&body(heredoc));
+                script.push_str(&heredoc.name);
+            }
+            script
+        }
+    }
+}
+
+/// A heredoc's body, its leading tabs removed for `<<-`.
+fn body(heredoc: &crate::parser::heredoc::Heredoc) -> String {
+    if heredoc.chomp {
+        crate::parser::heredoc::chomp(&heredoc.content)
+    } else {
+        heredoc.content.clone()
+    }
+}

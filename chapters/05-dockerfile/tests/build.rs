@@ -1,0 +1,227 @@
+//! `ch05-dockerfile build`: images built for real (RUN in containers, layers in a store),
+//! their output as the classic `docker build` prints it, the cache, and what a failure
+//! leaves (nothing).
+
+mod common;
+
+use common::{Bench, stable};
+use dockyard_tests::{assert_no_mounts_under, require_root};
+
+const APP: &str = r#"FROM busybox
+ARG GREETING=hello
+ENV WHO=world
+RUN echo "$GREETING $WHO" > /greeting
+WORKDIR /app
+RUN rm /bin/ls && pwd
+CMD ["cat", "/greeting"]
+"#;
+
+#[test]
+fn a_build_prints_dockers_steps_and_its_image_runs() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", APP);
+    let output = bench.build(&["-t", "app"]).output().expect("build");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!("first_build", stable(&output.stdout));
+    assert_eq!(bench.run("app", &[]), "hello world\n");
+    // The RUN that removed a file made a layer with a whiteout: the file is gone.
+    let listing = bench.run("app", &["ls", "/bin/ls"]);
+    assert_eq!(
+        listing, "",
+        "ls is gone, so this ran busybox's ls? {listing}"
+    );
+    assert!(bench.containers().is_empty(), "no container is left");
+    assert_no_mounts_under(bench.dir.path());
+}
+
+#[test]
+fn an_unchanged_rebuild_takes_every_step_from_the_cache_and_makes_the_same_image() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", APP);
+    let first = bench.build_quiet(&["-t", "app"]);
+    let output = bench.build(&["-t", "app"]).output().expect("rebuild");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.matches("Using cache").count(), 6, "{text}");
+    assert!(!text.contains("Running in"), "{text}");
+    let again = bench.build_quiet(&["-t", "app"]);
+    assert_eq!(first, again, "the same steps make the same image");
+    // --no-cache runs everything again.
+    let output = bench.build(&["--no-cache"]).output().expect("build");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.matches("Running in").count(), 2, "{text}");
+}
+
+#[test]
+fn explain_says_which_build_argument_changed() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", APP);
+    bench.build_quiet(&[]);
+    let output = bench
+        .tool()
+        .arg("--explain")
+        .args(["build", "--build-arg", "GREETING=hi"])
+        .arg(bench.context())
+        .output()
+        .expect("build");
+    assert!(output.status.success());
+    insta::assert_snapshot!("explain_build_arg", stable(&output.stdout));
+}
+
+#[test]
+fn a_failing_run_says_so_as_docker_does_and_leaves_nothing() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", "FROM busybox\nRUN touch /made && exit 3\n");
+    let output = bench.build(&[]).output().expect("build");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "docker build ends with the command's status"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains("The command '/bin/sh -c touch /made && exit 3' returned a non-zero code: 3"),
+        "{stderr}"
+    );
+    assert!(
+        bench.containers().is_empty(),
+        "the failed step's container is gone"
+    );
+    assert_no_mounts_under(bench.dir.path());
+    // The store is usable: the same Dockerfile fixed builds.
+    bench.write("Dockerfile", "FROM busybox\nRUN touch /made\n");
+    bench.build_quiet(&["-t", "fixed"]);
+    assert_eq!(bench.run("fixed", &["ls", "/made"]), "/made\n");
+}
+
+#[test]
+fn only_the_stages_the_target_needs_are_built() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write(
+        "Dockerfile",
+        "FROM busybox AS base\nRUN echo base > /base\n\
+         FROM busybox AS broken\nRUN exit 1\n\
+         FROM base AS app\nRUN cat /base\nCMD [\"cat\", \"/base\"]\n",
+    );
+    let output = bench.build(&["-t", "app"]).output().expect("build");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Step 1/5 : FROM busybox AS base"), "{text}");
+    assert!(
+        !text.contains("exit 1"),
+        "the broken stage is not needed: {text}"
+    );
+    assert_eq!(bench.run("app", &[]), "base\n");
+    // --target stops at a stage; an unknown one is an error naming the stages.
+    bench.build_quiet(&["--target", "base", "-t", "base-only"]);
+    let output = bench.build(&["--target", "nope"]).output().expect("build");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(r#"target stage "nope" could not be found"#),
+        "{stderr}"
+    );
+    assert!(stderr.contains("base, broken, app"), "{stderr}");
+}
+
+#[test]
+fn onbuild_triggers_run_when_a_later_build_starts_from_the_image() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write(
+        "Dockerfile",
+        "FROM busybox\nONBUILD RUN echo triggered > /trigger\n",
+    );
+    bench.build_quiet(&["-t", "parent"]);
+    bench.write("Dockerfile", "FROM parent\nCMD [\"cat\", \"/trigger\"]\n");
+    let output = bench.build(&["-t", "child"]).output().expect("build");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("# Executing 1 build trigger"), "{text}");
+    assert_eq!(bench.run("child", &[]), "triggered\n");
+    // The triggers are spent: the child image has none.
+    let inspect = bench
+        .tool()
+        .args(["inspect", "child"])
+        .output()
+        .expect("inspect");
+    let inspect = String::from_utf8_lossy(&inspect.stdout);
+    assert!(!inspect.contains("OnBuild"), "{inspect}");
+}
+
+#[test]
+fn quiet_prints_the_id_alone_and_iidfile_holds_it() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", "FROM busybox\nRUN echo noisy\n");
+    let iidfile = bench.dir.path().join("iid");
+    let output = bench
+        .build(&["-q", "--iidfile", iidfile.to_str().expect("utf-8")])
+        .output()
+        .expect("build");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("sha256:") && stdout.lines().count() == 1,
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&iidfile).expect("iidfile"),
+        stdout.trim()
+    );
+}
+
+#[test]
+fn config_instructions_make_dockers_config() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write(
+        "Dockerfile",
+        "FROM busybox\nLABEL a=1 \"b c\"=\"d e\"\nEXPOSE 80 53/udp\nVOLUME /data\n\
+         USER nobody\nSTOPSIGNAL SIGQUIT\nWORKDIR /srv\nWORKDIR web\n\
+         HEALTHCHECK --interval=5s --retries=2 CMD [\"true\"]\n\
+         CMD [\"sh\"]\nENTRYPOINT [\"/bin/echo\"]\n",
+    );
+    bench.build_quiet(&["-t", "configured", "--label", "extra=yes"]);
+    let output = bench
+        .tool()
+        .args(["inspect", "configured"])
+        .output()
+        .expect("inspect");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let inspected: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let config = serde_json::to_string_pretty(&inspected[0]["Config"]).expect("JSON");
+    insta::assert_snapshot!("config_instructions", config);
+}
+
+#[test]
+fn ten_thousand_instructions_build_without_blowing_up() {
+    require_root!();
+    let bench = Bench::new();
+    let mut dockerfile = String::from("FROM busybox\n");
+    for i in 0..10_000 {
+        match i % 3 {
+            0 => dockerfile.push_str(&format!("ENV COUNTER={i}\n")),
+            1 => dockerfile.push_str(&format!("LABEL step{i}=\"$COUNTER\"\n")),
+            _ => dockerfile.push_str(&format!("WORKDIR /w{}\n", i % 7)),
+        }
+    }
+    bench.write("Dockerfile", &dockerfile);
+    let id = bench.build_quiet(&["-t", "big"]);
+    assert!(id.starts_with("sha256:"));
+    let again = bench.build_quiet(&["-t", "big"]);
+    assert_eq!(id, again);
+}
