@@ -209,7 +209,18 @@ pub fn assert_no_mounts_under(dir: &Path) {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
     let leaked: Vec<&str> = mountinfo.lines().filter(|l| l.contains(&needle)).collect();
     assert!(leaked.is_empty(), "mounts left behind: {leaked:#?}");
-    let holders: Vec<u32> = fs::read_dir("/proc")
+    let holders = processes_holding_mounts_under(&dir);
+    assert!(
+        holders.is_empty(),
+        "processes holding mounts under {needle}: {holders:?}"
+    );
+}
+
+/// The processes whose mount namespace holds a mount that names something under `dir`
+/// (a container's overlay names its layers in its options).
+pub fn processes_holding_mounts_under(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().to_string();
+    fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
@@ -218,11 +229,7 @@ pub fn assert_no_mounts_under(dir: &Path) {
             fs::read_to_string(format!("/proc/{pid}/mountinfo"))
                 .is_ok_and(|info| info.contains(&needle))
         })
-        .collect();
-    assert!(
-        holders.is_empty(),
-        "processes holding mounts under {needle}: {holders:?}"
-    );
+        .collect()
 }
 
 /// One line per entry under `dir`, sorted by path: path, type, mode, owner, size, and the SHA-256 of a

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use ch01_namespaces::Narrator;
 
 use crate::backend::Backend;
-use crate::error::Result;
+use dockyard_support::FromIo;
+
+use crate::error::{Error, Result};
 use crate::limits::{Features, Limits};
 use crate::stats::Stats;
 use crate::version::{Version, version_of};
@@ -147,3 +149,28 @@ pub const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
 
 /// The pause between two removal attempts while processes are still in the group.
 const RETRY_INTERVAL: Duration = Duration::from_millis(1);
+
+// ANCHOR: remove_leftover
+/// Removes what is left of the group `parent/name` under `root` after its engine died
+/// without removing it (killed with SIGKILL: no teardown ran). Its processes died with the
+/// container's PID 1, so only empty directories remain, one per v1 hierarchy or one on v2;
+/// a group that does not exist is fine. Returns how many directories it removed.
+pub fn remove_leftover(root: &Path, parent: &str, name: &str) -> Result<usize> {
+    let relative = PathBuf::from(parent.trim_start_matches('/')).join(name);
+    let mut candidates = vec![root.join(&relative)];
+    if let Ok(hierarchies) = std::fs::read_dir(root) {
+        candidates.extend(hierarchies.flatten().map(|h| h.path().join(&relative)));
+    }
+    let mut removed = 0;
+    for dir in candidates {
+        match std::fs::remove_dir(&dir) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // A v1 hierarchy path that is a file (cgroup.procs…) is not a group: skip it.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
+            Err(e) => return Err(Error::io("remove the leftover cgroup", &dir)(e)),
+        }
+    }
+    Ok(removed)
+}
+// ANCHOR_END: remove_leftover

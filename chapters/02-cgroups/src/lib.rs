@@ -46,9 +46,9 @@ mod v1;
 mod v2;
 mod version;
 
-pub use cgroup::{CGROUP_ROOT, Cgroup};
+pub use cgroup::{CGROUP_ROOT, Cgroup, remove_leftover};
 pub use error::{Error, Result};
-pub use limits::{CgroupOptions, Features, Limits};
+pub use limits::{CgroupOptions, DEFAULT_PARENT, Features, Limits};
 pub use stats::Stats;
 pub use step::{CgroupStep, Outcome};
 pub use version::{Version, detect};

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{Bench, stable};
 use dockyard_tests::{assert_no_mounts_under, require_root};
 
@@ -221,4 +223,101 @@ fn ten_thousand_instructions_build_without_blowing_up() {
     assert!(id.starts_with("sha256:"));
     let again = bench.build_quiet(&["-t", "big"]);
     assert_eq!(id, again);
+}
+
+/// Starts `build` in the background, and waits until its RUN container's cgroup exists;
+/// returns the process and the container's id.
+fn start_a_long_run(bench: &Bench) -> (std::process::Child, String) {
+    bench.write("Dockerfile", "FROM busybox\nRUN sleep 60\n");
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ch05-dockerfile"));
+    let child = command
+        .arg("--root")
+        .arg(bench.root())
+        .arg("build")
+        .arg(bench.context())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start build");
+    let mut id = String::new();
+    let running = dockyard_tests::wait_until(Duration::from_secs(30), || {
+        let Some(container) = bench.containers().into_iter().next() else {
+            return false;
+        };
+        id = container
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        !cgroup_dirs(&id).is_empty()
+    });
+    assert!(running, "the RUN container did not start");
+    (child, id)
+}
+
+/// The cgroup directories of container `id`, on any hierarchy.
+fn cgroup_dirs(id: &str) -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let mut dirs = vec![root.join("dockyard").join(id)];
+    for hierarchy in std::fs::read_dir(root)
+        .expect("list cgroup hierarchies")
+        .flatten()
+    {
+        dirs.push(hierarchy.path().join("dockyard").join(id));
+    }
+    dirs.into_iter().filter(|dir| dir.is_dir()).collect()
+}
+
+#[test]
+fn a_build_killed_in_a_run_leaves_nothing_once_the_next_build_starts() {
+    require_root!();
+    let bench = Bench::new();
+    let (mut child, id) = start_a_long_run(&bench);
+    child.kill().expect("SIGKILL the builder");
+    child.wait().expect("reap the builder");
+    // Its mounts went with its mount namespace, its container with it (it dies with its
+    // engine); what a SIGKILL leaves, a record and an empty cgroup, the next build sweeps.
+    let dir = bench.dir.path().canonicalize().expect("canonical");
+    let gone = dockyard_tests::wait_until(Duration::from_secs(30), || {
+        dockyard_tests::processes_holding_mounts_under(&dir).is_empty()
+    });
+    assert!(gone, "the container's processes died with the builder");
+    assert_no_mounts_under(bench.dir.path());
+    bench.write("Dockerfile", "FROM busybox\nRUN true\n");
+    bench.build_quiet(&[]);
+    assert!(
+        bench.containers().is_empty(),
+        "swept: {:?}",
+        bench.containers()
+    );
+    assert!(
+        cgroup_dirs(&id).is_empty(),
+        "cgroup left: {:?}",
+        cgroup_dirs(&id)
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_build_in_a_run_and_leaves_nothing() {
+    require_root!();
+    let bench = Bench::new();
+    let (child, id) = start_a_long_run(&bench);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT the builder");
+    let output = child.wait_with_output().expect("wait for the builder");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "128 + SIGINT, the command's end"
+    );
+    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
+    assert!(
+        cgroup_dirs(&id).is_empty(),
+        "cgroup left: {:?}",
+        cgroup_dirs(&id)
+    );
+    assert_no_mounts_under(bench.dir.path());
 }

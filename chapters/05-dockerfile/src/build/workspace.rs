@@ -193,6 +193,13 @@ pub fn sweep(store: &ImageStore) -> Result<()> {
             .is_some();
         let running = matches!(lifecycle::effective_state(&record), State::Running { .. });
         if from_a_build && !running {
+            // A RUN's builder killed with SIGKILL ran no teardown: its cgroup is left too.
+            let cgroup = ch02_cgroups::remove_leftover(
+                std::path::Path::new(ch02_cgroups::CGROUP_ROOT),
+                ch02_cgroups::DEFAULT_PARENT,
+                &record.id,
+            );
+            cgroup.map_err(ch04_images::Error::from)?;
             lifecycle::remove(containers, &record).map_err(ch04_images::Error::from)?;
         }
     }

@@ -13,7 +13,7 @@
 //! docker prints them. `--explain` adds, after each step's cache decision, why.
 
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,31 +75,28 @@ impl BuildArgs {
         let (name, dockerfile) = self.dockerfile(&context)?;
         let options = self.options(name)?;
         // `-q`: the steps' output goes nowhere, and only the id to stdout.
-        let stdout = if self.quiet { Some(silence()?) } else { None };
+        let silenced = if self.quiet { Some(silence()?) } else { None };
         let explain = globals.explain;
         let print = |event: BuildEvent| print_event(&event, explain);
         let storage = globals
             .storage
             .options()
             .map_err(ch04_images::Error::from)?;
-        let built = build(&store, &context, &dockerfile, &options, &storage, &print)?;
+        let built = build(&store, &context, &dockerfile, &options, &storage, &print);
+        drop(silenced);
+        let built = built?;
         if let Some(iidfile) = &self.iidfile {
             std::fs::write(iidfile, built.id.to_string()).map_err(Error::io("write", iidfile))?;
         }
-        match stdout {
-            Some(stdout) => {
-                let mut file = std::fs::File::from(stdout);
-                std::io::Write::write_all(&mut file, format!("{}\n", built.id).as_bytes())
-                    .map_err(Error::io_op("write to stdout"))?;
-            }
-            None => {
-                out(format!(
-                    "Successfully built {}\n",
-                    &built.id.encoded()[..12]
-                ))?;
-                for tag in &built.tags {
-                    out(format!("Successfully tagged {}\n", tag.familiar()))?;
-                }
+        if self.quiet {
+            out(format!("{}\n", built.id))?;
+        } else {
+            out(format!(
+                "Successfully built {}\n",
+                &built.id.encoded()[..12]
+            ))?;
+            for tag in &built.tags {
+                out(format!("Successfully tagged {}\n", tag.familiar()))?;
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -228,23 +225,37 @@ fn parse_secret(text: &str) -> Result<(String, PathBuf)> {
     }
 }
 
-/// Points standard output and error at `/dev/null` (the steps' output goes there, as docker
-/// -q hides it) and returns the real standard output.
-fn silence() -> Result<OwnedFd> {
-    let stdout = std::io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(Error::io_op("duplicate stdout"))?;
+/// Standard output and error pointed at `/dev/null` (the steps' output goes there, as
+/// `docker build -q` hides it) until dropped, which puts the real ones back.
+struct Silenced {
+    saved: [OwnedFd; 2],
+}
+
+fn silence() -> Result<Silenced> {
+    let save = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .map_err(Error::io_op("duplicate a standard descriptor"))
+    };
+    let saved = [
+        save(std::io::stdout().as_fd())?,
+        save(std::io::stderr().as_fd())?,
+    ];
     let null = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/null")
         .map_err(Error::io("open", "/dev/null"))?;
     for target in [1, 2] {
         // SAFETY: dup2 onto the standard descriptors, which this process owns.
-        unsafe {
-            use std::os::fd::AsRawFd;
-            libc::dup2(null.as_raw_fd(), target);
+        unsafe { libc::dup2(null.as_raw_fd(), target) };
+    }
+    Ok(Silenced { saved })
+}
+
+impl Drop for Silenced {
+    fn drop(&mut self) {
+        for (fd, target) in self.saved.iter().zip([1, 2]) {
+            // SAFETY: as above, back to the descriptors saved.
+            unsafe { libc::dup2(fd.as_raw_fd(), target) };
         }
     }
-    Ok(stdout)
 }

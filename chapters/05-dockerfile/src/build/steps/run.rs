@@ -80,8 +80,11 @@ impl Builder<'_> {
             .into_iter()
             .filter(|(name, _)| !image_env.iter().any(|(set, _)| set == name))
             .collect();
+        // An init as PID 1: it reaps what the command leaves running, and it passes a Ctrl-C
+        // on to the command (a command as PID 1 would ignore it, and the build would hang).
         let options = ProcessOptions {
             env,
+            init: true,
             ..ProcessOptions::default()
         };
         let overrides = Overrides {
