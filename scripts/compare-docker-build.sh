@@ -145,7 +145,7 @@ run_case() {
         echo "differs: $case"; status=1
     fi
 }
-if [ $# = 0 ]; then set -- $(ls "$cases_dir"); fi
+if [ $# = 0 ]; then set -- $(cd "$cases_dir" && ls -d */ | tr -d /); fi
 for case in "$@"; do
     [ -f "$cases_dir/$case/Dockerfile" ] || { echo "$0: no case $case in $cases_dir" >&2; exit 2; }
     run_case "$case"
