@@ -33,6 +33,19 @@ pub enum Error {
         /// The file, as the user named it.
         file: String,
     },
+    /// The build context's `.dockerignore` cannot be read.
+    #[error("the build context's .dockerignore: {0}")]
+    IgnoreFile(#[from] crate::dockerignore::ReadError),
+    /// A pattern of the build context's `.dockerignore` is not one.
+    #[error("the build context's .dockerignore: {0}")]
+    IgnorePattern(#[from] crate::dockerignore::PatternError),
+    /// A `COPY` or `ADD` that cannot be done (docker's messages).
+    #[error(transparent)]
+    Copy(#[from] crate::build::copy::CopyError),
+    /// An archive (a build context sent as a tar, a tar `ADD` extracts) that cannot be
+    /// unpacked, or unpacked safely (chapter 03).
+    #[error(transparent)]
+    Archive(#[from] ch03_union_fs::Error),
     /// A file operation failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -47,6 +60,10 @@ impl EngineError for Error {
             Error::Syntax { .. } | Error::NoInstructions { .. } | Error::NoStages { .. } => {
                 ErrorKind::InvalidInput
             }
+            Error::IgnoreFile(inner) => inner.kind(),
+            Error::IgnorePattern(inner) => inner.kind(),
+            Error::Copy(inner) => inner.kind(),
+            Error::Archive(inner) => inner.kind(),
             Error::Io(io) => io.kind(),
             Error::Images(inner) => inner.kind(),
         }
@@ -61,6 +78,10 @@ impl EngineError for Error {
             Error::NoStages { .. } => {
                 Some("start a stage with FROM after the ARGs that come before it".to_owned())
             }
+            Error::IgnoreFile(inner) => inner.hint(),
+            Error::IgnorePattern(inner) => inner.hint(),
+            Error::Copy(inner) => inner.hint(),
+            Error::Archive(inner) => inner.hint(),
             Error::Images(inner) => inner.hint(),
             _ => None,
         }

@@ -22,11 +22,16 @@
 //! - [`shell`]: word expansion, what a builder does to an instruction's arguments (quotes,
 //!   escapes, `$VAR`, `${VAR:-default}`…), as BuildKit's lexer does it;
 //! - [`dockerignore`]: the build context's ignore file, read and matched as Docker does;
+//! - [`context`]: the build context, a directory or a tar unpacked safely, and what its
+//!   `.dockerignore` hides;
+//! - [`build`]: building, instruction by instruction (`build::copy`: `COPY` and `ADD`);
 //! - [`cli`]: the command line (`parse [--dump | --check]`, and chapter 04's commands);
 //! - [`Error`]: what can go wrong, with the line it is on.
 
+pub mod build;
 pub mod check;
 pub mod cli;
+pub mod context;
 pub mod dockerignore;
 mod error;
 pub mod instructions;

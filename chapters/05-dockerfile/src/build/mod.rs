@@ -1,0 +1,3 @@
+//! # Building an image from a Dockerfile, one instruction at a time.
+
+pub mod copy;
