@@ -20,6 +20,9 @@ use rustix::io::Errno;
 use super::error::CopyError;
 use super::owner::Owner;
 
+/// How many links the destination may go through, as Linux allows.
+const MAX_LINKS: usize = 40;
+
 /// How every lookup below the root is made: links resolve as if the root were `/`, and
 /// `/proc`'s magic links (which could jump anywhere) are refused.
 const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
@@ -90,12 +93,25 @@ impl RootFs {
     /// Each prefix is looked up from the root with `RESOLVE_IN_ROOT`, so a link on the way
     /// (`/app -> /etc`) is followed inside the image, and each new directory is created in
     /// the descriptor of the one above it: nothing is ever looked up from the host's `/`.
+    /// A link that leads nowhere yet (`/app -> /srv/app`, no `/srv`) is followed: what it
+    /// names is created, inside the image, as docker does.
     pub fn make_dirs(
         &self,
         parts: &[String],
         parents: Owner,
         last: Owner,
         instruction: &'static str,
+    ) -> Result<(OwnedFd, bool), CopyError> {
+        self.make_dirs_following(parts, parents, last, instruction, 0)
+    }
+
+    fn make_dirs_following(
+        &self,
+        parts: &[String],
+        parents: Owner,
+        last: Owner,
+        instruction: &'static str,
+        links: usize,
     ) -> Result<(OwnedFd, bool), CopyError> {
         let shown = || format!("/{}", parts.join("/"));
         let blocked = || CopyError::DestinationBlocked {
@@ -115,7 +131,36 @@ impl RootFs {
                 Err(Errno::NOENT) => {
                     match rustix::fs::mkdirat(&dir, part.as_str(), Mode::from_raw_mode(0o755)) {
                         Ok(()) => created = true,
-                        // A dangling link is there: it leads nowhere inside the image.
+                        // A link to nowhere (yet): create what it names, inside the image.
+                        Err(Errno::EXIST) if links < MAX_LINKS => {
+                            let target = rustix::fs::readlinkat(&dir, part.as_str(), Vec::new())
+                                .map_err(|_| blocked())?;
+                            let target = target.to_string_lossy();
+                            let mut through = if target.starts_with('/') {
+                                Vec::new()
+                            } else {
+                                parts[..index].to_vec()
+                            };
+                            for element in target
+                                .split('/')
+                                .chain(parts[index + 1..].iter().map(String::as_str))
+                            {
+                                match element {
+                                    "" | "." => {}
+                                    ".." => {
+                                        through.pop();
+                                    }
+                                    element => through.push(element.to_owned()),
+                                }
+                            }
+                            return self.make_dirs_following(
+                                &through,
+                                parents,
+                                last,
+                                instruction,
+                                links + 1,
+                            );
+                        }
                         Err(Errno::EXIST) => return Err(blocked()),
                         Err(e) => return Err(io_error("create the directory", shown(), e).into()),
                     }
