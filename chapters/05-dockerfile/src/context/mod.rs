@@ -78,7 +78,6 @@ impl Context {
         })
     }
 
-    // ANCHOR: from_tar
     /// The context sent as a tar (plain, gzip or zstd) on `input`, unpacked into `scratch`, a
     /// directory that must not exist yet: the context creates it and removes it when dropped.
     ///
@@ -118,7 +117,6 @@ impl Context {
             _scratch: Some(guard),
         })
     }
-    // ANCHOR_END: from_tar
 
     /// The context's root directory.
     pub fn root(&self) -> &Path {

@@ -24,7 +24,6 @@ use super::error::CopyError;
 use super::owner::Owner;
 use super::rootfs::RootFs;
 
-// ANCHOR: destination_rules
 /// The destination as absolute path elements inside the image, and whether it is written as
 /// a directory (a trailing `/`, or `.`).
 ///
@@ -79,7 +78,6 @@ pub fn place_file(
     let (dir, _) = rootfs.make_dirs(parent, owner, owner, instruction)?;
     Ok((dir, last.clone()))
 }
-// ANCHOR_END: destination_rules
 
 #[cfg(test)]
 mod tests {

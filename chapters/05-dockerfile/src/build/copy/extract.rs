@@ -29,7 +29,6 @@ use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
 
-// ANCHOR: extract
 /// Whether the file at `path` reads as a tar (after decompression): its first header is one.
 pub fn is_archive(path: &Path) -> Result<bool> {
     let failed = Error::io("read", path);
@@ -71,4 +70,3 @@ pub fn extract(path: &Path, dir: BorrowedFd<'_>) -> Result<()> {
     target.finish()?;
     Ok(())
 }
-// ANCHOR_END: extract

@@ -40,7 +40,6 @@ pub fn unescape(element: &str) -> String {
     out
 }
 
-// ANCHOR: glob_match
 /// Whether `name` (one path element) matches `pattern` (one pattern element); `false` for a
 /// malformed pattern.
 ///
@@ -157,7 +156,6 @@ fn class_char(pattern: &[char]) -> Option<(char, &[char])> {
         (&c, rest) => Some((c, rest)),
     }
 }
-// ANCHOR_END: glob_match
 
 #[cfg(test)]
 mod tests {

@@ -118,7 +118,6 @@ pub struct SourceDigest {
     pub summary: String,
 }
 
-// ANCHOR: hash_sources
 /// Hashes what `instruction` would copy from `source`: only the selected files are read.
 /// Fails as [`copy`] would when a source is missing or forbidden.
 pub fn hash_sources(source: &Source, instruction: &CopyInstruction) -> Result<SourceDigest> {
@@ -161,7 +160,6 @@ pub fn hash_sources(source: &Source, instruction: &CopyInstruction) -> Result<So
         summary,
     })
 }
-// ANCHOR_END: hash_sources
 
 // ANCHOR: copy
 /// Copies the sources into `rootfs` (the mounted root filesystem of the image being built).

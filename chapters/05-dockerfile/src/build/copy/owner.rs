@@ -29,7 +29,6 @@ impl Owner {
     pub const ROOT: Owner = Owner { uid: 0, gid: 0 };
 }
 
-// ANCHOR: resolve_owner
 /// The owner `--chown=spec` names (`user`, `user:group`, names or numbers), names looked up
 /// in `rootfs`'s `/etc/passwd` and `/etc/group`.
 ///
@@ -61,7 +60,6 @@ pub fn resolve_owner(spec: &str, rootfs: &RootFs) -> Result<Owner, CopyError> {
     };
     Ok(Owner { uid, gid })
 }
-// ANCHOR_END: resolve_owner
 
 /// The `:`-separated fields of the line of `file` (inside the image) whose first field is
 /// `name`.
@@ -109,7 +107,6 @@ fn describe(error: &io::Error) -> String {
     }
 }
 
-// ANCHOR: apply_chmod
 /// The mode `chmod` gives an entry whose mode is `mode` (permission bits, with setuid,
 /// setgid and sticky); `is_dir` matters for `X` (execute only for directories and files that
 /// are already executable by someone).

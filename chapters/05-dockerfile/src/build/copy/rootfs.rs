@@ -85,7 +85,6 @@ impl RootFs {
         Ok(content)
     }
 
-    // ANCHOR: make_dirs
     /// Opens the directory at `parts`, creating what is missing as `mkdir -p` would: `0755`,
     /// owned by `parents`, except the last one, owned by `last`. Returns it (an `O_PATH`
     /// descriptor, for `*at` calls) and whether the last one was created.
@@ -180,7 +179,6 @@ impl RootFs {
         }
         Ok((dir, created))
     }
-    // ANCHOR_END: make_dirs
 }
 
 /// Gives the directory `name` in `dir` its owner, then its mode (after: `chown` clears set-id

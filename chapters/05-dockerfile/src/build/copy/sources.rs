@@ -58,7 +58,6 @@ impl Selected {
     }
 }
 
-// ANCHOR: lexical_check
 /// The elements of `source` read lexically from the root: `.` and empty elements dropped,
 /// `..` removing the element before it. `None` when a `..` would climb above the root.
 ///
@@ -84,7 +83,6 @@ pub fn lexical_parts(source: &str) -> Option<Vec<String>> {
     }
     Some(parts)
 }
-// ANCHOR_END: lexical_check
 
 // ANCHOR: resolve_in_root
 /// Resolves `parts` under `root` as if `root` were `/`, following every symbolic link

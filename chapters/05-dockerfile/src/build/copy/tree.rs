@@ -46,7 +46,6 @@ impl Writer<'_> {
         }
     }
 
-    // ANCHOR: copy_dir_contents
     /// Copies what the directory `source` holds (not the directory itself) into `dir`. `real`
     /// is `source`'s path relative to the context root, for `.dockerignore`. Entries are
     /// taken in name order, so that two copies of one tree do the same thing.
@@ -87,7 +86,6 @@ impl Writer<'_> {
         }
         Ok(())
     }
-    // ANCHOR_END: copy_dir_contents
 
     /// Copies the entry at `source` (not a directory; nothing on its path is a link) to
     /// `name` in `dir`.
