@@ -49,6 +49,19 @@ pub enum Error {
         /// Its exit status (128+N if signal N killed it).
         code: i32,
     },
+    /// The build context's `.dockerignore` cannot be read.
+    #[error("the build context's .dockerignore: {0}")]
+    IgnoreFile(#[from] crate::dockerignore::ReadError),
+    /// A pattern of the build context's `.dockerignore` is not one.
+    #[error("the build context's .dockerignore: {0}")]
+    IgnorePattern(#[from] crate::dockerignore::PatternError),
+    /// A `COPY` or `ADD` that cannot be done (docker's messages).
+    #[error(transparent)]
+    Copy(#[from] crate::build::copy::CopyError),
+    /// An archive (a build context sent as a tar, a tar `ADD` extracts) that cannot be
+    /// unpacked, or unpacked safely (chapter 03).
+    #[error(transparent)]
+    Archive(#[from] ch03_union_fs::Error),
     /// A file operation failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -64,6 +77,10 @@ impl EngineError for Error {
                 ErrorKind::InvalidInput
             }
             Error::Build { .. } | Error::RunFailed { .. } => ErrorKind::InvalidInput,
+            Error::IgnoreFile(inner) => inner.kind(),
+            Error::IgnorePattern(inner) => inner.kind(),
+            Error::Copy(inner) => inner.kind(),
+            Error::Archive(inner) => inner.kind(),
             Error::Io(io) => io.kind(),
             Error::Images(inner) => inner.kind(),
         }
@@ -83,6 +100,10 @@ impl EngineError for Error {
                 "the step's output above says why; fix the command, or run the image built so far to try it"
                     .to_owned(),
             ),
+            Error::IgnoreFile(inner) => inner.hint(),
+            Error::IgnorePattern(inner) => inner.hint(),
+            Error::Copy(inner) => inner.hint(),
+            Error::Archive(inner) => inner.hint(),
             Error::Images(inner) => inner.hint(),
             _ => None,
         }

@@ -22,7 +22,8 @@
 //! - [`shell`]: word expansion, what a builder does to an instruction's arguments (quotes,
 //!   escapes, `$VAR`, `${VAR:-default}`…), as BuildKit's lexer does it;
 //! - [`dockerignore`]: the build context's ignore file, read and matched as Docker does;
-//! - [`context`]: the build context, a directory or a tar, with its `.dockerignore`;
+//! - [`context`]: the build context, a directory or a tar unpacked safely, and what its
+//!   `.dockerignore` hides;
 //! - [`build`]: the build itself: the stage loop, one module per kind of instruction, `RUN`
 //!   as a chapter 04 container and `COPY` into a mounted root filesystem;
 //! - [`cache`]: cache keys, the store's record of what each step made, and why a step missed;

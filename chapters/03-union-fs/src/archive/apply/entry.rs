@@ -108,7 +108,9 @@ pub fn apply_entry<R: Read>(
     let Some(name) = path.name().map(str::to_owned) else {
         return Ok(()); // `./`: the target itself keeps its own metadata
     };
-    if let Some(hidden) = name.strip_prefix(PREFIX) {
+    if let Some(hidden) = name.strip_prefix(PREFIX)
+        && options.whiteouts != Whiteouts::Plain
+    {
         return whiteout(target, &path, hidden, options, n);
     }
     let meta = read_meta(entry, n)?;
@@ -315,7 +317,7 @@ fn whiteout(
             rustix::fs::mknodat(fd, hidden, FileType::CharacterDevice, Mode::empty(), 0)
                 .map_err(Error::errno("create the whiteout", &relative))
         }
-        Whiteouts::Delete => {
+        Whiteouts::Delete | Whiteouts::Plain => {
             n.say(
                 Actor::Engine,
                 format!("whiteout /{} (deleted)", relative.display()),
@@ -345,7 +347,7 @@ fn opaque(target: &mut Target, dir: &Path, options: &ApplyOptions, n: &Narrator)
             rustix::fs::fsetxattr(&dir_fd, OVERLAY_OPAQUE_XATTR, b"y", XattrFlags::empty())
                 .map_err(Error::errno("mark opaque", dir))
         }
-        Whiteouts::Delete => {
+        Whiteouts::Delete | Whiteouts::Plain => {
             n.say(
                 Actor::Engine,
                 format!(

@@ -27,6 +27,9 @@ pub enum Whiteouts {
     Overlay,
     /// Delete the named files: the target is a flat copy of everything below.
     Delete,
+    /// No whiteouts at all: `.wh.` entries are ordinary files. The archive is not a layer but
+    /// a plain tar unpacked somewhere (a Dockerfile's `ADD x.tar /dir/`, a build context).
+    Plain,
 }
 
 /// How to apply an archive.
