@@ -321,3 +321,126 @@ fn ctrl_c_stops_a_build_in_a_run_and_leaves_nothing() {
     );
     assert_no_mounts_under(bench.dir.path());
 }
+
+#[test]
+fn changing_one_context_file_rebuilds_from_the_copy_that_takes_it() {
+    require_root!();
+    let bench = Bench::new();
+    bench
+        .write(
+            "Dockerfile",
+            "FROM busybox\nRUN echo first\nCOPY stable.txt /\nCOPY app.txt /\nRUN cat /app.txt\n",
+        )
+        .write("stable.txt", "stable\n")
+        .write("app.txt", "one\n");
+    bench.build_quiet(&[]);
+    bench.write("app.txt", "two\n");
+    let output = bench
+        .tool()
+        .arg("--explain")
+        .arg("build")
+        .arg(bench.context())
+        .output()
+        .expect("build");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    insta::assert_snapshot!("explain_context_file", stable(&output.stdout));
+    // Only the time of a file changing is not a change.
+    let file = bench.context().join("stable.txt");
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_modified(later))
+        .expect("touch");
+    let output = bench.build(&[]).output().expect("build");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(text.matches("Using cache").count(), 4, "{text}");
+}
+
+#[test]
+fn copy_refuses_paths_out_of_the_context_and_keeps_outside_links_as_links() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", "FROM busybox\nCOPY ../secret /\n");
+    let output = bench.build(&[]).output().expect("build");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("COPY failed: forbidden path outside the build context: ../secret ()"),
+        "{stderr}"
+    );
+    assert!(bench.containers().is_empty());
+    std::os::unix::fs::symlink("/etc/shadow", bench.context().join("shadow"))
+        .expect("a link out of the context");
+    bench.write("Dockerfile", "FROM busybox\nCOPY . /ctx/\n");
+    bench.build_quiet(&["-t", "links"]);
+    let seen = bench.run("links", &["readlink", "/ctx/shadow"]);
+    assert_eq!(
+        seen, "/etc/shadow\n",
+        "copied as the link it is, not followed"
+    );
+}
+
+#[test]
+fn a_context_can_come_as_a_tar_on_stdin_and_a_dockerfile_too() {
+    require_root!();
+    let bench = Bench::new();
+    bench
+        .write(
+            "Dockerfile",
+            "FROM busybox\nCOPY hello.txt /\nCMD [\"cat\", \"/hello.txt\"]\n",
+        )
+        .write("hello.txt", "from a tar\n");
+    let tar = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(bench.context())
+        .args(["-czf", "-", "."])
+        .output()
+        .expect("tar the context");
+    bench
+        .tool()
+        .args(["build", "-t", "from-tar", "-"])
+        .write_stdin(tar.stdout)
+        .assert()
+        .success();
+    assert_eq!(bench.run("from-tar", &[]), "from a tar\n");
+    assert!(
+        std::fs::read_dir(bench.root().join("tmp"))
+            .expect("tmp")
+            .next()
+            .is_none(),
+        "the unpacked context is gone"
+    );
+    // -f - reads the Dockerfile from stdin, the context from the directory.
+    bench
+        .tool()
+        .args(["build", "-t", "dockerfile-on-stdin", "-f", "-"])
+        .arg(bench.context())
+        .write_stdin("FROM busybox\nCOPY hello.txt /copied\n")
+        .assert()
+        .success();
+    assert_eq!(
+        bench.run("dockerfile-on-stdin", &["cat", "/copied"]),
+        "from a tar\n"
+    );
+}
+
+#[test]
+fn copy_from_a_stage_takes_its_files() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write(
+        "Dockerfile",
+        "FROM busybox AS build\nRUN mkdir /out && echo built > /out/artifact\n\
+         FROM scratch\nCOPY --from=build /out/artifact /artifact\nCOPY --from=0 /bin/busybox /bin/cat\n\
+         CMD [\"/bin/cat\", \"/artifact\"]\n",
+    );
+    bench.build_quiet(&["-t", "staged"]);
+    assert_eq!(bench.run("staged", &[]), "built\n");
+    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
+    assert_no_mounts_under(bench.dir.path());
+}

@@ -193,8 +193,10 @@ fn check_case(name: &str) -> Result<(), String> {
         fs::write(&file, text).expect("change a context file");
         output += &format!("# rebuild after {} changed\n", changed.trim());
         output += &normalize_output(&build(&root, name, &context)?);
-        let expected = fs::read_to_string(cases_dir().join(name).join("expected-output.txt"))
+        let recorded = fs::read_to_string(cases_dir().join(name).join("expected-output.txt"))
             .expect("read expected-output.txt");
+        let expected = without_daemon_lines(&recorded);
+        let output = without_daemon_lines(&output);
         if output != expected {
             report += &diff(
                 dir.path(),
@@ -326,6 +328,33 @@ fn summarize(archive: &Path) -> String {
 /// The legacy builder's output with what changes from run to run written `<id>` and
 /// `<size>`, line by line as `scripts/compare-docker-build.sh` normalizes Docker's: a line
 /// redrawn with carriage returns is its last drawing.
+/// Output without the lines that come from Docker's daemon, which Dockyard has not:
+/// `Sending build context to Docker daemon` (the context is read where it is), and a
+/// container made and removed without a word of output (the legacy builder makes one for
+/// every config-only step, `ENV`, `LABEL`…, and for the triggers that are; Dockyard edits
+/// the config without one). Applied to both sides: a `RUN` that prints still shows its
+/// container around its output. The book says so too.
+fn without_daemon_lines(output: &str) -> String {
+    let mut kept = String::new();
+    let mut lines = output.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with("Sending build context to Docker daemon") {
+            continue;
+        }
+        if line.starts_with(" ---> Running in ")
+            && lines
+                .peek()
+                .is_some_and(|next| next.starts_with("Removing intermediate container"))
+        {
+            lines.next();
+            continue;
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
+}
+
 fn normalize_output(output: &str) -> String {
     static RULES: OnceLock<Vec<(Regex, &str)>> = OnceLock::new();
     let rules = RULES.get_or_init(|| {

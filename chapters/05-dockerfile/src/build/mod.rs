@@ -165,6 +165,7 @@ pub fn build(
         built: Vec::new(),
         narrator: Narrator::silent(),
         step: 0,
+        in_triggers: false,
     };
     workspace::sweep(store)?;
     let mut last = None;

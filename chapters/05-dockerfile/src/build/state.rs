@@ -69,8 +69,11 @@ impl StageState {
                 os_version: None,
                 os_features: Vec::new(),
                 variant: None,
+                // docker's builder writes an empty user and directory rather than none.
                 config: Some(ContainerConfig {
                     env: vec![DEFAULT_PATH.to_owned()],
+                    user: Some(String::new()),
+                    working_dir: Some(String::new()),
                     ..ContainerConfig::default()
                 }),
                 rootfs: RootFs::layers(Vec::new()),
@@ -155,9 +158,12 @@ impl StageState {
     /// Adds a history entry; the image's time is its last entry's.
     pub fn push_history(&mut self, created_by: String, created: &str, empty_layer: bool) {
         self.config.created = Some(created.to_owned());
+        // After a MAINTAINER, docker names the author in every entry.
+        let author = self.config.author.clone();
         self.config.history.push(History {
             created: Some(created.to_owned()),
             created_by: Some(created_by),
+            author,
             empty_layer,
             ..History::default()
         });

@@ -100,13 +100,14 @@ impl<'a> Workspace<'a> {
         self.record.short_id()
     }
 
-    /// Its changes, stored as a layer on the layer `parent` (a chain id); the container goes.
+    /// Its changes, stored as a layer on the layer `parent` (a chain id), or `None` if it
+    /// changed nothing; the container goes.
     pub fn commit(
         mut self,
         parent: Option<Digest>,
         what: String,
         n: &Narrator,
-    ) -> Result<CachedLayer> {
+    ) -> Result<Option<CachedLayer>> {
         self.unmount()?;
         take_layer(self.store, &self.record, parent, what, n)
     }
@@ -126,19 +127,27 @@ impl Drop for Workspace<'_> {
     fn drop(&mut self) {
         // On every path, success or failure: nothing of the container stays.
         let _detached_anyway_when_the_builder_exits = self.unmount();
-        let _swept_by_the_next_build = lifecycle::remove(self.store.containers(), &self.record);
+        // Recorded as run by this process (so that another build's sweep leaves it alone):
+        // removed without the check that it no longer runs.
+        let _swept_by_the_next_build = self.store.containers().remove(&self.record);
     }
 }
 // ANCHOR_END: workspace
 
-/// A container's changes stored as a layer on `parent`, under its name.
+/// A container's changes stored as a layer on `parent`, under its name; `None` if there
+/// are none: docker's builder then adds no layer, and marks the step `empty_layer`.
 fn take_layer(
     store: &ImageStore,
     record: &Record,
     parent: Option<Digest>,
     what: String,
     n: &Narrator,
-) -> Result<CachedLayer> {
+) -> Result<Option<CachedLayer>> {
+    let changes =
+        lifecycle::changes(store.containers(), record).map_err(ch04_images::Error::from)?;
+    if changes.is_empty() {
+        return Ok(None);
+    }
     let pending = store_changes(store, record, parent, what, n)?;
     let layer = CachedLayer {
         descriptor: Descriptor::new(
@@ -150,7 +159,7 @@ fn take_layer(
         size: pending.size,
     };
     store.commit_layers(vec![pending])?;
-    Ok(layer)
+    Ok(Some(layer))
 }
 
 /// Takes the layer a RUN container made: its changes, stored on `parent`; the container
@@ -161,7 +170,7 @@ pub fn commit_record(
     parent: Option<Digest>,
     what: String,
     n: &Narrator,
-) -> Result<CachedLayer> {
+) -> Result<Option<CachedLayer>> {
     let taken = take_layer(store, record, parent, what, n);
     let removed = lifecycle::remove(store.containers(), record);
     let layer = taken?;

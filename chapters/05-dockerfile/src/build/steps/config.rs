@@ -64,15 +64,8 @@ pub fn edit<'b>(
         }
         Command::Label(label) => {
             let pairs = expand_pairs(&label.pairs, &word)?;
-            let text = pairs
-                .iter()
-                .map(|(name, value)| {
-                    format!("{}={}", history::go_quote(name), history::go_quote(value))
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
             edit(
-                format!("LABEL {text}"),
+                format!("LABEL {}", join_pairs(&pairs)),
                 Box::new(move |state| state.run_config().labels.extend(pairs)),
             )
         }
@@ -98,22 +91,16 @@ pub fn edit<'b>(
             )
         }
         Command::Expose(expose) => {
-            let mut ports = Vec::new();
+            let mut written = Vec::new();
             for port in &expose.ports {
-                ports.extend(lexer.process_words(port, &env)?);
+                written.extend(lexer.process_words(port, &env)?);
             }
-            let ports: Vec<String> = ports
-                .into_iter()
-                .map(|p| {
-                    if p.contains('/') {
-                        p
-                    } else {
-                        format!("{p}/tcp")
-                    }
-                })
-                .collect();
+            // The history lists them as written, sorted; the config has each port of a
+            // range, with its protocol.
+            written.sort();
+            let ports: Vec<String> = written.iter().flat_map(|p| exposed_ports(p)).collect();
             edit(
-                format!("EXPOSE {}", ports.join(" ")),
+                format!("EXPOSE {}", written.join(" ")),
                 Box::new(move |state| {
                     let exposed = &mut state.run_config().exposed_ports;
                     exposed.extend(ports.into_iter().map(|p| (p, EmptyObject)));
@@ -133,14 +120,6 @@ pub fn edit<'b>(
                     volumes.extend(paths.into_iter().map(|p| (p, EmptyObject)));
                 }),
             )
-        }
-        Command::Workdir(workdir) => {
-            let path = resolve_workdir(state, &word(&workdir.path)?);
-            Edit {
-                created_by: history::workdir(&shell, &path),
-                reads: BTreeMap::new(),
-                apply: Box::new(move |state| state.run_config().working_dir = Some(path)),
-            }
         }
         Command::User(user) => {
             let user = word(&user.user)?;
@@ -190,16 +169,22 @@ pub fn edit<'b>(
         }
         Command::Shell(new_shell) => {
             let list = new_shell.shell.clone();
-            edit(
-                format!("SHELL [{}]", list.join(" ")),
-                Box::new(move |state| state.run_config().shell = Some(list)),
-            )
+            // The step's own history entry already runs under the new shell.
+            Edit {
+                created_by: nop(&list, &format!("SHELL [{}]", list.join(" "))),
+                reads: BTreeMap::new(),
+                apply: Box::new(move |state| state.run_config().shell = Some(list)),
+            }
         }
         Command::Healthcheck(check) => {
-            let healthcheck = image_healthcheck(&shell, check);
+            let written = image_healthcheck(&shell, check);
+            let text = format!("HEALTHCHECK {}", history::go_healthcheck(&written));
             edit(
-                format!("HEALTHCHECK {}", go_list(&healthcheck.test)),
-                Box::new(move |state| state.run_config().healthcheck = Some(healthcheck)),
+                text,
+                Box::new(move |state| {
+                    let config = state.run_config();
+                    config.healthcheck = Some(inherit(written, config.healthcheck.take()));
+                }),
             )
         }
         Command::Onbuild(onbuild) => {
@@ -209,7 +194,11 @@ pub fn edit<'b>(
                 Box::new(move |state| state.run_config().on_build.push(trigger)),
             )
         }
-        Command::From(_) | Command::Run(_) | Command::Copy(_) | Command::Add(_) => {
+        Command::From(_)
+        | Command::Run(_)
+        | Command::Copy(_)
+        | Command::Add(_)
+        | Command::Workdir(_) => {
             unreachable!("not a config instruction")
         }
     })
@@ -300,6 +289,42 @@ pub fn resolve_workdir(state: &StageState, path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// The config's ports for one `EXPOSE` word: `80` is `80/tcp`; a range is each of its
+/// ports.
+fn exposed_ports(word: &str) -> Vec<String> {
+    let (ports, protocol) = word.split_once('/').unwrap_or((word, "tcp"));
+    let protocol = protocol.to_lowercase();
+    match ports.split_once('-') {
+        Some((first, last)) => match (first.parse::<u16>(), last.parse::<u16>()) {
+            (Ok(first), Ok(last)) if first <= last => (first..=last)
+                .map(|port| format!("{port}/{protocol}"))
+                .collect(),
+            _ => vec![format!("{ports}/{protocol}")],
+        },
+        None => vec![format!("{ports}/{protocol}")],
+    }
+}
+
+/// A new health check takes what it does not say (interval, timeout, start period,
+/// retries) from the one before, as docker's builder does.
+fn inherit(mut new: ImageHealthcheck, old: Option<ImageHealthcheck>) -> ImageHealthcheck {
+    if let Some(old) = old
+        && new.test.first().map(String::as_str) != Some("NONE")
+    {
+        let keep = |value: &mut i64, old: i64| {
+            if *value == 0 {
+                *value = old;
+            }
+        };
+        keep(&mut new.interval, old.interval);
+        keep(&mut new.timeout, old.timeout);
+        keep(&mut new.start_period, old.start_period);
+        keep(&mut new.start_interval, old.start_interval);
+        keep(&mut new.retries, old.retries);
+    }
+    new
 }
 
 /// A command as the config keeps it: exec form as written, shell form after the shell.

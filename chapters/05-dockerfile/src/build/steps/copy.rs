@@ -109,9 +109,25 @@ impl Builder<'_> {
             .map(|(path, digest)| (format!("file:{path}"), digest.clone()))
             .collect();
         let shell = Builder::shell(state);
-        let created_by = history::copy(&shell, step.keyword, &digest.summary, &request.destination);
+        let created_by = history::copy(
+            &shell,
+            step.keyword,
+            request.chown.as_deref(),
+            &digest.summary,
+            &request.destination,
+        );
+        // For the cache, the step is its words; the files' digests are inputs of their own,
+        // so that --explain can name the file that changed.
+        let words = request.sources.join(" ");
+        let instruction = history::copy(
+            &shell,
+            step.keyword,
+            request.chown.as_deref(),
+            &words,
+            &request.destination,
+        );
         let inputs = StepInputs {
-            instruction: created_by.clone(),
+            instruction,
             created_by,
             reads,
         };

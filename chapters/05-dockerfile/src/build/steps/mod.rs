@@ -13,6 +13,7 @@
 pub mod config;
 pub mod copy;
 pub mod run;
+pub mod workdir;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,7 @@ use crate::instructions::{Command, Instruction};
 use crate::parser;
 use crate::shell::Lexer;
 use crate::stages::{Base, Stages};
+use workdir::WorkdirError;
 
 /// The shell of shell-form commands when the image sets none.
 pub const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
@@ -63,6 +65,8 @@ pub struct Builder<'a> {
     pub narrator: Narrator,
     /// The number of the step being done.
     pub step: usize,
+    /// Whether the steps being done are a base image's `ONBUILD` triggers.
+    pub in_triggers: bool,
 }
 
 /// One step's description: its history entry, and what it reads besides the state.
@@ -101,19 +105,26 @@ impl<'a> Builder<'a> {
         };
         // A stage's build arguments are its own: a stage built on another starts without.
         state.args.clear();
-        self.say(BuildEvent::Done {
-            id: short(&state.key),
-        });
         let triggers = std::mem::take(&mut state.run_config().on_build);
         if !triggers.is_empty() {
+            // The triggers are part of the FROM step: one id at their end, as docker prints.
             self.say(BuildEvent::Triggers {
                 count: triggers.len(),
             });
+            self.in_triggers = true;
             for trigger in triggers {
                 let instruction = self.trigger_instruction(&trigger)?;
                 self.execute(index, &mut state, &instruction)?;
             }
+            self.in_triggers = false;
         }
+        // docker shows the base's id (or the last trigger's), and nothing for scratch.
+        let id = if from.base == Base::Scratch {
+            String::new()
+        } else {
+            short(&state.key)
+        };
+        self.say(BuildEvent::Done { id });
         for instruction in &stage.instructions {
             self.announce(&instruction.source);
             self.execute(index, &mut state, instruction)?;
@@ -160,6 +171,10 @@ impl<'a> Builder<'a> {
                 self.copy(stage, state, &copy::CopyStep::copy(copy), instruction)
             }
             Command::Add(add) => self.copy(stage, state, &copy::CopyStep::add(add), instruction),
+            Command::Workdir(workdir) => self.workdir(state, workdir).map_err(|e| match e {
+                WorkdirError::Shell(error) => fail(error),
+                WorkdirError::Build(error) => error,
+            }),
             Command::From(_) => unreachable!("a stage holds no FROM"),
             other => {
                 let edit = config::edit(self, state, other).map_err(fail)?;
@@ -209,7 +224,7 @@ impl<'a> Builder<'a> {
         &mut self,
         state: &mut StageState,
         step: StepInputs,
-        work: impl FnOnce(&mut Self, &StageState) -> Result<CachedLayer>,
+        work: impl FnOnce(&mut Self, &StageState) -> Result<Option<CachedLayer>>,
     ) -> Result<()> {
         let inputs = Inputs {
             instruction: step.instruction,
@@ -218,18 +233,20 @@ impl<'a> Builder<'a> {
         let key = cache::key(&state.key, &inputs);
         let cached = self.lookup(&key, state, &inputs);
         let hit = cached.is_some();
-        let (layer, created) =
-            match cached.and_then(|entry| entry.layer.map(|l| (l, entry.created))) {
-                Some(found) => found,
-                None => {
-                    let layer = work(self, state)?;
-                    let created = format_rfc3339(now() as i64);
-                    self.record(&key, state, inputs, &created, Some(layer.clone()))?;
-                    (layer, created)
-                }
-            };
-        state.push_layer(&layer);
-        state.push_history(step.created_by, &created, false);
+        let (layer, created) = match cached {
+            Some(entry) => (entry.layer, entry.created),
+            None => {
+                let layer = work(self, state)?;
+                let created = format_rfc3339(now() as i64);
+                self.record(&key, state, inputs, &created, layer.clone())?;
+                (layer, created)
+            }
+        };
+        // A step that changed nothing adds no layer: its history entry says `empty_layer`.
+        if let Some(layer) = &layer {
+            state.push_layer(layer);
+        }
+        state.push_history(step.created_by, &created, layer.is_none());
         self.advance(state, key, hit);
         Ok(())
     }
@@ -283,7 +300,9 @@ impl<'a> Builder<'a> {
     }
 
     fn advance(&mut self, state: &mut StageState, key: String, hit: bool) {
-        self.say(BuildEvent::Done { id: short(&key) });
+        if !self.in_triggers {
+            self.say(BuildEvent::Done { id: short(&key) });
+        }
         state.key = key;
         state.hit = hit;
     }

@@ -45,7 +45,13 @@ impl Builder<'_> {
                 shell.iter().cloned().chain([script]).collect()
             }
         };
-        let args = state.valued_args();
+        // The build arguments the command sees: those with a value that no ENV hides.
+        let image_env = state.env_pairs();
+        let args: Vec<(String, String)> = state
+            .valued_args()
+            .into_iter()
+            .filter(|(name, _)| !image_env.iter().any(|(set, _)| set == name))
+            .collect();
         // The arguments are in `created_by`; for the cache they are inputs of their own, so
         // that --explain can name the one that changed.
         let step = StepInputs {
@@ -69,17 +75,13 @@ impl Builder<'_> {
         state: &StageState,
         command: Vec<String>,
         args: Vec<(String, String)>,
-    ) -> Result<CachedLayer> {
+    ) -> Result<Option<CachedLayer>> {
         let layers = layers_or_empty(self.store, state)?;
         let mut config = state.run_config_ref();
         config.entrypoint = None;
         config.cmd = None;
-        let image_env = state.env_pairs();
-        // Build arguments are variables of the RUN, not of the image; an ENV wins.
-        let env = args
-            .into_iter()
-            .filter(|(name, _)| !image_env.iter().any(|(set, _)| set == name))
-            .collect();
+        // Build arguments are variables of the RUN, not of the image (an ENV already won).
+        let env = args;
         // An init as PID 1: it reaps what the command leaves running, and it passes a Ctrl-C
         // on to the command (a command as PID 1 would ignore it, and the build would hang).
         let options = ProcessOptions {
