@@ -8,6 +8,7 @@
 //! remounted read-only one mount at a time, and the mounts below stay writable.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
 
 use rustix::fs::{CWD, FileType, fstat};
 use rustix::mount::{
@@ -34,32 +35,8 @@ pub(crate) struct Detached<'m> {
 /// Makes `mount`'s filesystem without attaching it. Runs while the host's paths still
 /// resolve: a bind's source is a host path, and after `pivot_root` none is reachable.
 pub(crate) fn detach<'m>(mount: &'m Mount, n: &Narrator) -> Result<Detached<'m>> {
-    let tree = match (&mount.kind, &mount.source) {
-        (MountKind::Bind { read_only }, Some(source)) => {
-            n.say(
-                Actor::Child,
-                format!(
-                    "open_tree {} (OPEN_TREE_CLONE|AT_RECURSIVE)",
-                    source.display()
-                ),
-            );
-            let flags = OpenTreeFlags::OPEN_TREE_CLONE
-                | OpenTreeFlags::OPEN_TREE_CLOEXEC
-                | OpenTreeFlags::AT_RECURSIVE;
-            let tree = open_tree(CWD, source, flags)
-                .map_err(Error::mount(mount, "copy the source (open_tree)"))?;
-            if *read_only {
-                n.say(
-                    Actor::Child,
-                    format!(
-                        "mount_setattr {} (MOUNT_ATTR_RDONLY, AT_RECURSIVE)",
-                        source.display()
-                    ),
-                );
-                make_read_only(&tree).map_err(Error::mount(mount, "make it read-only"))?;
-            }
-            tree
-        }
+    let (tree, is_dir) = match (mount.kind, &mount.source) {
+        (MountKind::Bind { read_only }, Some(source)) => copy_tree(mount, source, read_only, n)?,
         (
             MountKind::Tmpfs {
                 size,
@@ -67,17 +44,44 @@ pub(crate) fn detach<'m>(mount: &'m Mount, n: &Narrator) -> Result<Detached<'m>>
                 no_exec,
             },
             None,
-        ) => new_tmpfs(mount, *size, *mode, *no_exec, n)?,
+        ) => (new_tmpfs(mount, size, mode, no_exec, n)?, true),
         _ => return Err(Error::InvalidSpec(format!("invalid mount {mount:?}"))),
     };
-    let is_dir = fstat(&tree)
-        .map(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Directory)
-        .map_err(Error::mount(mount, "inspect the source"))?;
     Ok(Detached {
         mount,
         tree,
         is_dir,
     })
+}
+
+/// A detached copy of the host's `source` and every mount below it, read-only all the way
+/// down if asked; and whether it is a directory.
+fn copy_tree(
+    mount: &Mount,
+    source: &Path,
+    read_only: bool,
+    n: &Narrator,
+) -> Result<(OwnedFd, bool)> {
+    let shown = source.display();
+    n.say(
+        Actor::Child,
+        format!("open_tree {shown} (OPEN_TREE_CLONE|AT_RECURSIVE)"),
+    );
+    let flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_RECURSIVE;
+    let tree = open_tree(CWD, source, flags)
+        .map_err(Error::mount(mount, "copy the source (open_tree)"))?;
+    if read_only {
+        n.say(
+            Actor::Child,
+            format!("mount_setattr {shown} (MOUNT_ATTR_RDONLY, AT_RECURSIVE)"),
+        );
+        make_read_only(&tree).map_err(Error::mount(mount, "make it read-only"))?;
+    }
+    let stat = fstat(&tree).map_err(Error::mount(mount, "inspect the source"))?;
+    let is_dir = FileType::from_raw_mode(stat.st_mode) == FileType::Directory;
+    Ok((tree, is_dir))
 }
 // ANCHOR_END: detach
 

@@ -18,7 +18,8 @@ mod detached;
 mod spec;
 mod target;
 
-use rustix::fs::{Mode, OFlags, open};
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
 use rustix::mount::{MoveMountFlags, move_mount};
 
 pub use self::spec::{Mount, MountKind};
@@ -40,21 +41,11 @@ pub(crate) fn attach_all(detached: Vec<Detached<'_>>, n: &Narrator) -> Result<()
     if detached.is_empty() {
         return Ok(());
     }
-    let root = open(
-        "/",
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| {
-        Error::sys("open the root directory")(nix::errno::Errno::from_raw(e.raw_os_error()))
-    })?;
-    for Detached {
-        mount,
-        tree,
-        is_dir,
-    } in detached
-    {
-        let target = target::resolve(&root, mount, is_dir, n)?;
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let root = open("/", flags, Mode::empty()).map_err(Error::sys("open the root directory"))?;
+    for one in detached {
+        let mount = one.mount;
+        let target = target::resolve(&root, mount, one.is_dir, n)?;
         if target::is_the_root(&root, &target).map_err(Error::mount(mount, "inspect the target"))? {
             return Err(Error::MountOverRoot {
                 what: mount.what(),
@@ -65,7 +56,7 @@ pub(crate) fn attach_all(detached: Vec<Detached<'_>>, n: &Narrator) -> Result<()
         // Both ends are descriptors: the target was resolved once, above, and is not walked again.
         let flags =
             MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
-        move_mount(&tree, "", &target, "", flags)
+        move_mount(&one.tree, "", &target, "", flags)
             .map_err(Error::mount(mount, "attach it (move_mount)"))?;
     }
     Ok(())
