@@ -117,7 +117,7 @@ fn prepare(
     make_step_writes(&writes, n)?;
     fds::close_all_except(keep_fds, n)?;
     enter_cgroup_namespace(n)?;
-    rootfs::enter(&spec.rootfs, rootfs_mount, n)?;
+    rootfs::enter(&spec.rootfs, &spec.mounts, rootfs_mount, n)?;
     if spec.security.mask_paths {
         masked::apply(n)?;
     }

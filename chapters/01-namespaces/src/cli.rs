@@ -10,6 +10,7 @@ use dockyard_support::FromIo;
 
 use crate::error::Error;
 use crate::explain::Narrator;
+use crate::mounts::Mount;
 use crate::options::{ProcessOptions, resolve_env};
 use crate::spec::User;
 
@@ -59,6 +60,11 @@ pub struct ProcessArgs {
     /// Security options: no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json
     #[arg(long = "security-opt", value_name = "OPTION")]
     pub security_opt: Vec<String>,
+
+    /// Attach a filesystem: type=bind,source=HOST_PATH,target=PATH[,readonly] or
+    /// type=tmpfs,target=PATH[,tmpfs-size=SIZE][,tmpfs-mode=OCTAL]
+    #[arg(long = "mount", value_name = "type=…,target=…")]
+    pub mounts: Vec<Mount>,
 }
 
 /// The options and the command to run, for tools whose command line gives the command.
@@ -87,6 +93,7 @@ impl ProcessArgs {
             cap_drop: self.cap_drop.clone(),
             privileged: self.privileged,
             security_opt: self.security_opt.clone(),
+            mounts: self.mounts.clone(),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use dockyard_support::error::StartFailure;
 use dockyard_support::{EngineError, ErrorKind, IoError};
 
+use crate::mounts::Mount;
 use crate::steps::StepError;
 
 /// A failure of the engine or of the command's start. Each variant reads as one line naming the
@@ -30,6 +31,30 @@ pub enum Error {
     /// the mount anywhere on the host.
     #[error("{} in the rootfs is a symbolic link; refusing to mount over it", .0.display())]
     MountpointIsSymlink(PathBuf),
+    /// A bind mount's source is not on the host.
+    #[error("bind mount source {} does not exist", .0.display())]
+    MountSourceMissing(PathBuf),
+    /// Making or attaching one of the spec's mounts failed, in the container's first process.
+    #[error("cannot mount {what} on {}: {action}: {errno}", .target.display())]
+    Mount {
+        /// What was being mounted: the source's path, or `tmpfs`.
+        what: String,
+        /// The target inside the container, as the spec gives it.
+        target: PathBuf,
+        /// The step that failed, e.g. `resolve the target`.
+        action: String,
+        /// The errno the kernel returned.
+        errno: nix::Error,
+    },
+    /// A mount's target resolves to the container's root directory (it is a symbolic link to
+    /// `/`, or to `..` enough times), and a mount there would hide the whole root filesystem.
+    #[error("cannot mount {what} on {}: it resolves to the container's root directory", .target.display())]
+    MountOverRoot {
+        /// What was being mounted.
+        what: String,
+        /// The target, as the spec gives it.
+        target: PathBuf,
+    },
     /// The kernel was built without one of the namespaces a container needs.
     #[error("this kernel has no {0} namespace")]
     NamespaceUnsupported(&'static str),
@@ -104,9 +129,13 @@ impl EngineError for Error {
     fn kind(&self) -> ErrorKind {
         match self {
             Error::NotRoot => ErrorKind::Permission,
-            Error::RootfsMissing(_) | Error::CommandNotFound { .. } => ErrorKind::NotFound,
+            Error::RootfsMissing(_)
+            | Error::MountSourceMissing(_)
+            | Error::CommandNotFound { .. } => ErrorKind::NotFound,
+            Error::Mount { errno, .. } => mount_failure_kind(*errno),
             Error::RootfsNotDirectory(_)
             | Error::MountpointIsSymlink(_)
+            | Error::MountOverRoot { .. }
             | Error::InvalidSpec(_)
             | Error::CannotExecute { .. } => ErrorKind::InvalidInput,
             Error::EngineBinary { .. } => ErrorKind::Permission,
@@ -137,6 +166,13 @@ impl EngineError for Error {
             Error::EngineBinary { .. } => Some(
                 "until the command starts, /proc/self/exe names the engine, in a #! line too; name the program itself".into(),
             ),
+            Error::MountSourceMissing(_) => Some(
+                "a bind mount's source is a path on the host and must exist; create it first".into(),
+            ),
+            Error::Mount { errno, .. } => mount_failure_hint(*errno).map(Into::into),
+            Error::MountOverRoot { .. } => Some(
+                "the target is a symbolic link that leads to / in the rootfs; mount on a directory below /".into(),
+            ),
             Error::Step { source, .. } => source.hint(),
             Error::InContainer { hint, .. } => hint.clone(),
             _ => None,
@@ -161,11 +197,58 @@ impl Error {
         move |source| Error::Sys { action, source }
     }
 
+    /// A closure for `map_err` that names the mount and the step of it that failed.
+    pub(crate) fn mount(
+        mount: &Mount,
+        action: impl Into<String>,
+    ) -> impl FnOnce(rustix::io::Errno) -> Error {
+        let (what, target, action) = (mount.what(), mount.target.clone(), action.into());
+        move |errno| Error::Mount {
+            what,
+            target,
+            action,
+            errno: nix::Error::from_raw(errno.raw_os_error()),
+        }
+    }
+
     /// The status the container's own process exits with when it fails before the command
     /// runs (the engine reports the failure itself; this is what is left if it cannot).
     pub(crate) fn status(&self) -> i32 {
         dockyard_support::cli::status_of(self, dockyard_support::cli::Invocation::Run)
     }
+}
+
+/// What kind of failure a mount's errno is: the user's to fix (a missing or wrongly typed
+/// path, a link into `/proc`), or the engine's.
+fn mount_failure_kind(errno: nix::Error) -> ErrorKind {
+    use nix::Error as E;
+    match errno {
+        E::ENOENT => ErrorKind::NotFound,
+        E::ENOTDIR | E::EISDIR | E::ELOOP | E::EINVAL | E::EROFS | E::ENAMETOOLONG => {
+            ErrorKind::InvalidInput
+        }
+        E::EPERM | E::EACCES => ErrorKind::Permission,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// What to do about a mount's errno, where the errno alone says it.
+fn mount_failure_hint(errno: nix::Error) -> Option<&'static str> {
+    use nix::Error as E;
+    Some(match errno {
+        E::ELOOP => {
+            "the target, or a directory on the way to it, is a link into /proc; mount targets must be plain paths inside the container"
+        }
+        E::ENOTDIR | E::EISDIR => {
+            "a directory mounts on a directory and a file on a file; the target, or a directory on the way to it, exists with the other type"
+        }
+        E::EROFS => {
+            "the target is missing and the root filesystem is read-only there; create it in the image"
+        }
+        E::ENOENT => "the source must exist on the host until the container has started",
+        E::EINVAL => "check the mount's options (tmpfs-size, tmpfs-mode)",
+        _ => return None,
+    })
 }
 
 /// The crate's result type.

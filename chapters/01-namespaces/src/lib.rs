@@ -30,7 +30,8 @@
 //! - `spawn`: the engine's side: clone the child, run the [`Step`]s (`steps`: the extension
 //!   points later chapters implement), release it, supervise, tear down;
 //! - `child`: the container's side, from `clone` to `execve`: `rootfs` (pivot_root and the
-//!   pseudo-filesystems), [`security`] (capabilities, seccomp, masked paths), `net` (`lo`),
+//!   pseudo-filesystems), `mounts` (the spec's [`Mount`]s, made before the pivot and attached
+//!   inside the new root), [`security`] (capabilities, seccomp, masked paths), `net` (`lo`),
 //!   `tty` (the terminal), `exec` (user, environment, the command itself), `init` (`--init`,
 //!   which executes the sealed copy of `dockyard-init` that `init_program` makes);
 //! - `sync` (the pipes between the two sides), `signals` and `relay` (forwarding signals and
@@ -47,6 +48,7 @@ mod explain;
 mod fds;
 mod init;
 mod init_program;
+mod mounts;
 mod net;
 mod options;
 mod relay;
@@ -62,6 +64,7 @@ mod tty;
 
 pub use error::{Error, Result};
 pub use explain::{Actor, Narrator};
+pub use mounts::{Mount, MountKind};
 pub use options::{ProcessOptions, resolve_env};
 pub use spawn::Container;
 pub use spec::{ContainerId, ContainerSpec, User};

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::mounts::Mount;
 use crate::security::seccomp::SeccompPolicy;
 use crate::security::{SecuritySpec, capabilities};
 use crate::spec::{ContainerSpec, User};
@@ -36,6 +37,8 @@ pub struct ProcessOptions {
     pub privileged: bool,
     /// `no-new-privileges`, `seccomp=unconfined`, `seccomp=PROFILE.json`.
     pub security_opt: Vec<String>,
+    /// Filesystems attached on top of the root filesystem, in order.
+    pub mounts: Vec<Mount>,
 }
 // ANCHOR_END: process_options
 
@@ -53,6 +56,7 @@ impl ProcessOptions {
         spec.tty = self.tty;
         spec.interactive = self.interactive;
         spec.security = self.security()?;
+        spec.mounts = self.mounts.clone();
         Ok(spec)
     }
 

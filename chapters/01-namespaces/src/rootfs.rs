@@ -7,6 +7,8 @@
 //! the old root, after which the host's files are unreachable. Only then does it mount the
 //! pseudo-filesystems, so that every path it mounts on resolves inside the container: a symbolic
 //! link planted in the rootfs (say `/proc -> /etc`) can only point somewhere inside it too.
+//! The spec's own mounts straddle the pivot (see [`crate::mounts`]): made before it, while their
+//! host sources are reachable, attached after the pseudo-filesystems, inside the new root.
 
 use std::path::Path;
 
@@ -17,6 +19,7 @@ use nix::unistd::{chdir, pivot_root};
 
 use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
+use crate::mounts::{self, Mount};
 use crate::steps::RootfsMount;
 
 /// A character device `/dev` provides, as Docker's default device list does (major, minor from
@@ -75,8 +78,14 @@ const TTY_GID: u32 = 5;
 // ANCHOR: enter
 /// Makes `rootfs` the root of the calling process's (new) mount namespace and mounts the
 /// pseudo-filesystems a Linux program expects. A later chapter's `mount` (an overlay of layers)
-/// first builds the root filesystem on `rootfs`, once the mounts are private.
-pub fn enter(rootfs: &Path, mount: Option<&dyn RootfsMount>, n: &Narrator) -> Result<()> {
+/// first builds the root filesystem on `rootfs`, once the mounts are private; the spec's
+/// `mounts` then go on top of it.
+pub fn enter(
+    rootfs: &Path,
+    mounts: &[Mount],
+    mount: Option<&dyn RootfsMount>,
+    n: &Narrator,
+) -> Result<()> {
     make_mounts_private(n)?;
     if let Some(mount) = mount {
         mount.mount(rootfs, n).map_err(|source| Error::Step {
@@ -85,11 +94,12 @@ pub fn enter(rootfs: &Path, mount: Option<&dyn RootfsMount>, n: &Narrator) -> Re
         })?;
     }
     bind_onto_itself(rootfs, n)?;
+    let detached = mounts::detach_all(mounts, n)?; // while the host's paths still resolve
     pivot_into(rootfs, n)?;
     mount_proc(n)?;
     mount_sys(n)?;
     mount_dev(n)?;
-    Ok(())
+    mounts::attach_all(detached, n) // inside the new root, over the pseudo-filesystems too
 }
 // ANCHOR_END: enter
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
+use crate::mounts::Mount;
 use crate::security::SecuritySpec;
 
 /// A container's identity: 32 random bytes, written as 64 hex digits like Docker's ids.
@@ -115,6 +116,8 @@ pub struct ContainerSpec {
     pub interactive: bool,
     /// Capabilities, masked paths and the other limits on what the command may do.
     pub security: SecuritySpec,
+    /// Filesystems attached on top of the root filesystem, in order (`-v`, `--mount`, `--tmpfs`).
+    pub mounts: Vec<Mount>,
     /// Share the engine's network namespace (`--network host`) instead of a new one that
     /// holds only `lo`.
     pub host_network: bool,
@@ -137,6 +140,7 @@ impl ContainerSpec {
             tty: false,
             interactive: false,
             security: SecuritySpec::default(),
+            mounts: Vec::new(),
             host_network: false,
         })
     }
@@ -170,6 +174,9 @@ impl ContainerSpec {
             return Err(Error::InvalidSpec(format!(
                 "invalid environment variable name {key:?}"
             )));
+        }
+        for mount in &self.mounts {
+            mount.validate()?;
         }
         match std::fs::metadata(&self.rootfs) {
             Err(_) => Err(Error::RootfsMissing(self.rootfs.clone())),
