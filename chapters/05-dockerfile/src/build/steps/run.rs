@@ -6,7 +6,9 @@
 //! as `run` would start a container of the image so far: chapter 04's [`spec`] makes the
 //! process, chapter 03's [`run`](ch03_union_fs::run::run) runs it on the layers.
 
-use ch01_namespaces::ProcessOptions;
+use std::path::PathBuf;
+
+use ch01_namespaces::{Mount, ProcessOptions};
 use ch02_cgroups::CgroupOptions;
 use ch03_union_fs::RunRequest;
 use ch04_images::run::{Overrides, spec};
@@ -95,6 +97,14 @@ impl Builder<'_> {
         };
         let mut spec = spec(&config, &options, &overrides, &layers)?;
         spec.host_network = self.options.network == Network::Host;
+        // The image's VOLUMEs are volumes for a RUN too, as in docker's builder: what the
+        // command writes there is lost, and only the empty mount point stays in the layer.
+        spec.mounts.extend(
+            config
+                .volumes
+                .keys()
+                .map(|path| Mount::tmpfs(PathBuf::from(path))),
+        );
         let container = spec.id.short().to_owned();
         self.say(BuildEvent::Running {
             container: container.clone(),
