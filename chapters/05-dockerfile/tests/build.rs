@@ -444,3 +444,47 @@ fn copy_from_a_stage_takes_its_files() {
     assert!(bench.containers().is_empty(), "{:?}", bench.containers());
     assert_no_mounts_under(bench.dir.path());
 }
+
+#[test]
+fn run_mounts_bind_cache_tmpfs_and_secret_leave_nothing_in_the_image() {
+    require_root!();
+    let bench = Bench::new();
+    bench
+        .write(
+            "Dockerfile",
+            "FROM busybox\n\
+             RUN --mount=type=bind,source=src,target=/src cat /src/input > /from-bind\n\
+             RUN --mount=type=cache,target=/cache sh -c 'echo run >> /cache/log; wc -l < /cache/log > /cache-count'\n\
+             RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && mount | grep -c ' /scratch ' > /tmpfs-seen\n\
+             RUN --mount=type=secret,id=token cat /run/secrets/token > /dev/null && echo secret-seen > /secret-seen\n",
+        )
+        .write("src/input", "bound\n")
+        .write("token", "s3cr3t\n");
+    let secret = format!("id=token,src={}", bench.context().join("token").display());
+    bench.build_quiet(&["-t", "mounts", "--secret", &secret]);
+    let seen = bench.run(
+        "mounts",
+        &["sh", "-c", "cat /from-bind /cache-count /tmpfs-seen /secret-seen; ls -d /src /cache /scratch /run/secrets 2>&1 | grep -c 'No such'"],
+    );
+    assert_eq!(
+        seen, "bound\n1\n1\nsecret-seen\n4\n",
+        "the mount points are not in the image"
+    );
+    // The cache outlives the build: a build without the cache's steps sees the first log.
+    bench.build_quiet(&["--no-cache", "-t", "again", "--secret", &secret]);
+    assert_eq!(bench.run("again", &["cat", "/cache-count"]), "2\n");
+    let history = bench
+        .tool()
+        .args(["history", "--no-trunc", "mounts"])
+        .output()
+        .expect("history");
+    assert!(!String::from_utf8_lossy(&history.stdout).contains("s3cr3t"));
+    // A required secret not given is an error naming it.
+    bench.write(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=secret,id=missing,required cat /run/secrets/missing\n",
+    );
+    let output = bench.build(&[]).output().expect("build");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("secret missing not found"));
+}

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod copy;
+pub mod mounts;
 pub mod run;
 pub mod workdir;
 
@@ -166,7 +167,7 @@ impl<'a> Builder<'a> {
     ) -> Result<()> {
         let fail = |error: crate::shell::ShellError| instruction.error(self.file, error.into());
         match &instruction.value {
-            Command::Run(run) => self.run(state, run, instruction),
+            Command::Run(run) => self.run(stage, state, run, instruction),
             Command::Copy(copy) => {
                 self.copy(stage, state, &copy::CopyStep::copy(copy), instruction)
             }

@@ -14,6 +14,7 @@ use ch03_union_fs::RunRequest;
 use ch04_images::run::{Overrides, spec};
 use dockyard_support::events::Discard;
 
+use super::mounts::{RunMounts, remove_mount_points};
 use super::{Builder, StepInputs};
 use crate::build::history;
 use crate::build::state::StageState;
@@ -21,24 +22,19 @@ use crate::build::workspace::{build_marker, commit_record, layers_or_empty};
 use crate::build::{BuildEvent, Network};
 use crate::cache::CachedLayer;
 use crate::error::{Error, Result};
-use crate::instructions::{CommandLine, Instruction, Run};
+use crate::instructions::{CommandLine, Instruction, Network as RunNetwork, Run};
 
 impl Builder<'_> {
     // ANCHOR: run
     /// `RUN`.
     pub fn run(
         &mut self,
+        stage: usize,
         state: &mut StageState,
         run: &Run,
         instruction: &Instruction,
     ) -> Result<()> {
-        if !run.mounts.is_empty() {
-            return Err(instruction.error(
-                self.file,
-                crate::instructions::InstructionError::new("RUN --mount is not supported yet")
-                    .with_hint("copy what the command needs with COPY first"),
-            ));
-        }
+        let mounts = self.run_mounts(stage, state, run, instruction)?;
         let shell = Builder::shell(state);
         let command = match &run.command {
             CommandLine::Exec(args) => args.clone(),
@@ -56,16 +52,30 @@ impl Builder<'_> {
             .collect();
         // The arguments are in `created_by`; for the cache they are inputs of their own, so
         // that --explain can name the one that changed.
+        let mut reads: std::collections::BTreeMap<String, String> = args
+            .iter()
+            .map(|(name, value)| (format!("arg:{name}"), value.clone()))
+            .collect();
+        reads.extend(mounts.reads.clone());
+        let mut described = command.join(" ");
+        for mount in &mounts.described {
+            described.push_str(&format!("\n--mount {mount}"));
+        }
+        let network = match run.network {
+            RunNetwork::Default => self.options.network,
+            RunNetwork::None => Network::None,
+            RunNetwork::Host => Network::Host,
+        };
+        if network != self.options.network {
+            described.push_str(&format!("\n--network {network:?}"));
+        }
         let step = StepInputs {
             created_by: history::run(&args, &command),
-            instruction: command.join(" "),
-            reads: args
-                .iter()
-                .map(|(name, value)| (format!("arg:{name}"), value.clone()))
-                .collect(),
+            instruction: described,
+            reads,
         };
         self.layer_step(state, step, |builder, state| {
-            builder.run_container(state, command, args)
+            builder.run_container(state, command, args, &mounts, network)
         })
     }
     // ANCHOR_END: run
@@ -77,13 +87,17 @@ impl Builder<'_> {
         state: &StageState,
         command: Vec<String>,
         args: Vec<(String, String)>,
+        mounts: &RunMounts<'_>,
+        network: Network,
     ) -> Result<Option<CachedLayer>> {
         let layers = layers_or_empty(self.store, state)?;
         let mut config = state.run_config_ref();
         config.entrypoint = None;
         config.cmd = None;
-        // Build arguments are variables of the RUN, not of the image (an ENV already won).
-        let env = args;
+        // Build arguments are variables of the RUN, not of the image (an ENV already won);
+        // so are the secrets given in variables.
+        let mut env = args;
+        env.extend(mounts.env.iter().cloned());
         // An init as PID 1: it reaps what the command leaves running, and it passes a Ctrl-C
         // on to the command (a command as PID 1 would ignore it, and the build would hang).
         let options = ProcessOptions {
@@ -96,7 +110,7 @@ impl Builder<'_> {
             command: command.clone(),
         };
         let mut spec = spec(&config, &options, &overrides, &layers)?;
-        spec.host_network = self.options.network == Network::Host;
+        spec.host_network = network == Network::Host;
         // The image's VOLUMEs are volumes for a RUN too, as in docker's builder: what the
         // command writes there is lost, and only the empty mount point stays in the layer.
         spec.mounts.extend(
@@ -105,6 +119,7 @@ impl Builder<'_> {
                 .keys()
                 .map(|path| Mount::tmpfs(PathBuf::from(path))),
         );
+        spec.mounts.extend(mounts.mounts.iter().cloned());
         let container = spec.id.short().to_owned();
         self.say(BuildEvent::Running {
             container: container.clone(),
@@ -131,6 +146,9 @@ impl Builder<'_> {
                 code: end.status.code(),
             });
         }
+        // The mount points made for --mount are not the command's doing.
+        let changes = ch03_union_fs::lifecycle::changes_source(containers, &record);
+        remove_mount_points(&changes, &mounts.created, &state.layer_dirs(self.store))?;
         let parent = state.chain_ids().last().cloned();
         let what = format!("the changes of RUN {}", command.join(" "));
         let layer = commit_record(self.store, &record, parent, what, &self.narrator)?;
