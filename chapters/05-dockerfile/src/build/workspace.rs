@@ -90,6 +90,8 @@ impl<'a> Workspace<'a> {
         Ok(workspace)
     }
 
+    // ANCHOR_END: workspace
+
     /// Where its root filesystem is.
     pub fn root(&self) -> PathBuf {
         self.store.containers().rootfs_dir(&self.record)
@@ -123,6 +125,7 @@ impl<'a> Workspace<'a> {
     }
 }
 
+// ANCHOR: workspace_drop
 impl Drop for Workspace<'_> {
     fn drop(&mut self) {
         // On every path, success or failure: nothing of the container stays.
@@ -132,7 +135,7 @@ impl Drop for Workspace<'_> {
         let _swept_by_the_next_build = self.store.containers().remove(&self.record);
     }
 }
-// ANCHOR_END: workspace
+// ANCHOR_END: workspace_drop
 
 /// A container's changes stored as a layer on `parent`, under its name; `None` if there
 /// are none: docker's builder then adds no layer, and marks the step `empty_layer`.

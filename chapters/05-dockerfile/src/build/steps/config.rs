@@ -34,7 +34,6 @@ impl std::fmt::Debug for Edit<'_> {
     }
 }
 
-// ANCHOR: edit
 /// The edit `command` makes to `state`, its words expanded.
 pub fn edit<'b>(
     builder: &Builder<'_>,
@@ -51,6 +50,7 @@ pub fn edit<'b>(
         apply,
     };
     Ok(match command {
+        // ANCHOR: edit_env
         Command::Env(env_instruction) => {
             let pairs = expand_pairs(&env_instruction.pairs, &word)?;
             edit(
@@ -69,6 +69,7 @@ pub fn edit<'b>(
                 Box::new(move |state| state.run_config().labels.extend(pairs)),
             )
         }
+        // ANCHOR_END: edit_env
         Command::Arg(arg) => {
             let values = arg_values(builder, state, &arg.args, &word)?;
             let text = arg
@@ -152,6 +153,7 @@ pub fn edit<'b>(
                 }),
             )
         }
+        // ANCHOR: edit_entrypoint
         Command::Entrypoint(entrypoint) => {
             let command = command_line(&shell, &entrypoint.command);
             edit(
@@ -167,6 +169,7 @@ pub fn edit<'b>(
                 }),
             )
         }
+        // ANCHOR_END: edit_entrypoint
         Command::Shell(new_shell) => {
             let list = new_shell.shell.clone();
             // The step's own history entry already runs under the new shell.
@@ -203,7 +206,6 @@ pub fn edit<'b>(
         }
     })
 }
-// ANCHOR_END: edit
 
 /// `K=V` pairs with their values expanded (names are not).
 fn expand_pairs(

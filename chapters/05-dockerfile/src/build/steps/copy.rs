@@ -15,7 +15,6 @@ use crate::build::workspace::{Workspace, layers_or_empty};
 use crate::error::Result;
 use crate::instructions::{Add, Chmod, Copy, Instruction, InstructionError, Sources, Word};
 use crate::shell::Lexer;
-use crate::stages;
 
 /// What `COPY` and `ADD` have in common.
 #[derive(Debug)]
@@ -76,26 +75,7 @@ impl Builder<'_> {
         // A `--from` stage or image is read through a mount of its own root filesystem.
         let from_root = match step.from {
             None => None,
-            Some(from) => {
-                let source = match self.stages.copy_source(stage, from) {
-                    Ok(stages::Source::Stage(index)) => self.stage_state(index)?,
-                    Ok(stages::Source::Image(reference)) => {
-                        StageState::from_image(&self.store.find_image(&reference)?)
-                    }
-                    Err(message) => {
-                        return Err(instruction.error(self.file, InstructionError::new(message)));
-                    }
-                };
-                let layers = layers_or_empty(self.store, &source)?;
-                let what = format!("COPY --from={from}");
-                Some(Workspace::create(
-                    self.store,
-                    layers,
-                    self.storage,
-                    &what,
-                    &self.narrator,
-                )?)
-            }
+            Some(from) => Some(self.mount_other(stage, from, instruction)?),
         };
         let from_path = from_root.as_ref().map(Workspace::root);
         let source = match &from_path {

@@ -27,14 +27,16 @@ use dockyard_support::clock::{format_rfc3339, now};
 
 use super::plan::Plan;
 use super::state::StageState;
+use super::workspace::{Workspace, layers_or_empty};
 use super::{BuildEvent, BuildOptions};
 use crate::cache::{self, Cache, CachedLayer, Entry, Inputs, Miss};
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::instructions::InstructionError;
 use crate::instructions::{Command, Instruction};
 use crate::parser;
 use crate::shell::Lexer;
-use crate::stages::{Base, Stages};
+use crate::stages::{Base, Source, Stages};
 use workdir::WorkdirError;
 
 /// The shell of shell-form commands when the image sets none.
@@ -147,6 +149,28 @@ impl<'a> Builder<'a> {
             })
     }
 
+    /// The root filesystem of the stage or image that `from` names (`COPY --from`, `RUN
+    /// --mount=from=`) in stage `stage`, mounted for reading.
+    pub fn mount_other(
+        &self,
+        stage: usize,
+        from: &str,
+        instruction: &Instruction,
+    ) -> Result<Workspace<'a>> {
+        let state = match self.stages.copy_source(stage, from) {
+            Ok(Source::Stage(index)) => self.stage_state(index)?,
+            Ok(Source::Image(reference)) => {
+                StageState::from_image(&self.store.find_image(&reference)?)
+            }
+            Err(message) => {
+                return Err(instruction.error(self.file, InstructionError::new(message)));
+            }
+        };
+        let layers = layers_or_empty(self.store, &state)?;
+        let what = format!("{} --from={from}", instruction.keyword);
+        Workspace::create(self.store, layers, self.storage, &what, &self.narrator)
+    }
+
     /// An `ONBUILD` trigger, read as an instruction of its own.
     fn trigger_instruction(&self, trigger: &str) -> Result<Instruction> {
         let parsed = parser::parse("ONBUILD trigger", trigger.as_bytes())?;
@@ -220,6 +244,9 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    // ANCHOR_END: config_step
+
+    // ANCHOR: layer_step
     /// A step that makes a layer with `work`, unless the cache has it.
     pub fn layer_step(
         &mut self,
@@ -251,7 +278,7 @@ impl<'a> Builder<'a> {
         self.advance(state, key, hit);
         Ok(())
     }
-    // ANCHOR_END: config_step
+    // ANCHOR_END: layer_step
 
     // ANCHOR: lookup
     /// The cache's entry for `key`, if it has one whose layer the store still holds; says

@@ -22,10 +22,9 @@ use dockyard_support::FromIo;
 use super::Builder;
 use crate::build::copy::{self as copier, CopyInstruction, Source};
 use crate::build::state::StageState;
-use crate::build::workspace::{Workspace, layers_or_empty};
+use crate::build::workspace::Workspace;
 use crate::error::{Error, Result};
 use crate::instructions::{Instruction, InstructionError, Mount as RunMount, MountType, Run, Word};
-use crate::stages;
 
 /// A `RUN`'s mounts, ready for chapter 01, with what must stay alive while it runs.
 #[derive(Debug, Default)]
@@ -72,7 +71,8 @@ impl<'a> Builder<'a> {
                 |message: String| instruction.error(self.file, InstructionError::new(message));
             match mount.kind {
                 MountType::Bind => {
-                    let (source, digest) = self.bind_source(stage, &mount, &mut prepared)?;
+                    let (source, digest) =
+                        self.bind_source(stage, &mount, &mut prepared, instruction)?;
                     if !mount.read_only {
                         return Err(fail("RUN --mount=type=bind,rw is not supported yet".into()));
                     }
@@ -97,8 +97,7 @@ impl<'a> Builder<'a> {
                 }),
                 MountType::Secret => {
                     let id = mount.id.clone().unwrap_or_else(|| base_name(&target));
-                    let given = self.options.secrets.iter().find(|(name, _)| *name == id);
-                    match given {
+                    match self.options.secrets.iter().find(|(name, _)| *name == id) {
                         Some((_, file)) => {
                             if let Some(variable) = &mount.env {
                                 let value = std::fs::read_to_string(file)
@@ -113,9 +112,7 @@ impl<'a> Builder<'a> {
                             return Err(instruction.error(self.file, missing));
                         }
                         // An optional secret not given: nothing is mounted.
-                        None => {
-                            prepared.created.retain(|created| *created != target);
-                        }
+                        None => prepared.created.retain(|created| *created != target),
                     }
                 }
                 MountType::Ssh => return Err(fail("RUN --mount=type=ssh is not supported".into())),
@@ -158,31 +155,13 @@ impl<'a> Builder<'a> {
         stage: usize,
         mount: &RunMount,
         prepared: &mut RunMounts<'a>,
+        instruction: &Instruction,
     ) -> Result<(PathBuf, String)> {
         let source = mount.source.clone().unwrap_or_else(|| ".".to_owned());
         let root = match &mount.from {
             None => self.context.root().to_path_buf(),
             Some(from) => {
-                let state = match self.stages.copy_source(stage, from) {
-                    Ok(stages::Source::Stage(index)) => self.stage_state(index)?,
-                    Ok(stages::Source::Image(reference)) => {
-                        StageState::from_image(&self.store.find_image(&reference)?)
-                    }
-                    Err(message) => {
-                        return Err(Error::Build {
-                            message,
-                            hint: None,
-                        });
-                    }
-                };
-                let layers = layers_or_empty(self.store, &state)?;
-                let workspace = Workspace::create(
-                    self.store,
-                    layers,
-                    self.storage,
-                    "RUN --mount",
-                    &self.narrator,
-                )?;
+                let workspace = self.mount_other(stage, from, instruction)?;
                 let root = workspace.root();
                 prepared.sources.push(workspace);
                 root

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use ch01_namespaces::{Mount, ProcessOptions};
+use ch01_namespaces::{ContainerSpec, Mount, ProcessOptions};
 use ch02_cgroups::CgroupOptions;
 use ch03_union_fs::RunRequest;
 use ch04_images::run::{Overrides, spec};
@@ -91,35 +91,7 @@ impl Builder<'_> {
         network: Network,
     ) -> Result<Option<CachedLayer>> {
         let layers = layers_or_empty(self.store, state)?;
-        let mut config = state.run_config_ref();
-        config.entrypoint = None;
-        config.cmd = None;
-        // Build arguments are variables of the RUN, not of the image (an ENV already won);
-        // so are the secrets given in variables.
-        let mut env = args;
-        env.extend(mounts.env.iter().cloned());
-        // An init as PID 1: it reaps what the command leaves running, and it passes a Ctrl-C
-        // on to the command (a command as PID 1 would ignore it, and the build would hang).
-        let options = ProcessOptions {
-            env,
-            init: true,
-            ..ProcessOptions::default()
-        };
-        let overrides = Overrides {
-            entrypoint: None,
-            command: command.clone(),
-        };
-        let mut spec = spec(&config, &options, &overrides, &layers)?;
-        spec.host_network = network == Network::Host;
-        // The image's VOLUMEs are volumes for a RUN too, as in docker's builder: what the
-        // command writes there is lost, and only the empty mount point stays in the layer.
-        spec.mounts.extend(
-            config
-                .volumes
-                .keys()
-                .map(|path| Mount::tmpfs(PathBuf::from(path))),
-        );
-        spec.mounts.extend(mounts.mounts.iter().cloned());
+        let spec = run_spec(state, &command, args, mounts, network, &layers)?;
         let container = spec.id.short().to_owned();
         self.say(BuildEvent::Running {
             container: container.clone(),
@@ -157,6 +129,50 @@ impl Builder<'_> {
     }
     // ANCHOR_END: run_container
 }
+
+// ANCHOR: run_spec
+/// The container a `RUN` runs in: the image so far as `run` would start it (its `ENV`,
+/// `USER`, `WORKDIR`), the command instead of its `CMD`, the build arguments in its
+/// environment, its mounts, and an init.
+fn run_spec(
+    state: &StageState,
+    command: &[String],
+    args: Vec<(String, String)>,
+    mounts: &RunMounts<'_>,
+    network: Network,
+    layers: &[PathBuf],
+) -> Result<ContainerSpec> {
+    let mut config = state.run_config_ref();
+    config.entrypoint = None;
+    config.cmd = None;
+    // Build arguments are variables of the RUN, not of the image (an ENV already won);
+    // so are the secrets given in variables.
+    let mut env = args;
+    env.extend(mounts.env.iter().cloned());
+    // An init as PID 1: it reaps what the command leaves running, and it passes a Ctrl-C
+    // on to the command (a command as PID 1 would ignore it, and the build would hang).
+    let options = ProcessOptions {
+        env,
+        init: true,
+        ..ProcessOptions::default()
+    };
+    let overrides = Overrides {
+        entrypoint: None,
+        command: command.to_vec(),
+    };
+    let mut spec = spec(&config, &options, &overrides, layers)?;
+    spec.host_network = network == Network::Host;
+    // The image's VOLUMEs are volumes for a RUN too, as in docker's builder: what the
+    // command writes there is lost, and only the empty mount point stays in the layer.
+    let volumes = config
+        .volumes
+        .keys()
+        .map(|path| Mount::tmpfs(PathBuf::from(path)));
+    spec.mounts.extend(volumes);
+    spec.mounts.extend(mounts.mounts.iter().cloned());
+    Ok(spec)
+}
+// ANCHOR_END: run_spec
 
 /// The script of a shell-form `RUN` with heredocs: a `RUN <<EOF` alone runs the heredoc's
 /// body as the script; otherwise the heredocs stay in the text, for the shell to read, as
