@@ -448,6 +448,184 @@ fn ignored_files_are_invisible() {
 }
 
 #[test]
+fn ignored_directories_appear_only_to_hold_what_exceptions_take_back() {
+    require_root!();
+    let scene = Scene::new();
+    // As the `dockerignore` case recorded with docker: an excluded directory's own entry is
+    // never sent; with exceptions the client still walks into it and sends what they take
+    // back, and the daemon creates the directories above that (`0755`, root's).
+    scene
+        .file("a.txt", "a\n", 0o644)
+        .file("secret/key", "k\n", 0o600)
+        .file("build/out", "o\n", 0o644)
+        .file("build/tmp/x", "x\n", 0o644)
+        .file("hidden/keep", "keep\n", 0o640)
+        .file("hidden/inner/keep", "keep\n", 0o644)
+        .file("hidden/drop", "drop\n", 0o644)
+        .file(
+            ".dockerignore",
+            "secret\n**/tmp\nhidden\n!hidden/keep\n!hidden/**/keep\n",
+            0o644,
+        );
+    let context_dir = scene.context_dir();
+    for (dir, mode) in [
+        ("hidden", 0o700),
+        ("hidden/inner", 0o750),
+        ("secret", 0o711),
+    ] {
+        fs::set_permissions(context_dir.join(dir), fs::Permissions::from_mode(mode)).unwrap();
+    }
+    std::os::unix::fs::chown(context_dir.join("hidden"), Some(1000), Some(1000)).unwrap();
+    scene.copy(instruction(&["."], "/ctx/")).unwrap();
+    scene.copy(instruction(&["hidden"], "/h/")).unwrap();
+    let owned = CopyInstruction {
+        chown: Some("7:8".into()),
+        ..instruction(&["."], "/owned/")
+    };
+    scene.copy(owned).unwrap();
+    let listing = scene.listing();
+    insta::assert_snapshot!(lines_of(&listing, &["/ctx/build", "/ctx/build/out", "/ctx/hidden", "/ctx/hidden/inner", "/ctx/hidden/inner/keep", "/ctx/hidden/keep", "/h/inner", "/h/keep", "/owned/hidden", "/owned/hidden/inner"]), @r"
+    /ctx/build d 755 0:0 
+    /ctx/build/out f 644 0:0 2 7427d152005f9ed0
+    /ctx/hidden d 755 0:0 
+    /ctx/hidden/inner d 755 0:0 
+    /ctx/hidden/inner/keep f 644 0:0 5 f660a7996deacfbc
+    /ctx/hidden/keep f 640 0:0 5 f660a7996deacfbc
+    /h/inner d 755 0:0 
+    /h/keep f 640 0:0 5 f660a7996deacfbc
+    /owned/hidden d 755 7:8 
+    /owned/hidden/inner d 755 7:8 
+    ");
+    // Nothing taken back inside: not there at all, not even empty.
+    for absent in [
+        "ctx/secret",
+        "ctx/build/tmp",
+        "ctx/hidden/drop",
+        "owned/secret",
+    ] {
+        assert!(!scene.rootfs().join(absent).exists(), "{absent}");
+    }
+    let error = scene.copy(instruction(&["secret"], "/x/")).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("stat secret: file does not exist"),
+        "{error}"
+    );
+
+    // The digest sees what is sent: the implied directory's own metadata is not.
+    let before = digest(&scene, &["."]);
+    assert!(
+        !before
+            .files
+            .iter()
+            .any(|(path, _)| path == "secret" || path == "build/tmp"),
+        "{:?}",
+        before.files
+    );
+    fs::set_permissions(
+        context_dir.join("hidden"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    fs::write(context_dir.join("secret/key"), "changed\n").unwrap();
+    assert_eq!(digest(&scene, &["."]), before);
+    fs::write(context_dir.join("hidden/keep"), "changed\n").unwrap();
+    assert_ne!(digest(&scene, &["."]).digest, before.digest);
+}
+
+#[test]
+fn the_legacy_builder_s_copies_lose_set_uid() {
+    require_root!();
+    let scene = Scene::new();
+    // Recorded with docker 20.10 (`modes-chown`, and by hand for the rest): a copied file
+    // loses set-user-id, and set-group-id when group-executable, because the builder
+    // `chown`s it after writing its mode; directories and sticky bits keep theirs.
+    scene
+        .file("suid", "u\n", 0o4755)
+        .file("sgid", "g\n", 0o2755)
+        .file("sgid-no-x", "g\n", 0o2745)
+        .file("both", "b\n", 0o6755)
+        .file("sticky", "t\n", 0o1755)
+        .file("dir/sub/suid", "u\n", 0o4711);
+    let context_dir = scene.context_dir();
+    fs::set_permissions(
+        context_dir.join("dir/sub"),
+        fs::Permissions::from_mode(0o2755),
+    )
+    .unwrap();
+    fs::set_permissions(context_dir.join("dir"), fs::Permissions::from_mode(0o3777)).unwrap();
+    let tar = tar_of(&[entry_with(
+        "t-suid",
+        tar::EntryType::Regular,
+        "",
+        b"t\n",
+        (0o4755, 0, 0),
+    )]);
+    fs::write(context_dir.join("suid.tar"), tar).unwrap();
+    scene
+        .copy(instruction(
+            &["suid", "sgid", "sgid-no-x", "both", "sticky"],
+            "/m/",
+        ))
+        .unwrap();
+    scene.copy(instruction(&["."], "/all/")).unwrap();
+    let add = |sources: &[&str], destination: &str| CopyInstruction {
+        add: true,
+        ..instruction(sources, destination)
+    };
+    scene.copy(add(&["suid"], "/added")).unwrap();
+    // A tar's entries are not re-owned: they keep the bits.
+    scene.copy(add(&["suid.tar"], "/t/")).unwrap();
+    let owned = CopyInstruction {
+        chown: Some("1000:1000".into()),
+        ..instruction(&["suid"], "/owned")
+    };
+    scene.copy(owned).unwrap();
+    // `--chmod` is BuildKit's, which keeps them.
+    let chmod = CopyInstruction {
+        chmod: Some(Chmod::Symbolic("o-r".into())),
+        ..instruction(&["suid"], "/chmod")
+    };
+    scene.copy(chmod).unwrap();
+    let listing = scene.listing();
+    insta::assert_snapshot!(lines_of(&listing, &["/m/suid", "/m/sgid", "/m/sgid-no-x", "/m/both", "/m/sticky", "/all/dir", "/all/dir/sub", "/all/dir/sub/suid", "/added", "/t/t-suid", "/owned", "/chmod"]), @r"
+    /m/suid f 755 0:0 2 ea46748e171abd2d
+    /m/sgid f 755 0:0 2 768c71d785bf6bbb
+    /m/sgid-no-x f 2745 0:0 2 768c71d785bf6bbb
+    /m/both f 755 0:0 2 0263829989b6fd95
+    /m/sticky f 1755 0:0 2 fe8edeeb98cc6d3b
+    /all/dir d 3777 0:0 
+    /all/dir/sub d 2755 0:0 
+    /all/dir/sub/suid f 711 0:0 2 ea46748e171abd2d
+    /added f 755 0:0 2 ea46748e171abd2d
+    /t/t-suid f 4755 0:0 2 fe8edeeb98cc6d3b
+    /owned f 755 1000:1000 2 ea46748e171abd2d
+    /chmod f 4751 0:0 2 ea46748e171abd2d
+    ");
+
+    // `COPY --from` without `--chown` is not re-owned by docker: the bits stay; with it, they go.
+    let stage = scene.dir.path().join("stage");
+    fs::create_dir(&stage).unwrap();
+    fs::write(stage.join("tool"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(stage.join("tool"), fs::Permissions::from_mode(0o4755)).unwrap();
+    let from = |chown: Option<&str>, destination: &str| {
+        let instruction = CopyInstruction {
+            chown: chown.map(str::to_owned),
+            ..instruction(&["/tool"], destination)
+        };
+        copy(&Source::Root(&stage), &instruction, &scene.rootfs()).unwrap();
+    };
+    from(None, "/from");
+    from(Some("0:0"), "/from-owned");
+    let listing = scene.listing();
+    insta::assert_snapshot!(lines_of(&listing, &["/from", "/from-owned"]), @r"
+    /from f 4755 0:0 10 a8076d3d28d21e02
+    /from-owned f 755 0:0 10 a8076d3d28d21e02
+    ");
+}
+
+#[test]
 fn writes_never_leave_the_root_filesystem() {
     require_root!();
     let scene = Scene::new();
@@ -493,6 +671,22 @@ fn writes_never_leave_the_root_filesystem() {
 
 /// A raw tar entry: any name, any link target, written without the `tar` crate's checks.
 fn raw_entry(name: &str, kind: tar::EntryType, link: &str, data: &[u8]) -> Vec<u8> {
+    let mode = if kind == tar::EntryType::Directory {
+        0o700
+    } else {
+        0o600
+    };
+    entry_with(name, kind, link, data, (mode, 7, 8))
+}
+
+/// A tar entry with the mode and owner `(mode, uid, gid)`.
+fn entry_with(
+    name: &str,
+    kind: tar::EntryType,
+    link: &str,
+    data: &[u8],
+    (mode, uid, gid): (u32, u64, u64),
+) -> Vec<u8> {
     let mut header = tar::Header::new_gnu();
     {
         let old = header.as_old_mut();
@@ -500,13 +694,9 @@ fn raw_entry(name: &str, kind: tar::EntryType, link: &str, data: &[u8]) -> Vec<u
         old.linkname[..link.len()].copy_from_slice(link.as_bytes());
     }
     header.set_entry_type(kind);
-    header.set_mode(if kind == tar::EntryType::Directory {
-        0o700
-    } else {
-        0o600
-    });
-    header.set_uid(7);
-    header.set_gid(8);
+    header.set_mode(mode);
+    header.set_uid(uid);
+    header.set_gid(gid);
     header.set_mtime(1_100_000_000);
     header.set_size(data.len() as u64);
     header.set_cksum();
@@ -579,6 +769,76 @@ fn add_unpacks_local_tars_keeping_their_owners() {
     // COPY copies a tar as it is.
     scene.copy(instruction(&["good.tar"], "/t9")).unwrap();
     assert_eq!(fs::read(scene.rootfs().join("t9")).unwrap(), good);
+}
+
+#[test]
+fn a_hard_link_s_header_has_the_last_word_on_the_shared_file() {
+    require_root!();
+    let scene = Scene::new();
+    // As the `add-tar` case recorded with docker: `top/file` says `0640 1000:100`, the
+    // later `top/hard` linked to it says `0644 0:0`, and both names end up with the link's.
+    let tar = tar_of(&[
+        entry_with(
+            "top/file",
+            tar::EntryType::Regular,
+            "",
+            b"shared\n",
+            (0o640, 1000, 100),
+        ),
+        entry_with(
+            "top/hard",
+            tar::EntryType::Link,
+            "top/file",
+            b"",
+            (0o644, 0, 0),
+        ),
+        entry_with(
+            "top/setuid",
+            tar::EntryType::Regular,
+            "",
+            b"s\n",
+            (0o755, 5, 5),
+        ),
+        entry_with(
+            "top/hard-s",
+            tar::EntryType::Link,
+            "top/setuid",
+            b"",
+            (0o4750, 6, 7),
+        ),
+        entry_with(
+            "top/link",
+            tar::EntryType::Symlink,
+            "file",
+            b"",
+            (0o777, 3, 3),
+        ),
+        entry_with(
+            "top/hard-l",
+            tar::EntryType::Link,
+            "top/link",
+            b"",
+            (0o600, 4, 4),
+        ),
+    ]);
+    fs::write(scene.context_dir().join("links.tar"), tar).unwrap();
+    let add = CopyInstruction {
+        add: true,
+        ..instruction(&["links.tar"], "/x/")
+    };
+    scene.copy(add).unwrap();
+    insta::assert_snapshot!(scene.listing(), @r"
+    /x d 755 0:0 
+    /x/top d 755 0:0 
+    /x/top/file f 644 0:0 7 cf99975aa7995fad
+    /x/top/hard f 644 0:0 7 cf99975aa7995fad
+    /x/top/hard-l l 777 4:4 -> file
+    /x/top/hard-s f 4750 6:7 2 cbc80bb5c0c0f894
+    /x/top/link l 777 4:4 -> file
+    /x/top/setuid f 4750 6:7 2 cbc80bb5c0c0f894
+    ");
+    let inode = |path: &str| fs::metadata(scene.rootfs().join(path)).unwrap().ino();
+    assert_eq!(inode("x/top/file"), inode("x/top/hard"));
 }
 
 #[test]

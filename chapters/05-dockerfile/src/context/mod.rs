@@ -11,7 +11,10 @@
 //! - **Ignored files do not exist.** A file `.dockerignore` excludes was never sent, so `COPY`
 //!   cannot find it, and a `COPY . .` leaves it out. [`Context::is_ignored`] is the question,
 //!   asked as docker's client asks it while it walks the context (see the `dockerignore`
-//!   module: the walker's verdict, which can differ from a one-shot match).
+//!   module: the walker's verdict, which can differ from a one-shot match). An ignored
+//!   directory is never sent either, but a file an exception takes back from inside it is,
+//!   and the daemon creates the directories above it: [`Context::presence`] tells the three
+//!   cases apart.
 //! - **Paths stay inside.** `COPY ../secret /` names a file beside the context: refused
 //!   (`build::copy` checks the words; symbolic links inside the context are resolved as if
 //!   the context root were `/`).
@@ -175,15 +178,60 @@ impl Context {
     }
     // ANCHOR_END: is_ignored
 
-    /// Whether `path` is there for `COPY` to see: not ignored, or an ignored directory that an
-    /// exception may reach into (`docs` with `!docs/README.md`: docker's client walks into it,
-    /// and the daemon ends up with the directory holding what was taken back).
+    /// Whether `path` is there for `COPY` to see: sent, or a directory made to hold what was
+    /// (see [`Context::presence`]).
     pub fn is_visible(&self, path: &Path, is_dir: bool) -> bool {
-        if !self.is_ignored(path) {
-            return true;
-        }
-        is_dir && !self.ignore.can_skip_excluded_dir(&path.to_string_lossy())
+        self.presence(path, is_dir) != Presence::Absent
     }
+
+    /// How the entry `path` (relative to the root, `/`-separated; `is_dir` if it is a
+    /// directory) reaches the builder, as docker's client walks the context.
+    ///
+    /// What is not ignored is [`Presence::Sent`], with its own mode and times. An ignored
+    /// entry is never sent itself; but when exceptions (`!docs/README.md`) might take back
+    /// something inside an ignored directory, the client walks into it and sends what they
+    /// take back, and the daemon creates the missing directories above it as any tar
+    /// extraction does: [`Presence::Implied`], a plain `0755` directory owned by root. An
+    /// ignored directory with nothing taken back inside is [`Presence::Absent`], like any
+    /// ignored entry.
+    pub fn presence(&self, path: &Path, is_dir: bool) -> Presence {
+        if !self.is_ignored(path) {
+            Presence::Sent
+        } else if is_dir
+            && !self.ignore.can_skip_excluded_dir(&path.to_string_lossy())
+            && self.holds_sent_entry(&path.to_string_lossy())
+        {
+            Presence::Implied
+        } else {
+            Presence::Absent
+        }
+    }
+
+    /// Whether the walk into the ignored directory `dir` sends anything: an entry that is
+    /// not ignored somewhere below it. Links are not followed, as the client's walk does
+    /// not follow them; an entry that cannot be read counts as not sent.
+    fn holds_sent_entry(&self, dir: &str) -> bool {
+        let Ok(entries) = std::fs::read_dir(self.root.join(dir)) else {
+            return false;
+        };
+        entries.filter_map(|entry| entry.ok()).any(|entry| {
+            let path = format!("{dir}/{}", entry.file_name().to_string_lossy());
+            let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+            self.presence(Path::new(&path), is_dir) != Presence::Absent
+        })
+    }
+}
+
+/// How an entry of the context reaches the builder: [`Context::presence`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Not ignored: sent with its mode and times.
+    Sent,
+    /// An ignored directory holding something an exception takes back: not sent itself,
+    /// but created (`0755`, root's) to hold what is.
+    Implied,
+    /// Ignored, with nothing inside taken back: not there at all.
+    Absent,
 }
 
 /// The matcher of the `.dockerignore` at `root`, every pattern tried once so that one that
@@ -222,8 +270,17 @@ mod tests {
         assert!(ignored("a/b"));
         assert!(!ignored("."));
         assert!(!ignored("/Dockerfile"));
-        assert!(context.is_visible(Path::new("docs"), true));
-        assert!(!context.is_visible(Path::new("docs/guide.md"), false));
+        let presence = |path: &str, is_dir| context.presence(Path::new(path), is_dir);
+        // Nothing was written: `docs` holds nothing an exception takes back.
+        assert_eq!(presence("docs", true), Presence::Absent);
+        std::fs::create_dir(context.root().join("docs")).unwrap();
+        std::fs::write(context.root().join("docs/guide.md"), "g").unwrap();
+        assert_eq!(presence("docs", true), Presence::Absent);
+        std::fs::write(context.root().join("docs/README.md"), "r").unwrap();
+        assert_eq!(presence("docs", true), Presence::Implied);
+        assert_eq!(presence("docs/README.md", false), Presence::Sent);
+        assert_eq!(presence("docs/guide.md", false), Presence::Absent);
+        assert_eq!(presence("sub", true), Presence::Sent);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::path::Path;
 use dockyard_support::IoError;
 use sha2::{Digest, Sha256};
 
-use crate::context::Context;
+use crate::context::{Context, Presence};
 
 /// The `sha256:<hex>` of what was hashed.
 pub fn finish(hasher: Sha256) -> String {
@@ -88,6 +88,32 @@ pub fn hash_inline(name: &str, content: &[u8]) -> String {
     finish(hasher)
 }
 
+/// The digest of the entry at `path` (named `shown`, at `real` in the context) as the
+/// builder receives it, which `COPY` then writes: `None` when `.dockerignore` leaves it out,
+/// and for a directory made only to hold what an exception took back, the digest of a
+/// `0755` directory owned by root, whatever the ignored one's metadata
+/// ([`Context::presence`]).
+pub fn hash_received(
+    path: &Path,
+    shown: &str,
+    real: &str,
+    metadata: &Metadata,
+    context: Option<&Context>,
+) -> Result<Option<String>, IoError> {
+    let presence = match context {
+        Some(context) => context.presence(Path::new(real), metadata.is_dir()),
+        None => Presence::Sent,
+    };
+    Ok(match presence {
+        Presence::Sent => Some(hash_entry(path, shown, metadata)?),
+        Presence::Implied => {
+            let header = format!("{shown}\0d\0755\00\00\00\00\0");
+            Some(finish(Sha256::new_with_prefix(header)))
+        }
+        Presence::Absent => None,
+    })
+}
+
 /// Adds the digests of everything under the directory `path` (named `shown`, at `real` in
 /// the context) to `files`, in name order, skipping what the context hides.
 pub fn hash_dir(
@@ -114,15 +140,11 @@ pub fn hash_dir(
         let child_shown = join(shown, &name);
         let child_real = join(real, &name);
         let metadata = std::fs::symlink_metadata(&child).map_err(failed)?;
-        if let Some(context) = context
-            && !context.is_visible(Path::new(&child_real), metadata.is_dir())
-        {
+        let Some(digest) = hash_received(&child, &child_shown, &child_real, &metadata, context)?
+        else {
             continue;
-        }
-        files.push((
-            child_shown.clone(),
-            hash_entry(&child, &child_shown, &metadata)?,
-        ));
+        };
+        files.push((child_shown.clone(), digest));
         if metadata.is_dir() {
             hash_dir(&child, &child_shown, &child_real, context, files)?;
         }

@@ -18,7 +18,8 @@
 //! directory. A directory source copies its contents. Missing directories are created.
 //!
 //! **What is written** ([`tree`]) keeps each file's mode and times (not its owner: `0:0`, or
-//! `--chown`'s, see [`owner`]); `--chmod` changes modes. It is written inside the image's
+//! `--chown`'s, see [`owner`]; and not a file's set-user-id bit, which the legacy builder
+//! loses on the way: [`owner::legacy_mode`]); `--chmod` changes modes. It is written inside the image's
 //! root filesystem ([`rootfs`]) so that no symbolic link the image holds can send a write
 //! outside it.
 //!
@@ -130,18 +131,14 @@ pub fn hash_sources(source: &Source, instruction: &CopyInstruction) -> Result<So
     )?;
     let mut files = Vec::new();
     for one in &selected {
-        files.push((
-            one.shown.clone(),
-            hash::hash_entry(&one.path, &one.shown, &one.metadata)?,
-        ));
+        let real = one.real.join("/");
+        // A selected source is there (`select` found it), perhaps as an implied directory.
+        let digest =
+            hash::hash_received(&one.path, &one.shown, &real, &one.metadata, origin.context)?
+                .unwrap_or_default();
+        files.push((one.shown.clone(), digest));
         if one.is_dir() {
-            hash::hash_dir(
-                &one.path,
-                &one.shown,
-                &one.real.join("/"),
-                origin.context,
-                &mut files,
-            )?;
+            hash::hash_dir(&one.path, &one.shown, &real, origin.context, &mut files)?;
         }
     }
     for (name, content) in &instruction.inline {
@@ -175,10 +172,13 @@ pub fn copy(source: &Source, instruction: &CopyInstruction, rootfs: &Path) -> Re
         Some(spec) => owner::resolve_owner(spec, &rootfs)?,
         None => Owner::ROOT,
     };
+    let context = source.origin().context;
     let writer = tree::Writer {
         owner,
         chmod: instruction.chmod.as_ref(),
-        context: source.origin().context,
+        context,
+        // The legacy builder re-owns what it copies, except `--from` without `--chown`.
+        drop_set_id: context.is_some() || instruction.chown.is_some(),
     };
     for one in &selected {
         copy_one(one, instruction, &rootfs, &writer, (&parts, is_dir))?;

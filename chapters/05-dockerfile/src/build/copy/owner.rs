@@ -148,6 +148,43 @@ pub fn apply_chmod(chmod: &Chmod, mode: u32, is_dir: bool) -> u32 {
     mode
 }
 
+// ANCHOR: legacy_mode
+/// The mode docker's legacy builder leaves on a copy of an entry of mode `mode`: a file
+/// loses its set-user-id bit, and its set-group-id bit when it is group-executable;
+/// directories and the sticky bit keep everything (`4755` becomes `0755`, `2755` too, `2745`
+/// and `1755` stay).
+///
+/// Nothing in docker decides this on purpose: after copying a file with its mode, the legacy
+/// builder sets its owner (`0:0`, or `--chown`'s), and the kernel's `chown` clears those
+/// bits, as it does for any non-directory, so that a change of owner never hands a set-id
+/// program to the new one. Copies it does not re-own keep them: files unpacked by `ADD`
+/// from a tar, and `COPY --from` without `--chown` (docker 20.10, checked). BuildKit sets
+/// owner then mode and keeps the bits everywhere, as `--chmod` (BuildKit's) does here.
+///
+/// ```
+/// use ch05_dockerfile::build::copy::owner::legacy_mode;
+///
+/// assert_eq!(legacy_mode(0o4755, false), 0o755);
+/// assert_eq!(legacy_mode(0o6755, false), 0o755);
+/// assert_eq!(legacy_mode(0o2745, false), 0o2745);
+/// assert_eq!(legacy_mode(0o1755, false), 0o1755);
+/// assert_eq!(legacy_mode(0o3777, true), 0o3777);
+/// ```
+pub fn legacy_mode(mode: u32, is_dir: bool) -> u32 {
+    const SET_UID: u32 = 0o4000;
+    const SET_GID: u32 = 0o2000;
+    const GROUP_EXEC: u32 = 0o010;
+    if is_dir {
+        return mode;
+    }
+    let mut mode = mode & !SET_UID;
+    if mode & GROUP_EXEC != 0 {
+        mode &= !SET_GID;
+    }
+    mode
+}
+// ANCHOR_END: legacy_mode
+
 /// The bits a `who` part (`u`, `go`, `a`, none for all) lets a clause change.
 fn who_mask(who: &str) -> u32 {
     if who.is_empty() {

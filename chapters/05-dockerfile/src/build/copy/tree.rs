@@ -21,9 +21,9 @@ use dockyard_support::IoError;
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid};
 use rustix::io::Errno;
 
-use super::owner::{Owner, apply_chmod};
+use super::owner::{Owner, apply_chmod, legacy_mode};
 use super::rootfs::io_error;
-use crate::context::Context;
+use crate::context::{Context, Presence};
 use crate::instructions::Chmod;
 
 /// How entries are written: their owner and mode, and what the context hides.
@@ -35,6 +35,9 @@ pub struct Writer<'a> {
     pub chmod: Option<&'a Chmod>,
     /// The context, whose `.dockerignore` hides entries of copied directories.
     pub context: Option<&'a Context>,
+    /// Whether files lose their set-user-id bit (and set-group-id when group-executable), as
+    /// docker's legacy builder's copies do: see [`owner::legacy_mode`](super::owner::legacy_mode).
+    pub drop_set_id: bool,
 }
 
 impl Writer<'_> {
@@ -42,6 +45,7 @@ impl Writer<'_> {
     fn mode(&self, mode: u32, is_dir: bool) -> u32 {
         match self.chmod {
             Some(chmod) => apply_chmod(chmod, mode & 0o7777, is_dir),
+            None if self.drop_set_id => legacy_mode(mode & 0o7777, is_dir),
             None => mode & 0o7777,
         }
     }
@@ -70,16 +74,24 @@ impl Writer<'_> {
                 format!("{real}/{name}")
             };
             let metadata = std::fs::symlink_metadata(&path).map_err(|e| read_error(&path, e))?;
-            if let Some(context) = self.context
-                && !context.is_visible(Path::new(&relative), metadata.is_dir())
-            {
+            let presence = match self.context {
+                Some(context) => context.presence(Path::new(&relative), metadata.is_dir()),
+                None => Presence::Sent,
+            };
+            if presence == Presence::Absent {
                 continue;
             }
             if metadata.is_dir() {
                 let sub = make_dir(dir, &name, &path)?;
                 self.copy_dir_contents(&path, &relative, sub.as_fd())?;
-                // Last: creating the entries inside changed its times.
-                self.finish(&sub, &metadata, true, &path)?;
+                if presence == Presence::Implied {
+                    // Made to hold what an exception took back: `0755`, nothing of the
+                    // ignored directory's own metadata (its times are the copy's).
+                    set_owner_mode(&sub, self.owner, self.mode(0o755, true), &path)?;
+                } else {
+                    // Last: creating the entries inside changed its times.
+                    self.finish(&sub, &metadata, true, &path)?;
+                }
             } else {
                 self.copy_entry(&path, &metadata, dir, &name)?;
             }
