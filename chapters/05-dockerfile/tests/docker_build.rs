@@ -28,7 +28,6 @@ use assert_cmd::cargo::cargo_bin_cmd;
 use dockyard_tests::images::{ImageFixture, busybox_docker_archive, busybox_oci_layout};
 use regex::Regex;
 
-
 /// Cases whose history is not compared, only their config and files, and why.
 const HISTORY_NOT_COMPARED: &[(&str, &str)] = &[(
     "chmod-buildkit",
