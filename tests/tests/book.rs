@@ -10,7 +10,8 @@
 //! error), the lines after one are what it prints, stdout and stderr together. A page's blocks
 //! run as a reader types them: in order, in one shell, in one directory, so a block sees the
 //! files, variables and `$?` the ones before it left. The directory starts as the introduction
-//! prepares it: `rootfs/` from `scripts/busybox-rootfs.sh`, with `/probe` from
+//! prepares it: `$DOCKYARD` set to the workspace, `rootfs/` from `scripts/busybox-rootfs.sh`,
+//! with `/probe` from
 //! `scripts/install-probe.sh`. Ids, pids and `\r` from terminals are normalized on both sides,
 //! and a `…` in the book stands for any text within its line (CPU times, sizes).
 
@@ -395,6 +396,8 @@ fn reader_setup() -> Vec<String> {
     vec![
         // busybox-static is needed anyway; iproute2 may be missing.
         "busybox ip link set lo up".to_string(),
+        // The introduction has the reader set it: where Dockyard is cloned.
+        format!("export DOCKYARD='{}'", workspace.display()),
         format!("'{}/busybox-rootfs.sh' rootfs", scripts.display()),
         format!("'{}/install-probe.sh' rootfs", scripts.display()),
     ]

@@ -79,7 +79,6 @@ pub fn extract(path: &Path, dir: BorrowedFd<'_>) -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: hard_link_metadata
 /// Gives the file a hard-link entry just linked the owner, mode and time written in *that
 /// entry's* header, as docker does.
 ///
@@ -143,4 +142,3 @@ fn hard_link_metadata<R: std::io::Read>(
     rustix::fs::utimensat(rustix::fs::CWD, &shown, &times, AtFlags::empty())
         .map_err(failed("set the times of"))
 }
-// ANCHOR_END: hard_link_metadata

@@ -86,6 +86,7 @@ impl<'a> Builder<'a> {
                         .mounts
                         .push(Mount::bind(dir, path, mount.read_only));
                 }
+                // ANCHOR_END: run_mounts
                 MountType::Tmpfs => prepared.mounts.push(Mount {
                     source: None,
                     target: path,
@@ -120,7 +121,6 @@ impl<'a> Builder<'a> {
         }
         Ok(prepared)
     }
-    // ANCHOR_END: run_mounts
 
     /// A mount's words expanded with the stage's variables.
     fn expand_mount(
