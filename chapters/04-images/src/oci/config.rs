@@ -342,6 +342,15 @@ mod tests {
             working_dir: Some("/".into()),
             labels: BTreeMap::from([("a".into(), "b".into())]),
             stop_signal: Some("SIGTERM".into()),
+            healthcheck: Some(Healthcheck {
+                test: vec!["CMD".into(), "true".into()],
+                interval: 5_000_000_000,
+                retries: 2,
+                ..Healthcheck::default()
+            }),
+            args_escaped: Some(true),
+            on_build: vec!["RUN echo child".into()],
+            shell: Some(vec!["/bin/sh".into(), "-c".into()]),
         });
         config.history = vec![History {
             created_by: Some("ENV A=b".into()),
