@@ -283,6 +283,13 @@ fn a_build_killed_in_a_run_leaves_nothing_once_the_next_build_starts() {
     });
     assert!(gone, "the container's processes died with the builder");
     assert_no_mounts_under(bench.dir.path());
+    let emptied = dockyard_tests::wait_until(Duration::from_secs(30), || {
+        cgroup_dirs(&id).iter().all(|dir| {
+            std::fs::read_to_string(dir.join("cgroup.procs"))
+                .is_ok_and(|procs| procs.trim().is_empty())
+        })
+    });
+    assert!(emptied, "the container's processes left its cgroup");
     bench.write("Dockerfile", "FROM busybox\nRUN true\n");
     bench.build_quiet(&[]);
     assert!(

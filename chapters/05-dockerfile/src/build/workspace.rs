@@ -206,14 +206,26 @@ pub fn sweep(store: &ImageStore) -> Result<()> {
         let running = matches!(lifecycle::effective_state(&record), State::Running { .. });
         if from_a_build && !running {
             // A RUN's builder killed with SIGKILL ran no teardown: its cgroup is left too.
+            // While the container's last processes are still exiting the group is busy:
+            // then both stay, for the next build to sweep.
             let cgroup = ch02_cgroups::remove_leftover(
                 std::path::Path::new(ch02_cgroups::CGROUP_ROOT),
                 ch02_cgroups::DEFAULT_PARENT,
                 &record.id,
             );
-            cgroup.map_err(ch04_images::Error::from)?;
-            lifecycle::remove(containers, &record).map_err(ch04_images::Error::from)?;
+            match cgroup {
+                Ok(_) => {
+                    lifecycle::remove(containers, &record).map_err(ch04_images::Error::from)?
+                }
+                Err(error) if is_busy(&error) => continue,
+                Err(error) => return Err(ch04_images::Error::from(error).into()),
+            }
         }
     }
     Ok(())
+}
+
+/// Whether a cgroup error is EBUSY: the group still has a process.
+fn is_busy(error: &ch02_cgroups::Error) -> bool {
+    matches!(error, ch02_cgroups::Error::Io(io) if io.source.raw_os_error() == Some(libc::EBUSY))
 }
