@@ -152,8 +152,7 @@ impl BuildArgs {
             .tags
             .iter()
             .map(|tag| tag.parse::<Reference>())
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(ch04_images::Error::from)?;
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         // `--build-arg NAME` takes the value from the environment, or is ignored.
         let build_args = resolve_env(&self.build_args);
         let labels = self
