@@ -58,6 +58,9 @@ pub enum Error {
     /// A `COPY` or `ADD` that cannot be done (docker's messages).
     #[error(transparent)]
     Copy(#[from] crate::build::copy::CopyError),
+    /// An `ADD` of a URL that cannot be done: the download, or `--checksum`.
+    #[error(transparent)]
+    Url(#[from] crate::build::copy::url::UrlError),
     /// An archive (a build context sent as a tar, a tar `ADD` extracts) that cannot be
     /// unpacked, or unpacked safely (chapter 03).
     #[error(transparent)]
@@ -80,6 +83,7 @@ impl EngineError for Error {
             Error::IgnoreFile(inner) => inner.kind(),
             Error::IgnorePattern(inner) => inner.kind(),
             Error::Copy(inner) => inner.kind(),
+            Error::Url(inner) => inner.kind(),
             Error::Archive(inner) => inner.kind(),
             Error::Io(io) => io.kind(),
             Error::Images(inner) => inner.kind(),
@@ -103,6 +107,7 @@ impl EngineError for Error {
             Error::IgnoreFile(inner) => inner.hint(),
             Error::IgnorePattern(inner) => inner.hint(),
             Error::Copy(inner) => inner.hint(),
+            Error::Url(inner) => inner.hint(),
             Error::Archive(inner) => inner.hint(),
             Error::Images(inner) => inner.hint(),
             _ => None,

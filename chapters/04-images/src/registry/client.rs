@@ -49,6 +49,14 @@ pub struct Client {
     n: Narrator,
 }
 
+/// TLS as this engine speaks it: the server's certificate checked against the platform's
+/// roots (the system's certificate store), as docker does. Also used by `ADD https://…`.
+pub fn tls_config() -> ureq::tls::TlsConfig {
+    ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build()
+}
+
 impl Client {
     /// A client for `repository` at `endpoint`, for `actions` (`pull`, or `pull,push`).
     pub fn new(
@@ -58,11 +66,8 @@ impl Client {
         credentials: Option<Credentials>,
         n: &Narrator,
     ) -> Client {
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
         let config = Agent::config_builder()
-            .tls_config(tls)
+            .tls_config(tls_config())
             .http_status_as_error(false)
             // A redirect (to blob storage, usually another host) never carries the
             // registry's credentials or token.

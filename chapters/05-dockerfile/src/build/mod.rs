@@ -18,17 +18,21 @@
 //! cache knows means the step's result is already in the store, and the step is skipped.
 //!
 //! - [`plan`]: which stages the target needs, in the order they build;
+//! - [`pull`]: their base images, pulled from a registry when the store lacks them;
 //! - [`state`]: one stage's image so far, and the variables its words expand with;
 //! - [`steps`]: what each instruction does (config edits, RUN, COPY), one file each;
 //! - [`workspace`]: a container's root filesystem to copy into, or read from;
+//! - [`download`]: `ADD https://…`'s file, fetched;
 //! - [`history`]: the `created_by` strings docker writes, which are also the cache's
 //!   description of each step;
 //! - [`namespace`]: the builder's private mount namespace, so its mounts never outlive it.
 
 pub mod copy;
+pub mod download;
 pub mod history;
 pub mod namespace;
 pub mod plan;
+pub mod pull;
 pub mod state;
 pub mod steps;
 pub mod workspace;
@@ -37,6 +41,7 @@ use std::path::PathBuf;
 
 use ch01_namespaces::Narrator;
 use ch03_union_fs::StorageOptions;
+use ch04_images::registry::pull::PullEvent;
 use ch04_images::store::Access;
 use ch04_images::{Digest, ImageStore, Reference};
 use dockyard_support::Sink;
@@ -70,6 +75,10 @@ pub struct BuildOptions {
     pub network: Network,
     /// `--secret id=ID,src=PATH`: files a `RUN --mount=type=secret` may read.
     pub secrets: Vec<(String, PathBuf)>,
+    /// `--pull`: pull every base image, even one the store has.
+    pub pull: bool,
+    /// Registries that may be spoken to over plain HTTP (`--insecure-registry`), for pulls.
+    pub insecure_registries: Vec<String>,
 }
 
 /// The network a `RUN` step sees.
@@ -120,6 +129,17 @@ pub enum BuildEvent {
         /// The step's short id.
         id: String,
     },
+    /// A base image is being pulled: chapter 04's pull progress.
+    Pull(PullEvent),
+    /// A base image was pulled (or found up to date in the registry).
+    Pulled {
+        /// The image.
+        reference: Reference,
+        /// The registry's digest for it.
+        digest: String,
+        /// Whether the store had it already.
+        up_to_date: bool,
+    },
 }
 // ANCHOR_END: events
 
@@ -148,6 +168,8 @@ pub fn build(
     let parsed = parser::parse(file, dockerfile)?;
     let stages = Stages::new(file, &parsed)?;
     let plan = Plan::new(file, &stages, options)?;
+    // Before the namespace: a pull's threads are gone when it returns (see `pull`).
+    pull::pull_images(store, &pull::images_needed(&stages, &plan), options, events)?;
     namespace::enter_private()?;
     // Held to the end: the collector of unused layers waits, so it cannot take the layers
     // this build made before an image names them.

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use ch01_namespaces::resolve_env;
 use ch04_images::Reference;
 use ch04_images::cli::Globals;
+use ch04_images::cli::progress::Display;
 use ch04_images::store::ImageStore;
 use clap::Args;
 use dockyard_support::FromIo;
@@ -62,6 +63,9 @@ pub struct BuildArgs {
     /// A secret file for RUN --mount=type=secret: id=ID,src=PATH (repeatable)
     #[arg(long = "secret", value_name = "id=ID,src=PATH")]
     secrets: Vec<String>,
+    /// Always pull the base images, even those the store has
+    #[arg(long)]
+    pull: bool,
     /// The build context: a directory, or `-` for a tar on standard input
     context: PathBuf,
 }
@@ -73,11 +77,13 @@ impl BuildArgs {
         let store = ImageStore::open(&globals.storage.root)?;
         let context = self.context(&store)?;
         let (name, dockerfile) = self.dockerfile(&context)?;
-        let options = self.options(name)?;
+        let mut options = self.options(name)?;
+        options.insecure_registries = globals.insecure_registries.clone();
         // `-q`: the steps' output goes nowhere, and only the id to stdout.
         let silenced = if self.quiet { Some(silence()?) } else { None };
         let explain = globals.explain;
-        let print = |event: BuildEvent| print_event(&event, explain);
+        let pulls = Display::new();
+        let print = |event: BuildEvent| print_event(event, explain, &pulls);
         let storage = globals
             .storage
             .options()
@@ -175,14 +181,16 @@ impl BuildArgs {
                 Network::Host
             },
             secrets,
+            pull: self.pull,
+            insecure_registries: Vec::new(),
         })
     }
 }
 
 // ANCHOR: print_event
-/// One event as the classic `docker build` prints it.
-fn print_event(event: &BuildEvent, explain: bool) {
-    let line = match event {
+/// One event as the classic `docker build` prints it; a pull's progress as `pull` shows it.
+fn print_event(event: BuildEvent, explain: bool, pulls: &Display) {
+    let line = match &event {
         BuildEvent::Step {
             number,
             total,
@@ -198,6 +206,22 @@ fn print_event(event: &BuildEvent, explain: bool) {
         BuildEvent::Running { container } => format!(" ---> Running in {container}"),
         BuildEvent::Removed { container } => format!("Removing intermediate container {container}"),
         BuildEvent::Done { id } => format!(" ---> {id}"),
+        BuildEvent::Pull(progress) => return pulls.show(progress.clone()),
+        BuildEvent::Pulled {
+            reference,
+            digest,
+            up_to_date,
+        } => {
+            let status = if *up_to_date {
+                "Image is up to date for"
+            } else {
+                "Downloaded newer image for"
+            };
+            format!(
+                "Digest: {digest}\nStatus: {status} {}",
+                reference.familiar()
+            )
+        }
     };
     // Best effort, as docker's: a closed stdout does not stop the build.
     let _ = out(format!("{line}\n"));

@@ -55,8 +55,8 @@ pub enum CopyError {
         /// Why it was not found: `no such user: x`, or the file that could not be read.
         reason: String,
     },
-    /// `ADD https://…`: downloading is not done yet.
-    #[error("ADD failed: downloading {url} is not supported yet")]
+    /// `ADD https://…` whose file the builder did not download first (a bug of the caller).
+    #[error("ADD failed: {url} was not downloaded before the copy")]
     RemoteSource {
         /// The URL.
         url: String,
@@ -80,7 +80,7 @@ impl EngineError for CopyError {
         match self {
             CopyError::Io(io) => io.kind(),
             CopyError::NotFound { .. } | CopyError::NoSourceFiles { .. } => ErrorKind::NotFound,
-            CopyError::RemoteSource { .. } => ErrorKind::Unavailable,
+            CopyError::RemoteSource { .. } => ErrorKind::Internal,
             _ => ErrorKind::InvalidInput,
         }
     }
@@ -105,7 +105,7 @@ impl EngineError for CopyError {
                 "use numeric ids, or create the user and group in the image first".into()
             }
             CopyError::RemoteSource { .. } => {
-                "download the file with RUN (curl, wget), or into the context first".into()
+                "download the file with build::copy::url::fetch before copying".into()
             }
             CopyError::DestinationBlocked { .. } => {
                 "a file (or a dangling symbolic link) is where a directory is needed".into()

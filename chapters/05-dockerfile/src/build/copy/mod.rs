@@ -24,7 +24,7 @@
 //! outside it.
 //!
 //! **`ADD`** is `COPY` plus two things: a local tar is unpacked ([`extract`]), and a URL is
-//! downloaded (not done yet: refused with a clear message).
+//! downloaded ([`url`]; never unpacked).
 //!
 //! **The cache** needs to know whether the sources changed since the last build:
 //! [`hash_sources`] hashes what would be copied ([`hash`]), content and metadata, never
@@ -39,6 +39,7 @@ pub mod owner;
 pub mod rootfs;
 pub mod sources;
 pub mod tree;
+pub mod url;
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -95,6 +96,8 @@ pub struct CopyInstruction {
     pub chmod: Option<crate::instructions::Chmod>,
     /// `ADD`: a local tar source (plain, gzip, zstd) is extracted, not copied.
     pub add: bool,
+    /// `ADD`: the URL sources, already downloaded by the builder.
+    pub fetched: Vec<url::Fetched>,
 }
 
 impl CopyInstruction {
@@ -162,7 +165,9 @@ pub fn hash_sources(source: &Source, instruction: &CopyInstruction) -> Result<So
 /// Copies the sources into `rootfs` (the mounted root filesystem of the image being built).
 pub fn copy(source: &Source, instruction: &CopyInstruction, rootfs: &Path) -> Result<()> {
     let name = instruction.name();
-    let selected = sources::select(source.origin(), &instruction.sources, instruction.add, name)?;
+    let (urls, paths) = url::split_sources(instruction);
+    let mut selected = sources::select(source.origin(), &paths, instruction.add, name)?;
+    selected.extend(url::selected(&urls, &instruction.fetched)?);
     let (parts, is_dir) = destination::target(&instruction.destination, &instruction.workdir);
     if selected.len() + instruction.inline.len() > 1 && !is_dir {
         return Err(CopyError::DestinationNotDirectory { instruction: name }.into());
@@ -204,7 +209,11 @@ fn copy_one(
         // new, `--chown`'s owner; the directories above it stay `root`'s.
         let (dir, _) = rootfs.make_dirs(parts, Owner::ROOT, writer.owner, name)?;
         writer.copy_dir_contents(&one.path, &one.real.join("/"), dir.as_fd())?;
-    } else if instruction.add && one.metadata.is_file() && extract::is_archive(&one.path)? {
+    } else if instruction.add
+        && one.metadata.is_file()
+        && !url::is_url(&one.shown)
+        && extract::is_archive(&one.path)?
+    {
         let (dir, _) = rootfs.make_dirs(parts, Owner::ROOT, Owner::ROOT, name)?;
         extract::extract(&one.path, dir.as_fd())?;
     } else {

@@ -4,11 +4,16 @@
 //! The cache cannot know from the instruction alone whether the files changed, so the step's
 //! inputs include a digest of every file it takes (content, mode, owner, link target; never
 //! the time): change one file and this step, and the ones after it, run again.
+//!
+//! A URL source of `ADD` is downloaded before the cache is asked, as docker does on every
+//! build: its content's digest is the input. With `--checksum` the checksum is that digest
+//! already, so it is the input, and the file is downloaded only when the step runs.
 
 use std::collections::BTreeMap;
 
 use super::{Builder, StepInputs};
-use crate::build::copy::{self as copier, CopyInstruction, Source};
+use crate::build::copy::{self as copier, CopyInstruction, Source, SourceDigest, hash, url};
+use crate::build::download::Download;
 use crate::build::history;
 use crate::build::state::StageState;
 use crate::build::workspace::{Workspace, layers_or_empty};
@@ -31,6 +36,8 @@ pub struct CopyStep<'i> {
     pub chmod: Option<&'i Word<Chmod>>,
     /// `ADD`: extract local archives.
     pub add: bool,
+    /// `ADD --checksum`, unexpanded.
+    pub checksum: Option<&'i str>,
 }
 
 impl<'i> CopyStep<'i> {
@@ -43,6 +50,7 @@ impl<'i> CopyStep<'i> {
             chown: copy.chown.as_deref(),
             chmod: copy.chmod.as_ref(),
             add: false,
+            checksum: None,
         }
     }
 
@@ -55,6 +63,7 @@ impl<'i> CopyStep<'i> {
             chown: add.chown.as_deref(),
             chmod: add.chmod.as_ref(),
             add: true,
+            checksum: add.checksum.as_deref(),
         }
     }
 }
@@ -69,9 +78,36 @@ impl Builder<'_> {
         step: &CopyStep<'_>,
         instruction: &Instruction,
     ) -> Result<()> {
-        let request = self
+        let mut request = self
             .expand_copy(state, step)
             .map_err(|error| instruction.error(self.file, error))?;
+        let checksum = match step.checksum {
+            None => None,
+            Some(text) => {
+                let text = self
+                    .lexer()
+                    .process_word(text, &state.expansion_env())
+                    .map_err(|error| instruction.error(self.file, error.into()))?;
+                url::check_checksum_sources(&request.sources)?;
+                Some(url::parse_checksum(&text)?)
+            }
+        };
+        // URL sources: downloaded now (their digests are the cache's inputs), unless
+        // `--checksum` already says what they hold.
+        let (urls, paths) = url::split_sources(&request);
+        let mut downloads = Vec::new();
+        let mut url_digests = Vec::new();
+        for url in &urls {
+            match &checksum {
+                Some(checksum) => url_digests.push((url.clone(), checksum.clone())),
+                None => {
+                    let (download, fetched) = self.fetch_url(url, &request.destination, None)?;
+                    url_digests.push((url.clone(), download.digest.clone()));
+                    request.fetched.push(fetched);
+                    downloads.push(download);
+                }
+            }
+        }
         // A `--from` stage or image is read through a mount of its own root filesystem.
         let from_root = match step.from {
             None => None,
@@ -82,18 +118,28 @@ impl Builder<'_> {
             None => Source::Context(self.context),
             Some(root) => Source::Root(root),
         };
-        let digest = copier::hash_sources(&source, &request)?;
-        let reads: BTreeMap<String, String> = digest
+        let local = CopyInstruction {
+            sources: paths,
+            ..request.clone()
+        };
+        let digest = copier::hash_sources(&source, &local)?;
+        let mut reads: BTreeMap<String, String> = digest
             .files
             .iter()
             .map(|(path, digest)| (format!("file:{path}"), digest.clone()))
             .collect();
+        reads.extend(
+            url_digests
+                .iter()
+                .map(|(url, digest)| (format!("url:{url}"), digest.clone())),
+        );
+        let summary = url_summary(&local, &digest, &url_digests);
         let shell = Builder::shell(state);
         let created_by = history::copy(
             &shell,
             step.keyword,
             request.chown.as_deref(),
-            &digest.summary,
+            &summary,
             &request.destination,
         );
         // For the cache, the step is its words; the files' digests are inputs of their own,
@@ -112,6 +158,17 @@ impl Builder<'_> {
             reads,
         };
         self.layer_step(state, inputs, |builder, state| {
+            // With `--checksum` the download happens now, checked before anything is written.
+            let mut request = request;
+            let mut downloads = downloads;
+            if let Some(checksum) = &checksum {
+                for url in &urls {
+                    let (download, fetched) =
+                        builder.fetch_url(url, &request.destination, Some(checksum))?;
+                    request.fetched.push(fetched);
+                    downloads.push(download);
+                }
+            }
             let layers = layers_or_empty(builder.store, state)?;
             let workspace = Workspace::create(
                 builder.store,
@@ -123,10 +180,23 @@ impl Builder<'_> {
             copier::copy(&source, &request, &workspace.root())?;
             let parent = state.chain_ids().last().cloned();
             let what = format!("the files of {} {}", step.keyword, request.destination);
-            workspace.commit(parent, what, &builder.narrator)
+            let layer = workspace.commit(parent, what, &builder.narrator);
+            drop(downloads); // the temporary files, now copied
+            layer
         })
     }
     // ANCHOR_END: copy
+
+    /// Downloads a URL source into the store's temporary directory.
+    fn fetch_url(
+        &self,
+        url: &str,
+        destination: &str,
+        checksum: Option<&str>,
+    ) -> Result<(Download, url::Fetched)> {
+        let path = self.store.temp_path("add-url");
+        Ok(url::fetch(url, &path, destination, checksum)?)
+    }
 
     /// The instruction's words expanded with the stage's variables.
     fn expand_copy(
@@ -176,6 +246,26 @@ impl Builder<'_> {
             chown: step.chown.map(word).transpose()?,
             chmod,
             add: step.add,
+            fetched: Vec::new(),
         })
+    }
+}
+
+/// The `created_by` form of the sources: docker writes a lone URL's digest bare (no `file:`,
+/// unlike a local file's), and `multi:` for a URL among other sources.
+fn url_summary(
+    local: &CopyInstruction,
+    digest: &SourceDigest,
+    urls: &[(String, String)],
+) -> String {
+    let hex = |digest: &str| digest.trim_start_matches("sha256:").to_owned();
+    match urls {
+        [] => digest.summary.clone(),
+        [(_, only)] if local.sources.is_empty() && local.inline.is_empty() => hex(only),
+        _ => {
+            let mut all = digest.files.clone();
+            all.extend(urls.iter().cloned());
+            format!("multi:{}", hex(&hash::hash_list(&all)))
+        }
     }
 }
