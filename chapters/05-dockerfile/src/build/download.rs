@@ -109,7 +109,6 @@ impl EngineError for DownloadError {
     }
 }
 
-// ANCHOR: download
 /// Downloads `url` into the new file `path` (mode `0600`), hashing it on the way.
 pub fn download(url: &str, path: &Path) -> Result<Download, DownloadError> {
     let mut response = agent()
@@ -183,7 +182,6 @@ pub fn download(url: &str, path: &Path) -> Result<Download, DownloadError> {
     download.digest = format!("sha256:{:x}", hasher.finalize());
     Ok(download)
 }
-// ANCHOR_END: download
 
 /// An agent set up as chapter 04's registry client's: the platform's TLS roots, no overall
 /// timeout (see the module's comment), redirects followed.
@@ -227,7 +225,6 @@ fn disposition(value: &str) -> Option<String> {
     (!name.is_empty() && name != "." && name != "..").then(|| name.to_owned())
 }
 
-// ANCHOR: http_date
 /// Seconds since the epoch of an HTTP date, in any of the three forms HTTP allows: `Sun, 06
 /// Nov 1994 08:49:37 GMT` (the one servers send), `Sunday, 06-Nov-94 08:49:37 GMT` and
 /// `Sun Nov  6 08:49:37 1994`. `None` if it is none of them (docker then uses the epoch).
@@ -272,7 +269,6 @@ pub fn parse_http_date(text: &str) -> Option<i64> {
     };
     dockyard_support::clock::parse_rfc3339(&format!("{year:04}-{month:02}-{day:02}T{clock}Z"))
 }
-// ANCHOR_END: http_date
 
 #[cfg(test)]
 mod tests {
