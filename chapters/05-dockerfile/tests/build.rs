@@ -495,3 +495,80 @@ fn run_mounts_bind_cache_tmpfs_and_secret_leave_nothing_in_the_image() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("secret missing not found"));
 }
+
+#[test]
+fn heredocs_run_as_scripts_and_copy_as_files() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write(
+        "Dockerfile",
+        "FROM busybox\nARG NAME=heredoc\n\
+         RUN <<EOF\necho \"run by a $NAME\" > /ran\necho second line >> /ran\nEOF\n\
+         COPY <<-EOT /etc/greeting\n\thello from a $NAME\n\tEOT\n\
+         COPY <<'RAW' /raw\nkept as $NAME\nRAW\n",
+    );
+    bench.build_quiet(&["-t", "heredocs"]);
+    let seen = bench.run("heredocs", &["cat", "/ran", "/etc/greeting", "/raw"]);
+    assert_eq!(
+        seen,
+        "run by a heredoc\nsecond line\nhello from a heredoc\nkept as $NAME\n"
+    );
+}
+
+#[test]
+fn network_none_leaves_a_run_only_loopback_and_host_is_the_default() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write(
+        "Dockerfile",
+        "FROM busybox\nRUN grep -c : /proc/net/dev > /interfaces\n",
+    );
+    bench.build_quiet(&["--network", "none", "-t", "none"]);
+    assert_eq!(
+        bench.run("none", &["cat", "/interfaces"]),
+        "1\n",
+        "lo alone"
+    );
+    let host_interfaces = std::fs::read_to_string("/proc/net/dev")
+        .expect("the host's interfaces")
+        .matches(':')
+        .count();
+    bench.build_quiet(&["--no-cache", "-t", "host"]);
+    assert_eq!(
+        bench.run("host", &["cat", "/interfaces"]),
+        format!("{host_interfaces}\n")
+    );
+}
+
+#[test]
+fn what_this_builder_cannot_do_is_refused_clearly() {
+    require_root!();
+    let bench = Bench::new();
+    let cases = [
+        (
+            "FROM --platform=linux/s390x busybox\n",
+            "the base image is for platform linux/s390x",
+        ),
+        (
+            "FROM busybox\nCOPY --exclude=*.tmp . /\n",
+            "COPY --exclude is not supported by this builder",
+        ),
+        (
+            "FROM busybox\nRUN --mount=type=ssh true\n",
+            "RUN --mount=type=ssh is not supported",
+        ),
+    ];
+    for (dockerfile, message) in cases {
+        bench.write("Dockerfile", dockerfile);
+        let output = bench.build(&[]).output().expect("build");
+        assert_eq!(output.status.code(), Some(1), "{dockerfile}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{dockerfile}: {stderr}");
+    }
+    // $BUILDPLATFORM is this machine: fine.
+    bench.write(
+        "Dockerfile",
+        "FROM --platform=$BUILDPLATFORM busybox\nRUN true\n",
+    );
+    bench.build_quiet(&[]);
+}

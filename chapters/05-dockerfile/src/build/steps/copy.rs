@@ -38,6 +38,9 @@ pub struct CopyStep<'i> {
     pub add: bool,
     /// `ADD --checksum`, unexpanded.
     pub checksum: Option<&'i str>,
+    /// A flag of BuildKit's labs syntax this builder refuses (`--parents`, `--exclude`)
+    /// rather than ignore.
+    pub unsupported: Option<&'static str>,
 }
 
 impl<'i> CopyStep<'i> {
@@ -51,6 +54,13 @@ impl<'i> CopyStep<'i> {
             chmod: copy.chmod.as_ref(),
             add: false,
             checksum: None,
+            unsupported: if copy.parents {
+                Some("--parents")
+            } else if !copy.exclude.is_empty() {
+                Some("--exclude")
+            } else {
+                None
+            },
         }
     }
 
@@ -64,6 +74,7 @@ impl<'i> CopyStep<'i> {
             chmod: add.chmod.as_ref(),
             add: true,
             checksum: add.checksum.as_deref(),
+            unsupported: (!add.exclude.is_empty()).then_some("--exclude"),
         }
     }
 }
@@ -78,6 +89,14 @@ impl Builder<'_> {
         step: &CopyStep<'_>,
         instruction: &Instruction,
     ) -> Result<()> {
+        if let Some(flag) = step.unsupported {
+            let refused = InstructionError::new(format!(
+                "{} {flag} is not supported by this builder",
+                step.keyword
+            ))
+            .with_hint("it belongs to BuildKit's labs syntax; copy the files you want by name");
+            return Err(instruction.error(self.file, refused));
+        }
         let mut request = self
             .expand_copy(state, step)
             .map_err(|error| instruction.error(self.file, error))?;
