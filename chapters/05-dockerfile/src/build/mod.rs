@@ -48,7 +48,7 @@ use dockyard_support::Sink;
 
 use crate::cache::{Cache, Miss};
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::parser;
 use crate::stages::Stages;
 use plan::Plan;
@@ -190,15 +190,11 @@ pub fn build(
         in_triggers: false,
     };
     workspace::sweep(store)?;
-    let mut last = None;
+    let mut target = None;
     for &index in &plan.order {
-        let state = builder.build_stage(index)?;
-        last = Some(state);
+        target = Some(builder.build_stage(index)?);
     }
-    let state: StageState = last.ok_or_else(|| Error::Build {
-        message: "nothing to build".into(),
-        hint: None,
-    })?;
+    let state: StageState = target.expect("a plan ends with its target stage");
     let id = state.store_image(store, &options.labels, &options.tags)?;
     Ok(Built {
         id,
