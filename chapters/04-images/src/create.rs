@@ -19,8 +19,7 @@ use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
 use crate::image::{Image, new_manifest};
-use crate::oci::{ContainerConfig, Descriptor, History, ImageConfig, RootFs, media_type};
-use crate::platform::Wanted;
+use crate::oci::{ContainerConfig, Descriptor, History, ImageConfig, media_type};
 use crate::reference::Reference;
 use crate::store::layers::{LayerBlob, PendingLayer};
 use crate::store::{Access, ImageEntry, ImageStore};
@@ -42,26 +41,15 @@ pub fn import(
         from: None,
     };
     let pending = store.unpack_layer(input, &layer, n)?;
-    let host = Wanted::host();
     let created = format_rfc3339(now() as i64);
     let config = ImageConfig {
         created: Some(created.clone()),
-        author: None,
-        architecture: host.architecture,
-        os: host.os,
-        os_version: None,
-        os_features: Vec::new(),
-        variant: None,
-        config: Some(ContainerConfig::default()),
-        rootfs: RootFs {
-            type_: "layers".into(),
-            diff_ids: Vec::new(),
-        },
         history: vec![History {
             created: Some(created),
             comment: Some(format!("Imported from {}", file.display())),
             ..History::default()
         }],
+        ..ImageConfig::for_this_machine(ContainerConfig::default())
     };
     add_image(store, None, config, pending, name)
 }

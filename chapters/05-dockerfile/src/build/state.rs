@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ch04_images::create::store_config;
-use ch04_images::oci::{ContainerConfig, Descriptor, History, ImageConfig, RootFs};
-use ch04_images::platform::Wanted;
+use ch04_images::oci::{ContainerConfig, Descriptor, History, ImageConfig};
 use ch04_images::store::chain_ids;
 use ch04_images::{Digest, Image, ImageStore, Reference};
 
@@ -59,26 +58,14 @@ impl StageState {
 
     /// The state after `FROM scratch`: no layer, and docker's default `PATH`.
     pub fn scratch() -> StageState {
-        let host = Wanted::host();
         StageState {
-            config: ImageConfig {
-                created: None,
-                author: None,
-                architecture: host.architecture,
-                os: host.os,
-                os_version: None,
-                os_features: Vec::new(),
-                variant: None,
-                // docker's builder writes an empty user and directory rather than none.
-                config: Some(ContainerConfig {
-                    env: vec![DEFAULT_PATH.to_owned()],
-                    user: Some(String::new()),
-                    working_dir: Some(String::new()),
-                    ..ContainerConfig::default()
-                }),
-                rootfs: RootFs::layers(Vec::new()),
-                history: Vec::new(),
-            },
+            // docker's builder writes an empty user and directory rather than none.
+            config: ImageConfig::for_this_machine(ContainerConfig {
+                env: vec![DEFAULT_PATH.to_owned()],
+                user: Some(String::new()),
+                working_dir: Some(String::new()),
+                ..ContainerConfig::default()
+            }),
             layers: Vec::new(),
             size: 0,
             key: "scratch".into(),

@@ -110,13 +110,7 @@ mod tests {
     use super::*;
 
     fn inputs(instruction: &str, reads: &[(&str, &str)]) -> Inputs {
-        Inputs {
-            instruction: instruction.into(),
-            reads: reads
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
+        Inputs::new(instruction, reads)
     }
 
     fn cache_with(previous: &str, then: &Inputs) -> (tempfile::TempDir, Cache) {

@@ -58,6 +58,19 @@ pub struct Inputs {
     pub reads: BTreeMap<String, String>,
 }
 
+impl Inputs {
+    /// Inputs from borrowed pairs: `Inputs::new("ENV A=1", &[("arg:V", "1")])`.
+    pub fn new(instruction: &str, reads: &[(&str, &str)]) -> Inputs {
+        Inputs {
+            instruction: instruction.to_owned(),
+            reads: reads
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        }
+    }
+}
+
 /// A step's key: the previous step's key, and this step's inputs.
 pub fn key(previous: &str, inputs: &Inputs) -> String {
     let mut text = format!("{previous}\n{}\n", inputs.instruction);
@@ -167,14 +180,10 @@ impl Cache {
 mod tests {
     use super::*;
 
+    use Inputs as I;
+
     fn inputs(instruction: &str, reads: &[(&str, &str)]) -> Inputs {
-        Inputs {
-            instruction: instruction.into(),
-            reads: reads
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
+        I::new(instruction, reads)
     }
 
     #[test]
