@@ -572,3 +572,55 @@ fn what_this_builder_cannot_do_is_refused_clearly() {
     );
     bench.build_quiet(&[]);
 }
+
+/// Two stages that each wait (at most 30 s) for the other to have started: they can only
+/// both succeed if they run at the same time. The cache mount `sync` is where they meet.
+const MEETING_STAGES: &str = "FROM busybox AS one\n\
+    RUN --mount=type=cache,id=sync,target=/sync touch /sync/one && \
+        for i in $(seq 300); do [ -e /sync/two ] && break; sleep 0.1; done && [ -e /sync/two ] && echo one met two\n\
+    FROM busybox AS two\n\
+    RUN --mount=type=cache,id=sync,target=/sync touch /sync/two && \
+        for i in $(seq 300); do [ -e /sync/one ] && break; sleep 0.1; done && [ -e /sync/one ] && echo two met one\n\
+    FROM busybox\n\
+    RUN echo after both\n";
+
+#[test]
+fn stages_that_do_not_need_each_other_build_at_the_same_time() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", MEETING_STAGES);
+    let dockerfile = MEETING_STAGES.replace(
+        "FROM busybox\n",
+        "FROM busybox\nCOPY --from=one /etc/passwd /one\nCOPY --from=two /etc/passwd /two\n",
+    );
+    bench.write("Dockerfile", &dockerfile);
+    let output = bench.build(&["--no-cache"]).output().expect("build");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The output reads as if the stages had been built one after the other.
+    insta::assert_snapshot!("concurrent_stages", stable(&output.stdout));
+    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
+    assert_no_mounts_under(bench.dir.path());
+}
+
+#[test]
+fn a_stage_failing_in_a_worker_fails_the_build_with_its_status() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write(
+        "Dockerfile",
+        "FROM busybox AS slow\nRUN sleep 0.5\nFROM busybox AS broken\nRUN echo breaking && exit 4\n\
+         FROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=broken /etc/passwd /b\n",
+    );
+    let output = bench.build(&[]).output().expect("build");
+    assert_eq!(output.status.code(), Some(4));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("breaking"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("returned a non-zero code: 4"), "{stderr}");
+    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
+    assert_no_mounts_under(bench.dir.path());
+}

@@ -25,7 +25,9 @@
 //! - [`download`]: `ADD https://…`'s file, fetched;
 //! - [`history`]: the `created_by` strings docker writes, which are also the cache's
 //!   description of each step;
-//! - [`namespace`]: the builder's private mount namespace, so its mounts never outlive it.
+//! - [`namespace`]: the builder's private mount namespace, so its mounts never outlive it;
+//! - [`workers`]: stages that do not need each other, built at the same time in worker
+//!   processes.
 
 pub mod copy;
 pub mod download;
@@ -35,6 +37,7 @@ pub mod plan;
 pub mod pull;
 pub mod state;
 pub mod steps;
+pub mod workers;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -52,7 +55,6 @@ use crate::error::Result;
 use crate::parser;
 use crate::stages::Stages;
 use plan::Plan;
-use state::StageState;
 use steps::Builder;
 
 // ANCHOR: options
@@ -94,7 +96,7 @@ pub enum Network {
 
 // ANCHOR: events
 /// What happens during a build, in the order `docker build` prints it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BuildEvent {
     /// A step starts: `Step 2/7 : RUN make`.
     Step {
@@ -129,9 +131,15 @@ pub enum BuildEvent {
         /// The step's short id.
         id: String,
     },
+    /// What the containers of a stage built in a worker process printed (see
+    /// [`workers`]); a stage built in the builder's own process prints straight to its
+    /// standard output and error.
+    Output(Vec<u8>),
     /// A base image is being pulled: chapter 04's pull progress.
+    #[serde(skip)]
     Pull(PullEvent),
     /// A base image was pulled (or found up to date in the registry).
+    #[serde(skip)]
     Pulled {
         /// The image.
         reference: Reference,
@@ -190,11 +198,7 @@ pub fn build(
         in_triggers: false,
     };
     workspace::sweep(store)?;
-    let mut target = None;
-    for &index in &plan.order {
-        target = Some(builder.build_stage(index)?);
-    }
-    let state: StageState = target.expect("a plan ends with its target stage");
+    let state = builder.build_planned()?;
     let id = state.store_image(store, &options.labels, &options.tags)?;
     Ok(Built {
         id,

@@ -24,6 +24,10 @@ pub struct Plan {
     pub global_args: Vec<(String, String)>,
     /// Steps in the planned stages, `FROM`s included: the `N` of `Step 1/N`.
     pub total_steps: usize,
+    /// The stages each stage needs built first (its base, what it copies from), by index.
+    pub needs: Vec<Vec<usize>>,
+    /// The number of each planned stage's `FROM` step, less one: the steps before it.
+    pub steps_before: Vec<usize>,
 }
 
 impl Plan {
@@ -44,6 +48,7 @@ impl Plan {
         let predefined = predefined_args(&host, &host, &target_name);
         let global_args = stages.global_args(file, predefined, &options.build_args)?;
         let mut froms = vec![None; stages.stages.len()];
+        let mut needs = vec![Vec::new(); stages.stages.len()];
         let mut needed = BTreeSet::new();
         let mut pending = vec![target];
         while let Some(index) = pending.pop() {
@@ -55,21 +60,26 @@ impl Plan {
                 check_platform(platform, &host)?;
             }
             if let Base::Stage(base) = from.base {
-                pending.push(base);
+                needs[index].push(base);
             }
-            pending.extend(copied_stages(stages, index));
+            needs[index].extend(copied_stages(stages, index));
+            pending.extend(needs[index].iter().copied());
             froms[index] = Some(from);
         }
         let order: Vec<usize> = needed.into_iter().collect();
-        let total_steps = order
-            .iter()
-            .map(|&index| 1 + stages.stages[index].instructions.len())
-            .sum();
+        let mut steps_before = vec![0; stages.stages.len()];
+        let mut total_steps = 0;
+        for &index in &order {
+            steps_before[index] = total_steps;
+            total_steps += 1 + stages.stages[index].instructions.len();
+        }
         Ok(Plan {
             order,
             froms,
             global_args,
             total_steps,
+            needs,
+            steps_before,
         })
     }
 }

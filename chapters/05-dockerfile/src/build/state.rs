@@ -22,7 +22,7 @@ use crate::shell::Env;
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A stage's image so far.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StageState {
     /// The image config being built: the base's, edited step by step.
     pub config: ImageConfig,

@@ -10,7 +10,7 @@ use super::{Cache, Inputs};
 
 // ANCHOR: miss
 /// Why a step's key was not in the cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Miss {
     /// `--no-cache`.
     Disabled,

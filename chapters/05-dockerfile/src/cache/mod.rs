@@ -109,7 +109,7 @@ pub struct CachedLayer {
 }
 
 /// The cache of one store: every entry, by key and by previous key.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Cache {
     path: PathBuf,
     by_key: HashMap<String, Entry>,

@@ -206,6 +206,11 @@ fn print_event(event: BuildEvent, explain: bool, pulls: &Display) {
         BuildEvent::Running { container } => format!(" ---> Running in {container}"),
         BuildEvent::Removed { container } => format!("Removing intermediate container {container}"),
         BuildEvent::Done { id } => format!(" ---> {id}"),
+        BuildEvent::Output(bytes) => {
+            // A stage built in a worker: what its containers printed, as they printed it.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), bytes);
+            return;
+        }
         BuildEvent::Pull(progress) => return pulls.show(progress.clone()),
         BuildEvent::Pulled {
             reference,

@@ -93,6 +93,25 @@ impl std::fmt::Debug for Builder<'_> {
 }
 
 impl<'a> Builder<'a> {
+    /// The same build, its events sent to `events` (a worker's).
+    pub fn with_events<'b>(&'b self, events: &'b dyn Sink<BuildEvent>) -> Builder<'b> {
+        Builder {
+            store: self.store,
+            context: self.context,
+            options: self.options,
+            storage: self.storage,
+            events,
+            file: self.file,
+            stages: self.stages,
+            plan: self.plan,
+            cache: self.cache.clone(),
+            built: self.built.clone(),
+            narrator: self.narrator.clone(),
+            step: self.step,
+            in_triggers: false,
+        }
+    }
+
     // ANCHOR: build_stage
     /// Builds stage `index`: its base, the base's `ONBUILD` triggers, then each instruction.
     pub fn build_stage(&mut self, index: usize) -> Result<StageState> {
