@@ -4,7 +4,7 @@
 //! by its diff id, so the id covers the whole image, however its layers were compressed. The
 //! catalog maps each id to the manifest the store keeps for it, and each name
 //! (`docker.io/library/busybox:latest`) to an id. Changes are made under a lock, on a copy
-//! that replaces the file in one rename.
+//! that replaces the file in one rename (a change that changes nothing writes nothing).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -74,7 +74,13 @@ impl ImageStore {
         let _locked = Flock::lock(lock, FlockArg::LockExclusive)
             .map_err(|(_, errno)| Error::io("lock", &lock_path)(errno.into()))?;
         let mut catalog = self.catalog()?;
+        let before = catalog.clone();
         let result = change(&mut catalog)?;
+        // Nothing changed (a rebuild that names the same image again): the file stays as it
+        // is, and the two flushes to disk, the slowest part of a cached build, are not made.
+        if catalog == before {
+            return Ok(result);
+        }
         let path = self.root().join("images.json");
         let temp = self.temp_path("images.json");
         let mut json = serde_json::to_vec_pretty(&catalog).expect("a catalog always serializes");
@@ -90,4 +96,45 @@ impl ImageStore {
         Ok(result)
     }
     // ANCHOR_END: update_catalog
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    #[test]
+    fn an_update_that_changes_nothing_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(dir.path()).unwrap();
+        let id = Digest::sha256_of(b"config");
+        let entry = ImageEntry {
+            manifest: Digest::sha256_of(b"manifest"),
+            size: 1,
+            repo_digests: Vec::new(),
+        };
+        let tag = |catalog: &mut Catalog| {
+            catalog.images.insert(id.clone(), entry.clone());
+            catalog
+                .tags
+                .insert("docker.io/library/a:latest".into(), id.clone());
+            Ok(())
+        };
+        store.update_catalog(tag).unwrap();
+        let path = dir.path().join("images.json");
+        let written = fs::metadata(&path).unwrap().ino();
+        store.update_catalog(tag).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().ino(), written, "not replaced");
+        store
+            .update_catalog(|catalog| {
+                catalog
+                    .tags
+                    .insert("docker.io/library/b:latest".into(), id.clone());
+                Ok(())
+            })
+            .unwrap();
+        assert_ne!(fs::metadata(&path).unwrap().ino(), written, "replaced");
+        assert_eq!(store.catalog().unwrap().tags_of(&id).len(), 2);
+    }
 }
