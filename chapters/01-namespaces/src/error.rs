@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use dockyard_support::error::StartFailure;
 use dockyard_support::{EngineError, ErrorKind, IoError};
 
-use crate::mounts::Mount;
 use crate::steps::StepError;
 
 /// A failure of the engine or of the command's start. Each variant reads as one line naming the
@@ -195,20 +194,6 @@ impl Error {
     pub(crate) fn sys(action: impl Into<String>) -> impl FnOnce(nix::Error) -> Error {
         let action = action.into();
         move |source| Error::Sys { action, source }
-    }
-
-    /// A closure for `map_err` that names the mount and the step of it that failed.
-    pub(crate) fn mount(
-        mount: &Mount,
-        action: impl Into<String>,
-    ) -> impl FnOnce(rustix::io::Errno) -> Error {
-        let (what, target, action) = (mount.what(), mount.target.clone(), action.into());
-        move |errno| Error::Mount {
-            what,
-            target,
-            action,
-            errno: nix::Error::from_raw(errno.raw_os_error()),
-        }
     }
 
     /// The status the container's own process exits with when it fails before the command

@@ -20,6 +20,7 @@ use dockyard_support::FromIo;
 use crate::error::{Error, Result};
 use crate::image::{Image, new_manifest};
 use crate::oci::{ContainerConfig, Descriptor, History, ImageConfig, media_type};
+use crate::platform::Wanted;
 use crate::reference::Reference;
 use crate::store::layers::{LayerBlob, PendingLayer};
 use crate::store::{Access, ImageEntry, ImageStore};
@@ -49,7 +50,7 @@ pub fn import(
             comment: Some(format!("Imported from {}", file.display())),
             ..History::default()
         }],
-        ..ImageConfig::for_this_machine(ContainerConfig::default())
+        ..Wanted::host().empty_config(ContainerConfig::default())
     };
     add_image(store, None, config, pending, name)
 }

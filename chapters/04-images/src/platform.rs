@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::oci::{Descriptor, Platform};
+use crate::oci::{ContainerConfig, Descriptor, ImageConfig, Platform, RootFs};
 
 /// An `os/architecture[/variant]` to choose manifests by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,5 +101,24 @@ pub fn listed(manifests: &[Descriptor]) -> String {
         "no platforms".into()
     } else {
         names.join(", ")
+    }
+}
+
+impl Wanted {
+    /// An image config for this platform with no layer and no history, running containers
+    /// with `config`: what `import` and a build `FROM scratch` start from.
+    pub fn empty_config(&self, config: ContainerConfig) -> ImageConfig {
+        ImageConfig {
+            created: None,
+            author: None,
+            architecture: self.architecture.clone(),
+            os: self.os.clone(),
+            os_version: None,
+            os_features: Vec::new(),
+            variant: self.variant.clone(),
+            config: Some(config),
+            rootfs: RootFs::layers(Vec::new()),
+            history: Vec::new(),
+        }
     }
 }

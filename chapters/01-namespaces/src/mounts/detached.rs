@@ -70,16 +70,16 @@ fn copy_tree(
     let flags = OpenTreeFlags::OPEN_TREE_CLONE
         | OpenTreeFlags::OPEN_TREE_CLOEXEC
         | OpenTreeFlags::AT_RECURSIVE;
-    let tree = open_tree(CWD, source, flags)
-        .map_err(Error::mount(mount, "copy the source (open_tree)"))?;
+    let tree =
+        open_tree(CWD, source, flags).map_err(mount.failed("copy the source (open_tree)"))?;
     if read_only {
         n.say(
             Actor::Child,
             format!("mount_setattr {shown} (MOUNT_ATTR_RDONLY, AT_RECURSIVE)"),
         );
-        make_read_only(&tree).map_err(Error::mount(mount, "make it read-only"))?;
+        make_read_only(&tree).map_err(mount.failed("make it read-only"))?;
     }
-    let stat = fstat(&tree).map_err(Error::mount(mount, "inspect the source"))?;
+    let stat = fstat(&tree).map_err(mount.failed("inspect the source"))?;
     let is_dir = FileType::from_raw_mode(stat.st_mode) == FileType::Directory;
     Ok((tree, is_dir))
 }
@@ -115,16 +115,14 @@ fn new_tmpfs(
         ),
     );
     let context = fsopen("tmpfs", FsOpenFlags::FSOPEN_CLOEXEC)
-        .map_err(Error::mount(mount, "open a tmpfs context (fsopen)"))?;
+        .map_err(mount.failed("open a tmpfs context (fsopen)"))?;
     for (key, value) in &options {
-        fsconfig_set_string(&context, *key, value.as_str()).map_err(Error::mount(
-            mount,
-            format!("set the tmpfs option {key}={value}"),
-        ))?;
+        fsconfig_set_string(&context, *key, value.as_str())
+            .map_err(mount.failed(format!("set the tmpfs option {key}={value}")))?;
     }
-    fsconfig_create(&context).map_err(Error::mount(mount, "create the tmpfs"))?;
+    fsconfig_create(&context).map_err(mount.failed("create the tmpfs"))?;
     fsmount(&context, FsMountFlags::FSMOUNT_CLOEXEC, attrs)
-        .map_err(Error::mount(mount, "make the tmpfs a mount (fsmount)"))
+        .map_err(mount.failed("make the tmpfs a mount (fsmount)"))
 }
 
 /// `mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, {MOUNT_ATTR_RDONLY})`: every mount

@@ -46,7 +46,7 @@ pub(crate) fn attach_all(detached: Vec<Detached<'_>>, n: &Narrator) -> Result<()
     for one in detached {
         let mount = one.mount;
         let target = target::resolve(&root, mount, one.is_dir, n)?;
-        if target::is_the_root(&root, &target).map_err(Error::mount(mount, "inspect the target"))? {
+        if target::is_the_root(&root, &target).map_err(mount.failed("inspect the target"))? {
             return Err(Error::MountOverRoot {
                 what: mount.what(),
                 target: mount.target.clone(),
@@ -57,7 +57,7 @@ pub(crate) fn attach_all(detached: Vec<Detached<'_>>, n: &Narrator) -> Result<()
         let flags =
             MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
         move_mount(&one.tree, "", &target, "", flags)
-            .map_err(Error::mount(mount, "attach it (move_mount)"))?;
+            .map_err(mount.failed("attach it (move_mount)"))?;
     }
     Ok(())
 }

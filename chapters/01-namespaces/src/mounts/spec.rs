@@ -211,6 +211,22 @@ fn parse_size(text: &str) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is not a size (e.g. 65536, 64k, 64m, 1g)"))
 }
 
+impl Mount {
+    /// A closure for `map_err` that names this mount and the step of it that failed.
+    pub(crate) fn failed(
+        &self,
+        action: impl Into<String>,
+    ) -> impl FnOnce(rustix::io::Errno) -> Error {
+        let (what, target, action) = (self.what(), self.target.clone(), action.into());
+        move |errno| Error::Mount {
+            what,
+            target,
+            action,
+            errno: nix::Error::from_raw(errno.raw_os_error()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use rustix::fs::{Mode, OFlags, ResolveFlags, fstat, mkdirat, openat, openat2};
 use rustix::io::Errno;
 
 use super::spec::Mount;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::explain::{Actor, Narrator};
 
 /// How every target is resolved: inside the root, and never through a `/proc` magic link.
@@ -43,7 +43,7 @@ pub(crate) fn resolve(
     );
     match open_in_root(root, target) {
         Err(Errno::NOENT) => {}
-        found => return found.map_err(Error::mount(mount, "resolve the target")),
+        found => return found.map_err(mount.failed("resolve the target")),
     }
     // Missing: walk down from the root, creating what is missing one name at a time. Each
     // name is created in its parent's descriptor (a single name cannot lead anywhere), and
@@ -52,24 +52,23 @@ pub(crate) fn resolve(
         .components()
         .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
         .collect();
-    let mut parent =
-        open_in_root(root, Path::new("/")).map_err(Error::mount(mount, "open the root"))?;
+    let mut parent = open_in_root(root, Path::new("/")).map_err(mount.failed("open the root"))?;
     let mut walked = PathBuf::from("/");
     for (i, name) in names.iter().enumerate() {
         walked.push(name);
         let found = match open_in_root(root, &walked) {
             Err(Errno::NOENT) => {
                 let Component::Normal(name) = name else {
-                    return Err(Error::mount(mount, "resolve the target")(Errno::NOENT));
+                    return Err(mount.failed("resolve the target")(Errno::NOENT));
                 };
                 let file = i + 1 == names.len() && !is_dir;
                 create(&parent, name, file, &walked, n)
-                    .map_err(Error::mount(mount, format!("create {}", walked.display())))?;
+                    .map_err(mount.failed(format!("create {}", walked.display())))?;
                 open_in_root(root, &walked)
             }
             found => found,
         };
-        parent = found.map_err(Error::mount(mount, "resolve the target"))?;
+        parent = found.map_err(mount.failed("resolve the target"))?;
     }
     Ok(parent)
 }

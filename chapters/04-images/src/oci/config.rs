@@ -219,24 +219,6 @@ impl RootFs {
 }
 
 impl ImageConfig {
-    /// A config with no layer and no history, for this machine's platform, running
-    /// containers with `config`: what `import` and a build `FROM scratch` start from.
-    pub fn for_this_machine(config: ContainerConfig) -> ImageConfig {
-        let host = crate::platform::Wanted::host();
-        ImageConfig {
-            created: None,
-            author: None,
-            architecture: host.architecture,
-            os: host.os,
-            os_version: None,
-            os_features: Vec::new(),
-            variant: None,
-            config: Some(config),
-            rootfs: RootFs::layers(Vec::new()),
-            history: Vec::new(),
-        }
-    }
-
     /// Parses and validates an image config, OCI's or Docker's.
     pub fn parse(bytes: &[u8]) -> Result<ImageConfig, InvalidDocument> {
         document::parse(bytes)

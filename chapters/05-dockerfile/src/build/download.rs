@@ -22,7 +22,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dockyard_support::{EngineError, ErrorKind, IoError};
+use dockyard_support::IoError;
+
+use crate::error::DownloadError;
 use sha2::{Digest, Sha256};
 use ureq::Agent;
 use ureq::http::Response;
@@ -52,60 +54,6 @@ pub struct Download {
 impl Drop for Download {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path); // gone already is fine
-    }
-}
-
-/// Why a download failed.
-#[derive(Debug, thiserror::Error)]
-pub enum DownloadError {
-    /// The request failed before an answer: no connection, a timeout, a TLS failure.
-    #[error("ADD failed: failed to GET {url}: {cause}")]
-    Request {
-        /// The URL.
-        url: String,
-        /// ureq's description.
-        cause: String,
-    },
-    /// The server answered with something else than `200`.
-    #[error("ADD failed: failed to GET {url} with status {status}: {body}")]
-    Status {
-        /// The URL.
-        url: String,
-        /// `404 Not Found`.
-        status: String,
-        /// The start of the answer's body, on one line.
-        body: String,
-    },
-    /// The body could not be read to its end.
-    #[error("ADD failed: failed to read {url}: {cause}")]
-    Body {
-        /// The URL.
-        url: String,
-        /// What went wrong.
-        cause: String,
-    },
-    /// The temporary file could not be written.
-    #[error(transparent)]
-    Io(#[from] IoError),
-}
-
-impl EngineError for DownloadError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            DownloadError::Status { status, .. } if status.starts_with("404") => {
-                ErrorKind::NotFound
-            }
-            DownloadError::Io(io) => io.kind(),
-            _ => ErrorKind::Unavailable,
-        }
-    }
-
-    fn hint(&self) -> Option<String> {
-        match self {
-            DownloadError::Io(_) => None,
-            DownloadError::Status { .. } => Some("check the URL in the Dockerfile".into()),
-            _ => Some("check that the server answers from this machine (proxy, firewall)".into()),
-        }
     }
 }
 

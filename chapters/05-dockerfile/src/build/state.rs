@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use ch04_images::create::store_config;
 use ch04_images::oci::{ContainerConfig, Descriptor, History, ImageConfig};
+use ch04_images::platform::Wanted;
 use ch04_images::store::chain_ids;
 use ch04_images::{Digest, Image, ImageStore, Reference};
 
@@ -60,7 +61,7 @@ impl StageState {
     pub fn scratch() -> StageState {
         StageState {
             // docker's builder writes an empty user and directory rather than none.
-            config: ImageConfig::for_this_machine(ContainerConfig {
+            config: Wanted::host().empty_config(ContainerConfig {
                 env: vec![DEFAULT_PATH.to_owned()],
                 user: Some(String::new()),
                 working_dir: Some(String::new()),

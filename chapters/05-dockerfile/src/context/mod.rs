@@ -27,6 +27,10 @@
 //! reads it, then leaves it out of what `COPY` sees): [`Context::read_file`] reads any file of
 //! the context, ignored or not, but never through a link that leads out of it.
 
+mod resolve;
+
+pub use resolve::{join, resolve_in_root};
+
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -140,7 +144,7 @@ impl Context {
             .filter(|part| !part.is_empty())
             .map(str::to_owned)
             .collect();
-        let real = crate::build::copy::resolve_in_root(&self.root, &parts, None)
+        let real = resolve_in_root(&self.root, &parts, None)
             .map_err(Error::io("read the file of the build context", name))?;
         let path = real
             .iter()

@@ -20,9 +20,9 @@
 
 use std::os::fd::OwnedFd;
 
-use super::error::CopyError;
 use super::owner::Owner;
 use super::rootfs::RootFs;
+use crate::error::CopyError;
 
 /// The destination as absolute path elements inside the image, and whether it is written as
 /// a directory (a trailing `/`, or `.`).

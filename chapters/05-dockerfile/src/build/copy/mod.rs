@@ -31,7 +31,6 @@
 //! times.
 
 pub mod destination;
-mod error;
 pub mod extract;
 pub mod glob;
 pub mod hash;
@@ -44,8 +43,8 @@ pub mod url;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-pub use error::CopyError;
-pub use sources::resolve_in_root;
+pub use crate::context::resolve_in_root;
+pub use crate::error::CopyError;
 
 use crate::context::Context;
 use crate::error::Result;

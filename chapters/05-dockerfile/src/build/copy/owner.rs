@@ -11,23 +11,10 @@
 
 use std::io;
 
-use super::error::CopyError;
+pub use super::rootfs::Owner;
 use super::rootfs::RootFs;
+use crate::error::CopyError;
 use crate::instructions::Chmod;
-
-/// A user and group id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner {
-    /// The user id.
-    pub uid: u32,
-    /// The group id.
-    pub gid: u32,
-}
-
-impl Owner {
-    /// `root:root`, the owner of what `COPY` writes without `--chown`.
-    pub const ROOT: Owner = Owner { uid: 0, gid: 0 };
-}
 
 /// The owner `--chown=spec` names (`user`, `user:group`, names or numbers), names looked up
 /// in `rootfs`'s `/etc/passwd` and `/etc/group`.

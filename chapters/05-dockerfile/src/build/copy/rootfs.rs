@@ -17,8 +17,7 @@ use dockyard_support::IoError;
 use rustix::fs::{Gid, Mode, OFlags, ResolveFlags, Uid};
 use rustix::io::Errno;
 
-use super::error::CopyError;
-use super::owner::Owner;
+use crate::error::CopyError;
 
 /// How many links the destination may go through, as Linux allows.
 const MAX_LINKS: usize = 40;
@@ -26,6 +25,20 @@ const MAX_LINKS: usize = 40;
 /// How every lookup below the root is made: links resolve as if the root were `/`, and
 /// `/proc`'s magic links (which could jump anywhere) are refused.
 const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
+
+/// A user and group id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// The user id.
+    pub uid: u32,
+    /// The group id.
+    pub gid: u32,
+}
+
+impl Owner {
+    /// `root:root`, the owner of what `COPY` writes without `--chown`.
+    pub const ROOT: Owner = Owner { uid: 0, gid: 0 };
+}
 
 /// A root filesystem opened for writing into it.
 #[derive(Debug)]

@@ -25,13 +25,14 @@
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use dockyard_support::{EngineError, ErrorKind, IoError};
+use dockyard_support::IoError;
 use rustix::fs::{Timespec, Timestamps};
 
 use super::CopyInstruction;
-use super::error::CopyError;
 use super::sources::Selected;
-use crate::build::download::{Download, DownloadError, download};
+use crate::build::download::{Download, download};
+use crate::error::CopyError;
+use crate::error::UrlError;
 
 /// The name docker gives a download it cannot name, when the destination names the file.
 pub const UNNAMED: &str = "__unnamed__";
@@ -57,68 +58,6 @@ pub struct Fetched {
     pub name: String,
     /// The downloaded file (mode `0600`, its time set).
     pub path: PathBuf,
-}
-
-/// Why a URL source cannot be added.
-#[derive(Debug, thiserror::Error)]
-pub enum UrlError {
-    /// The download's digest is not `--checksum`'s.
-    #[error(
-        "ADD failed: digest mismatch for {url}: downloaded {actual}, --checksum says {expected}"
-    )]
-    ChecksumMismatch {
-        /// The URL.
-        url: String,
-        /// `sha256:<hex>` of what arrived.
-        actual: String,
-        /// `--checksum`'s.
-        expected: String,
-    },
-    /// `--checksum` that is not `sha256:` and 64 hex digits.
-    #[error("invalid checksum {0:?}: expected sha256:<64 hex digits>")]
-    BadChecksum(String),
-    /// `--checksum` on a source that is no URL (BuildKit's message).
-    #[error("checksum can't be specified for non-HTTP(S) sources")]
-    ChecksumWithoutUrl,
-    /// `--checksum` with several sources (BuildKit's message).
-    #[error("checksum can't be specified for multiple sources")]
-    ChecksumMultipleSources,
-    /// A URL whose path names no file, into a directory (docker's message).
-    #[error("ADD failed: cannot determine filename for source {0}")]
-    NoFileName(String),
-    /// The download failed.
-    #[error(transparent)]
-    Download(#[from] DownloadError),
-    /// The downloaded file's time could not be set.
-    #[error(transparent)]
-    Io(#[from] IoError),
-}
-
-impl EngineError for UrlError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            UrlError::Download(inner) => inner.kind(),
-            UrlError::Io(inner) => inner.kind(),
-            _ => ErrorKind::InvalidInput,
-        }
-    }
-
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            UrlError::ChecksumMismatch { .. } => {
-                "the file at the URL changed: check it, then update --checksum".into()
-            }
-            UrlError::BadChecksum(_) => "write --checksum=sha256:<the file's sha256sum>".into(),
-            UrlError::ChecksumWithoutUrl | UrlError::ChecksumMultipleSources => {
-                "use --checksum with one http(s) source".into()
-            }
-            UrlError::NoFileName(_) => {
-                "name the file in the destination (ADD URL /dir/name), or use a URL ending with its name".into()
-            }
-            UrlError::Download(inner) => return inner.hint(),
-            UrlError::Io(_) => return None,
-        })
-    }
 }
 
 /// `--checksum`'s value checked: `sha256:<hex>`, lower-cased.

@@ -187,7 +187,7 @@ impl<'a> Builder<'a> {
             "find the bind mount's source",
             root.join(&source),
         ))?;
-        Ok((copier::sources::join(&root, &real), digest.digest))
+        Ok((crate::context::join(&root, &real), digest.digest))
     }
 
     /// The store's directory for cache mount `id`, created on first use with the mount's

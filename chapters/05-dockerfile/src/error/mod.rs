@@ -1,6 +1,12 @@
 //! What can go wrong reading a Dockerfile (and, in part two, building it), and what kind of
 //! failure each cause is.
 
+mod copy;
+mod download;
+
+pub use copy::CopyError;
+pub use download::{DownloadError, UrlError};
+
 use dockyard_support::{EngineError, ErrorKind, IoError};
 
 /// A chapter 05 failure, one line naming the cause; [`EngineError::hint`] says what to do
@@ -57,10 +63,10 @@ pub enum Error {
     IgnorePattern(#[from] crate::dockerignore::PatternError),
     /// A `COPY` or `ADD` that cannot be done (docker's messages).
     #[error(transparent)]
-    Copy(#[from] crate::build::copy::CopyError),
+    Copy(#[from] CopyError),
     /// An `ADD` of a URL that cannot be done: the download, or `--checksum`.
     #[error(transparent)]
-    Url(#[from] crate::build::copy::url::UrlError),
+    Url(#[from] UrlError),
     /// An archive (a build context sent as a tar, a tar `ADD` extracts) that cannot be
     /// unpacked, or unpacked safely (chapter 03).
     #[error(transparent)]
