@@ -24,10 +24,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 record=0
 if [ "${1:-}" = --record ]; then record=1; shift; fi
-command -v dockerd >/dev/null || { echo "$0: needs dockerd (apt-get install docker.io)" >&2; exit 1; }
+. scripts/lib/private-dockerd.sh
 # Debian's client, the daemon's version (a newer client elsewhere on PATH may lack the legacy
 # builder's output or BuildKit without buildx).
 docker=${DOCKER:-/usr/bin/docker}
+export DOCKER=$docker
 cases_dir=chapters/05-dockerfile/tests/docker-build
 target=${CARGO_TARGET_DIR:-target}
 cargo build -q -p dockyard-tests --example base-image
@@ -36,17 +37,13 @@ dockyard=$(realpath "$target/debug/ch05-dockerfile" 2>/dev/null || true)
 summary=$(realpath scripts/image-summary.py)
 
 work=$(mktemp -d /tmp/dockyard-compare-build.XXXXXX)
-export DOCKER_HOST=unix://$work/docker.sock
 cleanup() {
-    [ -f "$work/docker.pid" ] && kill "$(cat "$work/docker.pid")" 2>/dev/null && sleep 2
-    umount -R "$work/data" 2>/dev/null || true
+    stop_private_dockerd "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT
 "$target/debug/examples/base-image" "$work/base.tar" dockyard-base:latest
-dockerd --data-root "$work/data" --exec-root "$work/exec" -H "$DOCKER_HOST" --pidfile "$work/docker.pid" \
-    --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
-for _ in $(seq 100); do "$docker" version >/dev/null 2>&1 && break; sleep 0.1; done
+start_private_dockerd "$work"
 "$docker" load -q -i "$work/base.tar" >/dev/null
 if [ $record = 0 ]; then
     "$dockyard" --root "$work/root" load -i "$work/base.tar" >/dev/null

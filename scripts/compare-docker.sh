@@ -6,23 +6,19 @@
 # afterwards) and busybox-static; the probe comes from `cargo test` (built by tests/build.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v dockerd >/dev/null || { echo "$0: needs dockerd (apt-get install docker.io)" >&2; exit 1; }
+. scripts/lib/private-dockerd.sh
 cargo build -q -p ch01-namespaces -p dockyard-tests
 probe=$(ls -t target/debug/build/dockyard-tests-*/out/probe | head -1)
 work=$(mktemp -d /tmp/dockyard-compare.XXXXXX)
-export DOCKER_HOST=unix://$work/docker.sock
 cleanup() {
-    [ -f "$work/docker.pid" ] && kill "$(cat "$work/docker.pid")" 2>/dev/null && sleep 2
-    umount -R "$work/data" 2>/dev/null || true
+    stop_private_dockerd "$work"
     rm -rf "$work"
 }
 trap cleanup EXIT
 scripts/busybox-rootfs.sh "$work/rootfs" >/dev/null
 cp "$probe" "$work/rootfs/probe"
 mkdir -p "$work/rootfs/mnt"
-dockerd --data-root "$work/data" --exec-root "$work/exec" -H "$DOCKER_HOST" --pidfile "$work/docker.pid" \
-    --iptables=false --bridge=none >"$work/dockerd.log" 2>&1 &
-for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.1; done
+start_private_dockerd "$work"
 tar -C "$work/rootfs" -cf - . | docker import - dockyard-compare:probe >/dev/null
 
 calls="init_module finit_module delete_module kexec_load reboot mount umount2 unshare clone3 keyctl add_key bpf perf_event_open userfaultfd getpid"

@@ -140,7 +140,13 @@ fn copy_xattrs(from: &Path, to: &Path) -> Result<()> {
 
 /// Access and modification times, to the nanosecond, on the path itself (not a link's target).
 pub fn set_times(path: &Path, meta: &Metadata) -> Result<()> {
-    let times = Timestamps {
+    rustix::fs::utimensat(CWD, path, &timestamps(meta), AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(Error::errno("set the times of", path))
+}
+
+/// The access and modification times of `meta`, as `utimensat` and `futimens` take them.
+pub fn timestamps(meta: &Metadata) -> Timestamps {
+    Timestamps {
         last_access: Timespec {
             tv_sec: meta.atime(),
             tv_nsec: meta.atime_nsec() as _,
@@ -149,9 +155,7 @@ pub fn set_times(path: &Path, meta: &Metadata) -> Result<()> {
             tv_sec: meta.mtime(),
             tv_nsec: meta.mtime_nsec() as _,
         },
-    };
-    rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)
-        .map_err(Error::errno("set the times of", path))
+    }
 }
 
 /// Removes whatever is at `path` (a directory with its contents), if anything.

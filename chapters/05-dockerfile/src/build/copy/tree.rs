@@ -12,13 +12,14 @@
 //! was there is removed first), so an image's `/app/config -> /etc/shadow` is replaced, not
 //! written through.
 
+use ch03_union_fs::copy::timestamps;
 use std::fs::{File, Metadata, OpenOptions};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use dockyard_support::IoError;
-use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Timespec, Timestamps, Uid};
+use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, Uid};
 use rustix::io::Errno;
 
 use super::owner::{Owner, apply_chmod, legacy_mode};
@@ -136,7 +137,7 @@ impl Writer<'_> {
                 AtFlags::SYMLINK_NOFOLLOW,
             )
             .map_err(|e| io_error("set the owner of the copy of", source, e))?;
-            rustix::fs::utimensat(dir, name, &times(metadata), AtFlags::SYMLINK_NOFOLLOW)
+            rustix::fs::utimensat(dir, name, &timestamps(metadata), AtFlags::SYMLINK_NOFOLLOW)
                 .map_err(|e| io_error("set the times of the copy of", source, e))
         } else if kind.is_fifo() || kind.is_char_device() || kind.is_block_device() {
             let file_type = if kind.is_fifo() {
@@ -170,7 +171,7 @@ impl Writer<'_> {
                 Mode::from_raw_mode(self.mode(metadata.mode(), false)),
             )
             .map_err(|e| io_error("set the mode of the copy of", source, e))?;
-            rustix::fs::utimensat(dir, name, &times(metadata), AtFlags::SYMLINK_NOFOLLOW)
+            rustix::fs::utimensat(dir, name, &timestamps(metadata), AtFlags::SYMLINK_NOFOLLOW)
                 .map_err(|e| io_error("set the times of the copy of", source, e))
         } else {
             Ok(()) // a socket
@@ -204,7 +205,7 @@ impl Writer<'_> {
         source: &Path,
     ) -> Result<(), IoError> {
         set_owner_mode(fd, self.owner, self.mode(metadata.mode(), is_dir), source)?;
-        rustix::fs::futimens(fd, &times(metadata))
+        rustix::fs::futimens(fd, &timestamps(metadata))
             .map_err(|e| io_error("set the times of the copy of", source, e))
     }
 }
@@ -219,20 +220,6 @@ fn set_owner_mode(fd: &impl AsFd, owner: Owner, mode: u32, source: &Path) -> Res
     .map_err(|e| io_error("set the owner of the copy of", source, e))?;
     rustix::fs::fchmod(fd, Mode::from_raw_mode(mode))
         .map_err(|e| io_error("set the mode of the copy of", source, e))
-}
-
-/// The access and modification times of `metadata`.
-fn times(metadata: &Metadata) -> Timestamps {
-    Timestamps {
-        last_access: Timespec {
-            tv_sec: metadata.atime(),
-            tv_nsec: metadata.atime_nsec() as _,
-        },
-        last_modification: Timespec {
-            tv_sec: metadata.mtime(),
-            tv_nsec: metadata.mtime_nsec() as _,
-        },
-    }
 }
 
 fn libc_nofollow() -> i32 {
