@@ -179,6 +179,7 @@ pub fn copy(source: &Source, instruction: &CopyInstruction, rootfs: &Path) -> Re
     let context = source.origin().context;
     let writer = tree::Writer {
         owner,
+        keep_owners: context.is_none() && instruction.chown.is_none(),
         chmod: instruction.chmod.as_ref(),
         context,
         // The legacy builder re-owns what it copies, except `--from` without `--chown`.

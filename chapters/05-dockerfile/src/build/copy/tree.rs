@@ -32,6 +32,9 @@ use crate::instructions::Chmod;
 pub struct Writer<'a> {
     /// The owner of everything written.
     pub owner: Owner,
+    /// Keep each copied entry's own owner instead (`COPY --from` without `--chown`: the
+    /// other stage's owners mean something in this image too, as docker's builder keeps them).
+    pub keep_owners: bool,
     /// `--chmod`, applied to each file and directory written.
     pub chmod: Option<&'a Chmod>,
     /// The context, whose `.dockerignore` hides entries of copied directories.
@@ -42,6 +45,18 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// The owner a copy of an entry with `metadata` gets.
+    fn owner_of(&self, metadata: &Metadata) -> Owner {
+        if self.keep_owners {
+            Owner {
+                uid: metadata.uid(),
+                gid: metadata.gid(),
+            }
+        } else {
+            self.owner
+        }
+    }
+
     /// The mode an entry of mode `mode` is given.
     fn mode(&self, mode: u32, is_dir: bool) -> u32 {
         match self.chmod {
@@ -128,7 +143,7 @@ impl Writer<'_> {
             replace_with(dir, name, source, |dir, name| {
                 rustix::fs::symlinkat(&target, dir, name)
             })?;
-            let owner = self.owner;
+            let owner = self.owner_of(metadata);
             rustix::fs::chownat(
                 dir,
                 name,
@@ -160,10 +175,11 @@ impl Writer<'_> {
             // An `O_PATH` descriptor takes no fchown or fchmod: through /proc, which is
             // the node itself.
             let shown = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&node));
+            let owner = self.owner_of(metadata);
             rustix::fs::chown(
                 &shown,
-                Some(Uid::from_raw(self.owner.uid)),
-                Some(Gid::from_raw(self.owner.gid)),
+                Some(Uid::from_raw(owner.uid)),
+                Some(Gid::from_raw(owner.gid)),
             )
             .map_err(|e| io_error("set the owner of the copy of", source, e))?;
             rustix::fs::chmod(
@@ -204,7 +220,8 @@ impl Writer<'_> {
         is_dir: bool,
         source: &Path,
     ) -> Result<(), IoError> {
-        set_owner_mode(fd, self.owner, self.mode(metadata.mode(), is_dir), source)?;
+        let owner = self.owner_of(metadata);
+        set_owner_mode(fd, owner, self.mode(metadata.mode(), is_dir), source)?;
         rustix::fs::futimens(fd, &timestamps(metadata))
             .map_err(|e| io_error("set the times of the copy of", source, e))
     }
