@@ -624,3 +624,32 @@ fn a_stage_failing_in_a_worker_fails_the_build_with_its_status() {
     assert!(bench.containers().is_empty(), "{:?}", bench.containers());
     assert_no_mounts_under(bench.dir.path());
 }
+
+#[test]
+fn parse_check_knows_the_variables_a_base_image_of_the_store_sets() {
+    require_root!();
+    let bench = Bench::new();
+    bench.write("Dockerfile", "FROM busybox\nENV FROM_BASE=set\n");
+    bench.build_quiet(&["-t", "base-with-env"]);
+    let checked = bench.dir.path().join("checked.Dockerfile");
+    std::fs::write(
+        &checked,
+        "FROM base-with-env\nLABEL a=$FROM_BASE b=$NOWHERE\n",
+    )
+    .expect("write");
+    let output = bench
+        .tool()
+        .args(["parse", "--check", "-f"])
+        .arg(&checked)
+        .output()
+        .expect("parse --check");
+    let findings = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        findings.contains("UndefinedVar: Usage of undefined variable '$NOWHERE'"),
+        "{findings}"
+    );
+    assert!(
+        !findings.contains("FROM_BASE"),
+        "the store's image sets it: {findings}"
+    );
+}

@@ -32,7 +32,7 @@ pub enum Command {
 pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode {
     match command {
         Command::Images(command) => ch04_images::cli::execute(program, globals, command),
-        Command::Parse(args) => match args.execute(program) {
+        Command::Parse(args) => match args.execute(program, globals) {
             Ok(status) => status,
             Err(error) => report(program, &error),
         },

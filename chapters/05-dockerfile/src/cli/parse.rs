@@ -11,6 +11,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ch04_images::ImageStore;
+use ch04_images::cli::Globals;
 use clap::Args;
 use dockyard_support::FromIo;
 
@@ -18,7 +20,7 @@ use super::out;
 use crate::check::{CheckOptions, Report, check};
 use crate::error::{Error, Result};
 use crate::parser::{self, Dockerfile, Node};
-use crate::stages::Stages;
+use crate::stages::{Base, ExpandedFrom, Platform, Stages, predefined_args};
 
 /// The name errors give a Dockerfile read from standard input, as `docker build -f -` does.
 const STDIN_NAME: &str = "Dockerfile";
@@ -45,7 +47,7 @@ pub struct ParseArgs {
 impl ParseArgs {
     /// Reads and parses the file, and prints the outline, the dump or the checks'
     /// findings; the exit status.
-    pub fn execute(&self, program: &str) -> Result<ExitCode> {
+    pub fn execute(&self, program: &str, globals: &Globals) -> Result<ExitCode> {
         let (name, source) = self.read()?;
         let dockerfile = parser::parse(&name, &source)?;
         if self.dump {
@@ -54,7 +56,11 @@ impl ParseArgs {
             }
             out(format!("{}\n", dockerfile.dump()))?;
         } else if self.check {
-            let report = check(&name, &dockerfile, &CheckOptions::default())?;
+            let options = CheckOptions {
+                image_env: images_env(&globals.storage.root, &name, &dockerfile),
+                build_args: Vec::new(),
+            };
+            let report = check(&name, &dockerfile, &options)?;
             out(findings(&name, &report))?;
             if let Some(failure) = report.failure {
                 return Err(failure);
@@ -84,6 +90,40 @@ impl ParseArgs {
         let source = std::fs::read(&self.file).map_err(Error::io("read", &self.file))?;
         Ok((self.file.display().to_string(), source))
     }
+}
+
+/// The environment of each base image the store has, by reference as the `FROM` lines
+/// expand: what `UndefinedVar` must know (`$GOPATH` is defined by `FROM golang`). Images the
+/// store lacks, or a store that is not there, just define nothing.
+fn images_env(
+    root: &std::path::Path,
+    name: &str,
+    dockerfile: &Dockerfile,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut env = std::collections::BTreeMap::new();
+    // Reading only: no store is made where there is none.
+    if !root.join("images.json").exists() {
+        return env;
+    }
+    let (Ok(store), Ok(stages)) = (ImageStore::open(root), Stages::new(name, dockerfile)) else {
+        return env;
+    };
+    let host = Platform::host();
+    let Ok(global) = stages.global_args(name, predefined_args(&host, &host, ""), &[]) else {
+        return env;
+    };
+    for index in 0..stages.stages.len() {
+        if let Ok(ExpandedFrom {
+            base: Base::Image(reference),
+            ..
+        }) = stages.expand_from(name, index, &global)
+            && let Ok(image) = store.find_image(&reference)
+        {
+            let config = image.config.config.unwrap_or_default();
+            env.insert(reference, config.env);
+        }
+    }
+    env
 }
 
 /// `Dockerfile:12: JSONArgsRecommended: JSON arguments recommended for CMD…`, one a line.
