@@ -22,6 +22,7 @@
 //! - [`state`]: one stage's image so far, and the variables its words expand with;
 //! - [`steps`]: what each instruction does (config edits, RUN, COPY), one file each;
 //! - [`workspace`]: a container's root filesystem to copy into, or read from;
+//! - [`copy`]: `COPY` and `ADD`'s rules: sources, destinations, owners, what is kept;
 //! - [`download`]: `ADD https://…`'s file, fetched;
 //! - [`history`]: the `created_by` strings docker writes, which are also the cache's
 //!   description of each step;
