@@ -179,6 +179,7 @@ pub fn build(
     let plan = Plan::new(file, &stages, options)?;
     // Before the namespace: a pull's threads are gone when it returns (see `pull`).
     pull::pull_images(store, &pull::images_needed(&stages, &plan), options, events)?;
+    namespace::wait_for_one_thread()?;
     namespace::enter_private()?;
     // Held to the end: the collector of unused layers waits, so it cannot take the layers
     // this build made before an image names them.

@@ -24,3 +24,41 @@ pub fn enter_private() -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: enter_private
+
+/// How long the builder waits for threads that are ending (see [`wait_for_one_thread`]).
+const THREADS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits until this process has one thread again, for [`THREADS_PATIENCE`] at most. A pull
+/// joins its own threads, but the HTTP client's helpers (a name resolver on a thread of its
+/// own) may still be on their way out when it returns; a mount namespace of one's own and a
+/// container's clone both need them gone.
+pub fn wait_for_one_thread() -> Result<()> {
+    let deadline = std::time::Instant::now() + THREADS_PATIENCE;
+    loop {
+        let threads = threads_in_this_process();
+        if threads == Some(1) {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::Build {
+                message: format!(
+                    "the builder still runs {} threads, and must run one to make containers",
+                    threads.map_or("several".to_owned(), |n| n.to_string())
+                ),
+                hint: Some(
+                    "a registry that resolves slowly keeps a thread: try the build again".into(),
+                ),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// The `Threads:` line of `/proc/self/status`.
+fn threads_in_this_process() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
