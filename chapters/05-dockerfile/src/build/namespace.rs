@@ -30,8 +30,9 @@ const THREADS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Waits until this process has one thread again, for [`THREADS_PATIENCE`] at most. A pull
 /// joins its own threads, but the HTTP client's helpers (a name resolver on a thread of its
-/// own) may still be on their way out when it returns; a mount namespace of one's own and a
-/// container's clone both need them gone.
+/// own) may still be on their way out when it returns, and chapter 04 flushes a large layer
+/// on a thread it does not wait for; a mount namespace of one's own, a container's clone and
+/// a worker's fork all need them gone.
 pub fn wait_for_one_thread() -> Result<()> {
     let deadline = std::time::Instant::now() + THREADS_PATIENCE;
     loop {

@@ -127,10 +127,11 @@ impl<'a> Builder<'a> {
     // ANCHOR: start_worker
     /// Starts building stage `index` in a worker process.
     pub fn start_worker(&self, index: usize) -> Result<Worker> {
+        super::namespace::wait_for_one_thread()?;
         let output = memory_file("stage output")?;
         let report = memory_file("stage report")?;
-        // SAFETY: the builder has one thread (its pulls are over, it makes no other); the
-        // worker runs the same single-threaded code the builder would, and ends in `_exit`.
+        // SAFETY: the builder has one thread (just checked); the worker runs the same
+        // single-threaded code the builder would, and ends in `_exit`.
         match unsafe { fork() }.map_err(|e| Error::io_op("fork a worker")(e.into()))? {
             ForkResult::Parent { child } => Ok(Worker {
                 pid: child,
