@@ -62,7 +62,8 @@ use steps::Builder;
 /// What `docker build`'s flags say, as plain values.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
-    /// The Dockerfile's name, for messages (`Dockerfile`, or `-` for standard input).
+    /// The Dockerfile's name, for messages (`Dockerfile`, as for one read from standard input,
+    /// or the path given with `-f`).
     pub dockerfile_name: String,
     /// Names for the image (`-t`).
     pub tags: Vec<Reference>,

@@ -77,8 +77,7 @@ impl BuildArgs {
         let store = ImageStore::open(&globals.storage.root)?;
         let context = self.context(&store)?;
         let (name, dockerfile) = self.dockerfile(&context)?;
-        let mut options = self.options(name)?;
-        options.insecure_registries = globals.insecure_registries.clone();
+        let options = self.options(name, globals)?;
         // `-q`: the steps' output goes nowhere, and only the id to stdout.
         let silenced = if self.quiet { Some(silence()?) } else { None };
         let explain = globals.explain;
@@ -147,7 +146,7 @@ impl BuildArgs {
     }
 
     /// The flags as the library's options.
-    fn options(&self, dockerfile_name: String) -> Result<BuildOptions> {
+    fn options(&self, dockerfile_name: String, globals: &Globals) -> Result<BuildOptions> {
         let tags = self
             .tags
             .iter()
@@ -182,7 +181,7 @@ impl BuildArgs {
             },
             secrets,
             pull: self.pull,
-            insecure_registries: Vec::new(),
+            insecure_registries: globals.insecure_registries.clone(),
         })
     }
 }
