@@ -653,3 +653,29 @@ fn parse_check_knows_the_variables_a_base_image_of_the_store_sets() {
         "the store's image sets it: {findings}"
     );
 }
+
+#[test]
+fn the_vfs_driver_builds_the_same_files() {
+    require_root!();
+    let bench = Bench::new();
+    bench
+        .write("Dockerfile", "FROM busybox\nCOPY app.txt /app/\nRUN rm /bin/ls && cat /app/app.txt > /copied\nWORKDIR /w\n")
+        .write("app.txt", "from the context\n");
+    let output = bench
+        .tool()
+        .args(["--storage-driver", "vfs", "build", "-t", "on-vfs"])
+        .arg(bench.context())
+        .output()
+        .expect("build");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen = bench.run(
+        "on-vfs",
+        &["sh", "-c", "cat /copied; test -e /bin/ls || echo gone; pwd"],
+    );
+    assert_eq!(seen, "from the context\ngone\n/w\n");
+    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
+}
