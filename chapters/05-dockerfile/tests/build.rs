@@ -463,7 +463,8 @@ fn run_mounts_bind_cache_tmpfs_and_secret_leave_nothing_in_the_image() {
              RUN --mount=type=bind,source=src,target=/src cat /src/input > /from-bind\n\
              RUN --mount=type=cache,target=/cache sh -c 'echo run >> /cache/log; wc -l < /cache/log > /cache-count'\n\
              RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && mount | grep -c ' /scratch ' > /tmpfs-seen\n\
-             RUN --mount=type=secret,id=token cat /run/secrets/token > /dev/null && echo secret-seen > /secret-seen\n",
+             RUN --mount=type=secret,id=token cat /run/secrets/token > /dev/null && echo secret-seen > /secret-seen\n\
+             RUN --mount=type=bind,source=src,target=/src,rw sh -c 'echo scribbled > /src/input; cat /src/input > /rw-seen'\n",
         )
         .write("src/input", "bound\n")
         .write("token", "s3cr3t\n");
@@ -471,12 +472,14 @@ fn run_mounts_bind_cache_tmpfs_and_secret_leave_nothing_in_the_image() {
     bench.build_quiet(&["-t", "mounts", "--secret", &secret]);
     let seen = bench.run(
         "mounts",
-        &["sh", "-c", "cat /from-bind /cache-count /tmpfs-seen /secret-seen; ls -d /src /cache /scratch /run/secrets 2>&1 | grep -c 'No such'"],
+        &["sh", "-c", "cat /from-bind /cache-count /tmpfs-seen /secret-seen /rw-seen; ls -d /src /cache /scratch /run/secrets 2>&1 | grep -c 'No such'"],
     );
     assert_eq!(
-        seen, "bound\n1\n1\nsecret-seen\n4\n",
+        seen, "bound\n1\n1\nsecret-seen\nscribbled\n4\n",
         "the mount points are not in the image"
     );
+    let input = std::fs::read_to_string(bench.context().join("src/input")).expect("the context");
+    assert_eq!(input, "bound\n", "a writable bind's writes are lost");
     // The cache outlives the build: a build without the cache's steps sees the first log.
     bench.build_quiet(&["--no-cache", "-t", "again", "--secret", &secret]);
     assert_eq!(bench.run("again", &["cat", "/cache-count"]), "2\n");
@@ -678,4 +681,31 @@ fn the_vfs_driver_builds_the_same_files() {
     );
     assert_eq!(seen, "from the context\ngone\n/w\n");
     assert!(bench.containers().is_empty(), "{:?}", bench.containers());
+}
+
+#[test]
+fn a_locked_cache_mount_is_used_by_one_run_at_a_time() {
+    require_root!();
+    let bench = Bench::new();
+    let stage = |name: &str| {
+        format!(
+            "FROM busybox AS {name}\nRUN --mount=type=cache,id=shared,target=/c,sharing=locked \
+             sh -c 'echo {name}-start >> /c/log; sleep 0.5; echo {name}-end >> /c/log'\n"
+        )
+    };
+    let dockerfile = format!(
+        "{}{}FROM busybox\nCOPY --from=one /etc/passwd /1\nCOPY --from=two /etc/passwd /2\n\
+         RUN --mount=type=cache,id=shared,target=/c cp /c/log /log\n",
+        stage("one"),
+        stage("two")
+    );
+    bench.write("Dockerfile", &dockerfile);
+    bench.build_quiet(&["-t", "locked"]);
+    let log = bench.run("locked", &["cat", "/log"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines == ["one-start", "one-end", "two-start", "two-end"]
+            || lines == ["two-start", "two-end", "one-start", "one-end"],
+        "the two RUNs overlapped: {lines:?}"
+    );
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod copy;
 pub mod mounts;
 pub mod run;
+pub mod scratch;
 pub mod workdir;
 
 use std::collections::BTreeMap;

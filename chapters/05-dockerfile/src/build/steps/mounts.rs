@@ -3,7 +3,8 @@
 //! Each mount becomes one of chapter 01's [`Mount`]s, attached inside the container's root:
 //!
 //! - `bind`: a directory (or file) of the context, or of another stage or image (`from=`),
-//!   read-only; its content is part of the step's cache key, since the command reads it;
+//!   read-only (with `rw`, writable through a scratch view whose writes are lost); its
+//!   content is part of the step's cache key, since the command reads it;
 //! - `cache`: a directory of the store (`build-cache-mounts/<id>`) that outlives the build,
 //!   for package managers' downloads; not part of the key (a cache never changes a result);
 //! - `tmpfs`: an empty in-memory directory;
@@ -18,13 +19,17 @@ use std::path::{Path, PathBuf};
 
 use ch01_namespaces::{Mount, MountKind};
 use dockyard_support::FromIo;
+use nix::fcntl::{Flock, FlockArg};
 
 use super::Builder;
+use super::scratch::Scratch;
 use crate::build::copy::{self as copier, CopyInstruction, Source};
 use crate::build::state::StageState;
 use crate::build::workspace::Workspace;
 use crate::error::{Error, Result};
-use crate::instructions::{Instruction, InstructionError, Mount as RunMount, MountType, Run, Word};
+use crate::instructions::{
+    Instruction, InstructionError, Mount as RunMount, MountType, Run, Sharing, Word,
+};
 
 /// A `RUN`'s mounts, ready for chapter 01, with what must stay alive while it runs.
 #[derive(Debug, Default)]
@@ -41,6 +46,10 @@ pub struct RunMounts<'a> {
     pub created: Vec<String>,
     /// Other stages' or images' root filesystems that binds read from.
     pub sources: Vec<Workspace<'a>>,
+    /// Scratch views that writable binds write to.
+    pub scratch: Vec<Scratch>,
+    /// The locks of `sharing=locked` cache mounts, held while the step runs.
+    pub locks: Vec<Flock<std::fs::File>>,
 }
 
 impl<'a> Builder<'a> {
@@ -63,8 +72,8 @@ impl<'a> Builder<'a> {
                 prepared.created.push(target.clone());
             }
             prepared.described.push(format!(
-                "{:?} {target} {:?} {:?}",
-                mount.kind, mount.from, mount.source
+                "{:?} {target} {:?} {:?} read-only={}",
+                mount.kind, mount.from, mount.source, mount.read_only
             ));
             let path = PathBuf::from(&target);
             let fail =
@@ -73,15 +82,25 @@ impl<'a> Builder<'a> {
                 MountType::Bind => {
                     let (source, digest) =
                         self.bind_source(stage, &mount, &mut prepared, instruction)?;
-                    if !mount.read_only {
-                        return Err(fail("RUN --mount=type=bind,rw is not supported yet".into()));
-                    }
                     prepared.reads.insert(format!("mount:{target}"), digest);
-                    prepared.mounts.push(Mount::bind(source, path, true));
+                    if mount.read_only {
+                        prepared.mounts.push(Mount::bind(source, path, true));
+                    } else {
+                        // Writable, but the writes go to a scratch view and are lost.
+                        let scratch = Scratch::of(self.store, &source)?;
+                        prepared
+                            .mounts
+                            .push(Mount::bind(&scratch.path, path, false));
+                        prepared.scratch.push(scratch);
+                    }
                 }
                 MountType::Cache => {
                     let id = mount.id.clone().unwrap_or_else(|| target.clone());
                     let dir = self.cache_mount_dir(&id, &mount)?;
+                    // `sharing=locked`: one RUN at a time uses it, across workers and builds.
+                    if mount.sharing == Some(Sharing::Locked) {
+                        prepared.locks.push(lock(&dir)?);
+                    }
                     prepared
                         .mounts
                         .push(Mount::bind(dir, path, mount.read_only));
@@ -210,6 +229,14 @@ impl<'a> Builder<'a> {
         }
         Ok(dir)
     }
+}
+
+/// Takes the lock of the cache mount `dir` (a file beside it), waiting for it.
+fn lock(dir: &Path) -> Result<Flock<std::fs::File>> {
+    let path = dir.with_extension("lock");
+    let file = std::fs::File::create(&path).map_err(Error::io("create", &path))?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| Error::io("lock the cache mount", dir)(errno.into()))
 }
 
 /// Whether any of `layers` has `path` (absolute in the image), links not followed.
