@@ -271,7 +271,7 @@ fn preflight(spec: &ContainerSpec) -> Result<()> {
             return Err(Error::NamespaceUnsupported(ns));
         }
     }
-    if threads_in_this_process() != Some(1) {
+    if dockyard_support::process::threads() != Some(1) {
         return Err(Error::InvalidSpec(
             "the engine must be single-threaded to clone a container (see Container::run)".into(),
         ));
@@ -279,15 +279,6 @@ fn preflight(spec: &ContainerSpec) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: preflight
-
-/// The `Threads:` line of /proc/self/status.
-fn threads_in_this_process() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
-}
 
 // ANCHOR: clone
 /// Creates the child in new namespaces. Returns `Some(pid)` in the engine, `None` in the child.

@@ -448,8 +448,7 @@ fn copy_from_a_stage_takes_its_files() {
     );
     bench.build_quiet(&["-t", "staged"]);
     assert_eq!(bench.run("staged", &[]), "built\n");
-    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
-    assert_no_mounts_under(bench.dir.path());
+    bench.assert_nothing_left();
 }
 
 #[test]
@@ -605,8 +604,7 @@ fn stages_that_do_not_need_each_other_build_at_the_same_time() {
     );
     // The output reads as if the stages had been built one after the other.
     insta::assert_snapshot!("concurrent_stages", stable(&output.stdout));
-    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
-    assert_no_mounts_under(bench.dir.path());
+    bench.assert_nothing_left();
 }
 
 #[test]
@@ -624,8 +622,7 @@ fn a_stage_failing_in_a_worker_fails_the_build_with_its_status() {
     assert!(stdout.contains("breaking"), "{stdout}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("returned a non-zero code: 4"), "{stderr}");
-    assert!(bench.containers().is_empty(), "{:?}", bench.containers());
-    assert_no_mounts_under(bench.dir.path());
+    bench.assert_nothing_left();
 }
 
 #[test]

@@ -36,7 +36,7 @@ const THREADS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 pub fn wait_for_one_thread() -> Result<()> {
     let deadline = std::time::Instant::now() + THREADS_PATIENCE;
     loop {
-        let threads = threads_in_this_process();
+        let threads = dockyard_support::process::threads();
         if threads == Some(1) {
             return Ok(());
         }
@@ -53,13 +53,4 @@ pub fn wait_for_one_thread() -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-}
-
-/// The `Threads:` line of `/proc/self/status`.
-fn threads_in_this_process() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
 }

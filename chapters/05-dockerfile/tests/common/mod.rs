@@ -127,6 +127,17 @@ impl Bench {
         String::from_utf8(output.stdout).expect("utf-8")
     }
 
+    /// Asserts that no container of the store, and no mount under the test's directory, is
+    /// left: what every build must leave, whatever its end.
+    pub fn assert_nothing_left(&self) {
+        assert!(
+            self.containers().is_empty(),
+            "containers left: {:?}",
+            self.containers()
+        );
+        dockyard_tests::assert_no_mounts_under(self.dir.path());
+    }
+
     /// The containers the store holds (none once a build ended).
     pub fn containers(&self) -> Vec<PathBuf> {
         match fs::read_dir(self.root().join("containers")) {
