@@ -17,6 +17,21 @@ pub fn threads() -> Option<usize> {
         .and_then(|n| n.trim().parse().ok())
 }
 
+/// Waits until this process has one thread, for `patience` at most; the count it last saw.
+/// A library may leave a helper thread that is still ending when its call returns (an HTTP
+/// client's name resolver, a background flush): a clone or a fork that needs the process
+/// alone waits for it rather than fail at once.
+pub fn wait_until_single_threaded(patience: std::time::Duration) -> Option<usize> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let threads = threads();
+        if threads == Some(1) || std::time::Instant::now() >= deadline {
+            return threads;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

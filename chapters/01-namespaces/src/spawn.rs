@@ -256,6 +256,9 @@ fn n_say_step(n: &Narrator, phase: &str, name: &str) {
     n.say(Actor::Engine, format!("{phase} step: {name}"));
 }
 
+/// How long a spawn waits for the engine's other threads to end before it refuses.
+const THREADS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 // ANCHOR: preflight
 /// The checks that give a clear error instead of an errno from deep inside the spawn.
 fn preflight(spec: &ContainerSpec) -> Result<()> {
@@ -271,7 +274,8 @@ fn preflight(spec: &ContainerSpec) -> Result<()> {
             return Err(Error::NamespaceUnsupported(ns));
         }
     }
-    if dockyard_support::process::threads() != Some(1) {
+    // A thread still on its way out (a library's helper) is waited for, a few seconds.
+    if dockyard_support::process::wait_until_single_threaded(THREADS_PATIENCE) != Some(1) {
         return Err(Error::InvalidSpec(
             "the engine must be single-threaded to clone a container (see Container::run)".into(),
         ));

@@ -9,6 +9,8 @@
 //! - `RUN` is the command as the shell ran it, after the build arguments it saw:
 //!   `|2 A=1 B=2 /bin/sh -c make`.
 
+use crate::parser::go_quote;
+
 // ANCHOR: created_by
 /// A config-only step: `/bin/sh -c #(nop)  KEYWORD args`.
 pub fn nop(shell: &[String], text: &str) -> String {
@@ -131,11 +133,6 @@ pub fn go_rune(value: i64) -> String {
         Some(c) if !c.is_control() => format!("'{c}'"),
         _ => format!("'\\u{:04x}'", value),
     }
-}
-
-/// A string as Go's `%q` quotes it.
-pub fn go_quote(text: &str) -> String {
-    crate::parser::go_quote(text)
 }
 
 #[cfg(test)]

@@ -28,29 +28,21 @@ pub fn enter_private() -> Result<()> {
 /// How long the builder waits for threads that are ending (see [`wait_for_one_thread`]).
 const THREADS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Waits until this process has one thread again, for [`THREADS_PATIENCE`] at most. A pull
-/// joins its own threads, but the HTTP client's helpers (a name resolver on a thread of its
-/// own) may still be on their way out when it returns, and chapter 04 flushes a large layer
-/// on a thread it does not wait for; a mount namespace of one's own, a container's clone and
-/// a worker's fork all need them gone.
+/// Waits until this process has one thread again, for [`THREADS_PATIENCE`] at most: a
+/// pull's HTTP client may leave a helper thread that is still ending, and chapter 04 flushes
+/// a large layer on a thread it does not wait for. A mount namespace of one's own and a
+/// worker's fork need them gone (chapter 01 waits the same way before a clone).
 pub fn wait_for_one_thread() -> Result<()> {
-    let deadline = std::time::Instant::now() + THREADS_PATIENCE;
-    loop {
-        let threads = dockyard_support::process::threads();
-        if threads == Some(1) {
-            return Ok(());
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(Error::Build {
-                message: format!(
-                    "the builder still runs {} threads, and must run one to make containers",
-                    threads.map_or("several".to_owned(), |n| n.to_string())
-                ),
-                hint: Some(
-                    "a registry that resolves slowly keeps a thread: try the build again".into(),
-                ),
-            });
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
+    match dockyard_support::process::wait_until_single_threaded(THREADS_PATIENCE) {
+        Some(1) => Ok(()),
+        threads => Err(Error::Build {
+            message: format!(
+                "the builder still runs {} threads, and must run one to make containers",
+                threads.map_or("several".to_owned(), |n| n.to_string())
+            ),
+            hint: Some(
+                "a registry that resolves slowly keeps a thread: try the build again".into(),
+            ),
+        }),
     }
 }

@@ -40,23 +40,31 @@ pub fn target(destination: &str, workdir: &str) -> (Vec<String>, bool) {
         || destination == "."
         || destination.ends_with("/.")
         || destination.is_empty();
-    let full = if destination.starts_with('/') {
-        destination.to_owned()
+    let parts = in_image(destination, workdir);
+    let is_dir = is_dir || parts.is_empty();
+    (parts, is_dir)
+}
+
+/// The elements of `path` in the image, a relative one under `workdir`, `.` and `..`
+/// resolved by their names alone (`..` at `/` is `/`): where `COPY`, `WORKDIR` and `RUN
+/// --mount` put things, before any link in the image is followed.
+pub fn in_image(path: &str, workdir: &str) -> Vec<String> {
+    let full = if path.starts_with('/') {
+        path.to_owned()
     } else {
-        format!("{workdir}/{destination}")
+        format!("{workdir}/{path}")
     };
     let mut parts: Vec<String> = Vec::new();
     for part in full.split('/') {
         match part {
             "" | "." => {}
             ".." => {
-                parts.pop(); // `..` at `/` is `/`
+                parts.pop();
             }
             part => parts.push(part.to_owned()),
         }
     }
-    let is_dir = is_dir || parts.is_empty();
-    (parts, is_dir)
+    parts
 }
 
 /// Where a file named `name` goes for the destination `parts`: the directory to create it

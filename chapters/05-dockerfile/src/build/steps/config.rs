@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use ch04_images::oci::{EmptyObject, Healthcheck as ImageHealthcheck};
 
 use super::Builder;
+use crate::build::copy::destination::in_image;
 use crate::build::history::{self, go_list, nop};
 use crate::build::state::StageState;
 use crate::instructions::{
@@ -71,7 +72,7 @@ pub fn edit<'b>(
         }
         // ANCHOR_END: edit_env
         Command::Arg(arg) => {
-            let values = arg_values(builder, state, &arg.args, &word)?;
+            let values = arg_values(builder, &arg.args, &word)?;
             let text = arg
                 .args
                 .iter()
@@ -180,7 +181,7 @@ pub fn edit<'b>(
             }
         }
         Command::Healthcheck(check) => {
-            let written = image_healthcheck(&shell, check);
+            let written = image_healthcheck(check);
             let text = format!("HEALTHCHECK {}", history::go_healthcheck(&written));
             edit(
                 text,
@@ -232,11 +233,9 @@ fn join_pairs(pairs: &[(String, String)]) -> String {
 /// argument of that name (an `ARG NAME` in a stage brings a global one in), else unset.
 fn arg_values(
     builder: &Builder<'_>,
-    state: &StageState,
     definitions: &[ArgDefinition],
     word: &dyn Fn(&str) -> Result<String, ShellError>,
 ) -> Result<Vec<(String, Option<String>)>, ShellError> {
-    let _ = state;
     definitions
         .iter()
         .map(|definition| {
@@ -268,29 +267,7 @@ fn arg_values(
 /// `WORKDIR` relative to the current one; cleaned (`/a/./b/../c` is `/a/c`).
 pub fn resolve_workdir(state: &StageState, path: &str) -> String {
     let current = state.run_config_ref().working_dir.unwrap_or_default();
-    let joined = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!(
-            "{}/{path}",
-            if current.is_empty() {
-                ""
-            } else {
-                current.as_str()
-            }
-        )
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    format!("/{}", in_image(path, &current).join("/"))
 }
 
 /// The config's ports for one `EXPOSE` word: `80` is `80/tcp`; a range is each of its
@@ -338,8 +315,7 @@ pub fn command_line(shell: &[String], command: &CommandLine) -> Vec<String> {
 }
 
 /// Docker's `Healthcheck` for `HEALTHCHECK`: `NONE`, `CMD …` (exec form) or `CMD-SHELL …`.
-fn image_healthcheck(shell: &[String], check: &Healthcheck) -> ImageHealthcheck {
-    let _ = shell;
+fn image_healthcheck(check: &Healthcheck) -> ImageHealthcheck {
     match check {
         Healthcheck::None => ImageHealthcheck {
             test: vec!["NONE".into()],

@@ -105,9 +105,6 @@ impl Builder<'_> {
             remove: false,
             cgroup: CgroupOptions::default(),
         };
-        // Chapter 04 may still be flushing a large layer on a thread of its own; a clone
-        // needs this process alone.
-        crate::build::namespace::wait_for_one_thread()?;
         let containers = self.store.containers();
         let end =
             ch03_union_fs::run::run(containers, request, self.storage, &self.narrator, &Discard)
