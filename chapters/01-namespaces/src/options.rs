@@ -13,7 +13,7 @@ use crate::spec::{ContainerSpec, User};
 
 // ANCHOR: process_options
 /// How the container's command runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessOptions {
     /// The container's hostname (default: its short id).
     pub hostname: Option<String>,

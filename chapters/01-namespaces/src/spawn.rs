@@ -214,7 +214,7 @@ impl<'s> Container<'s> {
     /// After the release: learn whether the command started, then wait for the container while
     /// forwarding signals and relaying the terminal.
     fn supervise(
-        &self,
+        &mut self,
         child: Pid,
         report: &OwnedFd,
         console: Option<OwnedFd>,
@@ -238,6 +238,9 @@ impl<'s> Container<'s> {
                 return Err(error);
             }
         };
+        for step in &mut self.steps {
+            step.started(child, &self.narrator);
+        }
         let status = relay::wait(
             child,
             signal_fd,

@@ -39,6 +39,22 @@ impl ContainerId {
         ))
     }
 
+    /// The id `hex` names: 64 lowercase hex digits, as [`ContainerId::random`] writes them
+    /// (a container started again keeps its id).
+    pub fn parse(hex: &str) -> Result<Self> {
+        if hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(ContainerId(hex.to_owned()))
+        } else {
+            Err(Error::InvalidSpec(format!(
+                "invalid container id {hex:?}: expected 64 lowercase hex digits"
+            )))
+        }
+    }
+
     /// The first 12 hex digits, as `docker ps` shows ids and as the default hostname.
     pub fn short(&self) -> &str {
         &self.0[..12]
@@ -57,7 +73,7 @@ impl fmt::Display for ContainerId {
 }
 
 /// Who the command runs as: `-u UID[:GID]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct User {
     /// The user id.
     pub uid: u32,

@@ -74,6 +74,13 @@ pub trait Step {
         Vec::new()
     }
 
+    /// Runs once the command started (its `execve` succeeded), while the container runs: a
+    /// monitor learns here that a detached container is up. Nothing by default; it cannot
+    /// fail, since the container is already running.
+    fn started(&mut self, child: Pid, n: &Narrator) {
+        let _ = (child, n);
+    }
+
     /// Runs after the container ended, or after a later step's setup failed. Only steps whose
     /// setup succeeded are torn down.
     fn teardown(&mut self, n: &Narrator) -> Result<(), StepError>;

@@ -11,7 +11,7 @@ pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
 
 // ANCHOR: limits
 /// What the container may use. `None` leaves a resource unlimited.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// `--memory`: bytes of memory.
     pub memory: Option<u64>,
@@ -32,7 +32,7 @@ pub struct Limits {
 /// What a group offers beyond its limits. On cgroup v1 each is a hierarchy more to create, join
 /// and remove on every run, so they are off unless asked for; on v2 the one directory has them
 /// all anyway.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Features {
     /// Every counter of [`crate::Stats`] (v1: joins `cpuacct`, `cpu` and `pids` even without limits).
     pub stats: bool,
@@ -45,7 +45,7 @@ pub struct Features {
 pub const DEFAULT_PARENT: &str = "dockyard";
 
 /// Where a container's cgroup goes and what it may use: what a caller of chapter 02 decides.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CgroupOptions {
     /// The parent group (`--cgroup-parent`), relative to the cgroup root.
     pub parent: String,

@@ -72,6 +72,15 @@ pub fn create(store: &Store, record: &Record, api: MountApi, n: &Narrator) -> Re
 }
 // ANCHOR_END: create
 
+/// The root filesystem of a container created earlier, to start it (again): its writable
+/// layer is kept, so what it wrote before is still there, as `docker start` keeps it.
+pub fn existing_rootfs(store: &Store, record: &Record, api: MountApi) -> Result<Rootfs> {
+    match record.driver {
+        Driver::Overlay => OverlayMount::new(store, record, api).map(Rootfs::Overlay),
+        Driver::Vfs => Ok(Rootfs::Vfs),
+    }
+}
+
 // ANCHOR: commit
 /// Writes a container's changes as an OCI layer archive to `output`.
 pub fn commit_layer(store: &Store, container: &str, output: impl Write) -> Result<Written> {

@@ -4,16 +4,16 @@
 
 use std::path::PathBuf;
 
-use ch01_namespaces::{Container, ContainerSpec, ExitStatus, Narrator};
+use ch01_namespaces::{Container, ContainerSpec, ExitStatus, Narrator, Step};
 use ch02_cgroups::{CGROUP_ROOT, CgroupOptions, CgroupStep, Outcome};
 use dockyard_support::Sink;
 use dockyard_support::clock::now_ns;
 
 use crate::driver::{self, Driver};
 use crate::error::Result;
-use crate::lifecycle;
+use crate::lifecycle::{self, Rootfs};
 use crate::overlay::MountApi;
-use crate::store::{Record, Store};
+use crate::store::{Record, State, Store};
 
 /// One container to run: its process, what it is made of, and what becomes of it.
 #[derive(Debug)]
@@ -77,38 +77,21 @@ pub fn run(
     n: &Narrator,
     events: &dyn Sink<RunEvent>,
 ) -> Result<RunEnd> {
-    let (driver, fallback) = driver::select(storage.driver, store.root());
-    if let Some(reason) = fallback {
-        events.send(RunEvent::DriverFallback { driver, reason });
-    }
+    let driver = select_driver(store, storage, events);
     let mut spec = request.spec;
-    let mut record = Record {
-        id: spec.id.to_string(),
-        name: request.name,
-        created_ns: now_ns(),
-        command: spec.command.clone(),
-        layers: request.layers,
-        image: request.image,
-        config: request.config,
+    let mut record = new_record(
+        &spec,
+        request.layers,
+        request.image,
+        request.config,
+        request.name,
         driver,
-        state: lifecycle::starting_now(),
-    };
+    );
+    // Saved as running with the record: one write fewer on every run.
+    record.state = lifecycle::starting_now();
     let rootfs = lifecycle::create(store, &record, storage.mount_api, n)?;
     spec.rootfs = store.rootfs_dir(&record);
-
-    let cgroup_options = request.cgroup;
-    let mut cgroup = CgroupStep::new(
-        CGROUP_ROOT,
-        &cgroup_options.parent,
-        &record.id,
-        cgroup_options.limits,
-    )
-    .features(cgroup_options.features);
-    let mut container = Container::new(spec).narrate(n.clone()).step(&mut cgroup);
-    if let Some(mount) = rootfs.mount() {
-        container = container.mount_rootfs(mount);
-    }
-    let outcome = container.run();
+    let (outcome, cgroup) = run_on(spec, &rootfs, &request.cgroup, n, &mut []);
     lifecycle::explain_upper(store, &record, n)?;
     if request.remove {
         store.remove(&record)?;
@@ -118,7 +101,117 @@ pub fn run(
     Ok(RunEnd {
         id: record.id,
         status: outcome?,
-        cgroup: cgroup.outcome().cloned(),
+        cgroup,
     })
 }
 // ANCHOR_END: run
+
+// ANCHOR: create_start
+/// Creates the container without starting it (`docker create`): its record, in the created
+/// state, and its writable layer. [`start`] runs it later, as many times as asked.
+pub fn create(
+    store: &Store,
+    request: &RunRequest,
+    storage: &StorageOptions,
+    n: &Narrator,
+    events: &dyn Sink<RunEvent>,
+) -> Result<Record> {
+    let driver = select_driver(store, storage, events);
+    let record = new_record(
+        &request.spec,
+        request.layers.clone(),
+        request.image.clone(),
+        request.config.clone(),
+        request.name.clone(),
+        driver,
+    );
+    lifecycle::create(store, &record, storage.mount_api, n)?;
+    Ok(record)
+}
+
+/// Starts a container [`create`] made and runs it to its end, with `steps` of the caller's
+/// after the cgroup's (a monitor's, which learns the container's pid and when it started).
+/// `spec` must carry the record's id; its root filesystem is set here. The record says it
+/// runs, under this process, until it ended.
+pub fn start(
+    store: &Store,
+    record: &mut Record,
+    mut spec: ContainerSpec,
+    cgroup: &CgroupOptions,
+    storage: &StorageOptions,
+    n: &Narrator,
+    steps: &mut [&mut dyn Step],
+) -> Result<RunEnd> {
+    let rootfs = lifecycle::existing_rootfs(store, record, storage.mount_api)?;
+    spec.rootfs = store.rootfs_dir(record);
+    record.state = lifecycle::starting_now();
+    store.save(record)?;
+    let (outcome, cgroup) = run_on(spec, &rootfs, cgroup, n, steps);
+    lifecycle::ended(store, record, &outcome)?;
+    Ok(RunEnd {
+        id: record.id.clone(),
+        status: outcome?,
+        cgroup,
+    })
+}
+// ANCHOR_END: create_start
+
+/// The driver for a new container, telling `events` when the default could not be used.
+fn select_driver(store: &Store, storage: &StorageOptions, events: &dyn Sink<RunEvent>) -> Driver {
+    let (driver, fallback) = driver::select(storage.driver, store.root());
+    if let Some(reason) = fallback {
+        events.send(RunEvent::DriverFallback { driver, reason });
+    }
+    driver
+}
+
+/// A new container's record, in the created state.
+fn new_record(
+    spec: &ContainerSpec,
+    layers: Vec<PathBuf>,
+    image: Option<String>,
+    config: Option<serde_json::Value>,
+    name: Option<String>,
+    driver: Driver,
+) -> Record {
+    Record {
+        id: spec.id.to_string(),
+        name,
+        created_ns: now_ns(),
+        command: spec.command.clone(),
+        layers,
+        image,
+        config,
+        driver,
+        state: State::Created,
+    }
+}
+
+/// Chapter 02's run on the prepared root filesystem: the cgroup step first, then `steps`.
+fn run_on(
+    spec: ContainerSpec,
+    rootfs: &Rootfs,
+    options: &CgroupOptions,
+    n: &Narrator,
+    steps: &mut [&mut dyn Step],
+) -> (
+    std::result::Result<ExitStatus, ch01_namespaces::Error>,
+    Option<Outcome>,
+) {
+    let mut cgroup = CgroupStep::new(
+        CGROUP_ROOT,
+        &options.parent,
+        spec.id.as_str(),
+        options.limits.clone(),
+    )
+    .features(options.features);
+    let mut container = Container::new(spec).narrate(n.clone()).step(&mut cgroup);
+    for step in steps.iter_mut() {
+        container = container.step(&mut **step);
+    }
+    if let Some(mount) = rootfs.mount() {
+        container = container.mount_rootfs(mount);
+    }
+    let outcome = container.run();
+    (outcome, cgroup.outcome().cloned())
+}

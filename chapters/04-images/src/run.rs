@@ -20,7 +20,7 @@ use crate::oci::ContainerConfig;
 use crate::store::ImageStore;
 
 /// What the command line says about the command, beside the image.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Overrides {
     /// `--entrypoint`: `Some("")` clears the image's entrypoint.
     pub entrypoint: Option<String>,
@@ -57,24 +57,7 @@ pub fn run_image(
     n: &Narrator,
     events: &dyn Sink<RunEvent>,
 ) -> Result<RunEnd> {
-    let image = store.find_image(&request.image)?;
-    let layers: Vec<PathBuf> = image
-        .chain_ids()
-        .iter()
-        .map(|c| store.layer_dir(c))
-        .collect();
-    let config = image.config.config.clone().unwrap_or_default();
-    let spec = spec(&config, &request.process, &request.overrides, &layers)?;
-    let running = container_config(&config, &request.process, &request.overrides, &spec);
-    let run = RunRequest {
-        spec,
-        config: Some(serde_json::to_value(running).expect("a config serializes")),
-        layers,
-        image: Some(request.image),
-        name: request.name,
-        remove: request.remove,
-        cgroup: request.cgroup,
-    };
+    let run = prepare(store, request)?;
     Ok(ch03_union_fs::run::run(
         store.containers(),
         run,
@@ -84,6 +67,29 @@ pub fn run_image(
     )?)
 }
 // ANCHOR_END: run_image
+
+/// Chapter 03's request for a container from an image: the image's layers, and its config
+/// under the caller's options. `create` (chapter 06) takes it as `run_image` does.
+pub fn prepare(store: &ImageStore, request: ImageRun) -> Result<RunRequest> {
+    let image = store.find_image(&request.image)?;
+    let layers: Vec<PathBuf> = image
+        .chain_ids()
+        .iter()
+        .map(|c| store.layer_dir(c))
+        .collect();
+    let config = image.config.config.clone().unwrap_or_default();
+    let spec = spec(&config, &request.process, &request.overrides, &layers)?;
+    let running = container_config(&config, &request.process, &request.overrides, &spec);
+    Ok(RunRequest {
+        spec,
+        config: Some(serde_json::to_value(running).expect("a config serializes")),
+        layers,
+        image: Some(request.image),
+        name: request.name,
+        remove: request.remove,
+        cgroup: request.cgroup,
+    })
+}
 
 // ANCHOR: command
 /// The command the container runs: docker's rules for `Entrypoint`, `Cmd` and the command

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 /// A filesystem attached inside the container, on top of its root filesystem: a host
 /// directory or file (`-v`, `--mount type=bind`, a build's `RUN --mount=type=bind|cache|secret`)
 /// or a fresh tmpfs (`--tmpfs`, `RUN --mount=type=tmpfs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     /// The host path to bind, absolute; `None` for a tmpfs.
     pub source: Option<PathBuf>,
@@ -21,7 +21,7 @@ pub struct Mount {
 }
 
 /// The kinds of mount a container can get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MountKind {
     /// The source, with every mount below it (a recursive bind).
     Bind {

@@ -64,11 +64,50 @@ pub struct Context<'a> {
     pub narrator: Narrator,
 }
 
-/// Chapter 04's subcommands.
+impl<'a> Context<'a> {
+    /// The store under `--root` and the narrator `--explain` asks for.
+    pub fn open(program: &'a str, globals: &'a Globals) -> Result<Self> {
+        Ok(Context {
+            program,
+            globals,
+            narrator: narrator(globals.explain)?,
+            store: ImageStore::open(&globals.storage.root)?,
+        })
+    }
+}
+
+/// Chapter 04's subcommands: those a later chapter replaces with its own (chapter 06's
+/// containers keep running), and those it keeps.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// `run`, `ps`, `rm`, `inspect`
+    #[command(flatten)]
+    Containers(ContainerCommand),
+    /// Every other command
+    #[command(flatten)]
+    Store(StoreCommand),
+}
+
+/// The commands about running containers, which chapter 06 replaces.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
     /// Run a command in a new container made from an image
     Run(Box<run::RunArgs>),
+    /// List containers
+    Ps(PsArgs),
+    /// Remove containers and their writable layers
+    Rm {
+        /// Container names or ids
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Show images' details as JSON
+    Inspect(inspect::InspectArgs),
+}
+
+/// The commands about images, registries and containers' changes, which later chapters keep.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
     /// Download an image from a registry
     Pull(pull::PullArgs),
     /// Upload an image to a registry
@@ -89,12 +128,8 @@ pub enum Command {
     Tag(tag::TagArgs),
     /// Remove image names, and images left without one
     Rmi(rmi::RmiArgs),
-    /// Show images' details as JSON
-    Inspect(inspect::InspectArgs),
     /// Show the steps an image was made in
     History(history::HistoryArgs),
-    /// List containers
-    Ps(PsArgs),
     /// Show the files a container added (A), changed (C) and deleted (D)
     Diff {
         /// Container name or id
@@ -102,18 +137,12 @@ pub enum Command {
     },
     /// Make a new image from a container's changes (or, with -o, write them as a layer archive)
     Commit(commit::CommitArgs),
-    /// Remove containers and their writable layers
-    Rm {
-        /// Container names or ids
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
 }
 
 /// Runs `command` and ends as docker does: its status, or the error's line and status.
 pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode {
     let invocation = match command {
-        Command::Run(_) => Invocation::Run,
+        Command::Containers(ContainerCommand::Run(_)) => Invocation::Run,
         _ => Invocation::Other,
     };
     match dispatch(program, globals, command) {
@@ -123,36 +152,48 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
 }
 
 fn dispatch(program: &str, globals: &Globals, command: &Command) -> Result<i32> {
-    let cx = Context {
-        program,
-        globals,
-        narrator: narrator(globals.explain)?,
-        store: ImageStore::open(&globals.storage.root)?,
-    };
+    let cx = Context::open(program, globals)?;
     let containers = cx.store.containers();
     match command {
-        Command::Run(args) => args.execute(&cx),
-        Command::Pull(args) => args.execute(&cx),
-        Command::Push(args) => args.execute(&cx),
-        Command::Login(args) => args.execute(&cx),
-        Command::Logout(args) => args.execute(),
-        Command::Load(args) => args.execute(&cx),
-        Command::Save(args) => args.execute(&cx),
-        Command::Import(args) => args.execute(&cx),
-        Command::Images(args) => args.execute(&cx),
-        Command::Tag(args) => args.execute(&cx),
-        Command::Rmi(args) => args.execute(&cx),
-        Command::Inspect(args) => args.execute(&cx),
-        Command::History(args) => args.execute(&cx),
-        Command::Ps(args) => Ok(ps::execute(containers, args, Origin::Image)?),
-        Command::Diff { container } => Ok(diff::execute(containers, container)?),
-        Command::Commit(args) => args.execute(&cx),
-        Command::Rm { containers: names } => {
+        Command::Store(command) => dispatch_store(&cx, command),
+        Command::Containers(ContainerCommand::Run(args)) => args.execute(&cx),
+        Command::Containers(ContainerCommand::Inspect(args)) => args.execute(&cx),
+        Command::Containers(ContainerCommand::Ps(args)) => {
+            Ok(ps::execute(containers, args, Origin::Image)?)
+        }
+        Command::Containers(ContainerCommand::Rm { containers: names }) => {
             let status = rm::execute(program, containers, names)?;
             // The layers of an image deleted while the container stood on them go now.
             collect_garbage(&cx.store)?;
             Ok(status)
         }
+    }
+}
+
+/// Runs one of the commands later chapters keep, and ends as docker does.
+pub fn execute_store(program: &str, globals: &Globals, command: &StoreCommand) -> ExitCode {
+    match Context::open(program, globals).and_then(|cx| dispatch_store(&cx, command)) {
+        Ok(status) => exit_code(status),
+        Err(error) => report(program, &error, Invocation::Other),
+    }
+}
+
+fn dispatch_store(cx: &Context, command: &StoreCommand) -> Result<i32> {
+    let containers = cx.store.containers();
+    match command {
+        StoreCommand::Pull(args) => args.execute(cx),
+        StoreCommand::Push(args) => args.execute(cx),
+        StoreCommand::Login(args) => args.execute(cx),
+        StoreCommand::Logout(args) => args.execute(),
+        StoreCommand::Load(args) => args.execute(cx),
+        StoreCommand::Save(args) => args.execute(cx),
+        StoreCommand::Import(args) => args.execute(cx),
+        StoreCommand::Images(args) => args.execute(cx),
+        StoreCommand::Tag(args) => args.execute(cx),
+        StoreCommand::Rmi(args) => args.execute(cx),
+        StoreCommand::History(args) => args.execute(cx),
+        StoreCommand::Diff { container } => Ok(diff::execute(containers, container)?),
+        StoreCommand::Commit(args) => args.execute(cx),
     }
 }
 

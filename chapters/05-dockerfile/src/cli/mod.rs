@@ -32,19 +32,29 @@ pub enum Command {
 pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode {
     match command {
         Command::Images(command) => ch04_images::cli::execute(program, globals, command),
-        Command::Parse(args) => match args.execute(program, globals) {
-            Ok(status) => status,
-            Err(error) => report(program, &error),
-        },
-        Command::Build(args) => match args.execute(globals) {
-            Ok(status) => status,
-            // A failed RUN ends the build with the command's own status, as docker's.
-            Err(error @ Error::RunFailed { code, .. }) => {
-                print_error(program, &error);
-                dockyard_support::cli::exit_code(code)
-            }
-            Err(error) => report(program, &error),
-        },
+        Command::Parse(args) => execute_parse(program, globals, args),
+        Command::Build(args) => execute_build(program, globals, args),
+    }
+}
+
+/// Runs `parse` (chapter 06 keeps it).
+pub fn execute_parse(program: &str, globals: &Globals, args: &parse::ParseArgs) -> ExitCode {
+    match args.execute(program, globals) {
+        Ok(status) => status,
+        Err(error) => report(program, &error),
+    }
+}
+
+/// Runs `build` (chapter 06 keeps it).
+pub fn execute_build(program: &str, globals: &Globals, args: &build::BuildArgs) -> ExitCode {
+    match args.execute(globals) {
+        Ok(status) => status,
+        // A failed RUN ends the build with the command's own status, as docker's.
+        Err(error @ Error::RunFailed { code, .. }) => {
+            print_error(program, &error);
+            dockyard_support::cli::exit_code(code)
+        }
+        Err(error) => report(program, &error),
     }
 }
 

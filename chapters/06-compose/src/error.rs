@@ -1,0 +1,111 @@
+//! What can go wrong with a container that keeps running, and what kind of failure each cause
+//! is.
+
+use dockyard_support::{EngineError, ErrorKind, IoError};
+
+/// A chapter 06 failure, one line naming the cause; [`EngineError::hint`] says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The container is not running, and the operation needs it to be (`exec`, `kill`…).
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    /// A request that cannot work as given: an option, a name, a value.
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// The thing named exists but its state is in the way (a running container, a volume in
+    /// use).
+    #[error("{message}")]
+    Conflict {
+        /// What is in the way.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// A state file of the store that cannot be read as one.
+    #[error("corrupt state {path}: {message}")]
+    CorruptState {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file operation or a system call failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// Chapter 01 (a container's process) failed.
+    #[error(transparent)]
+    Process(#[from] ch01_namespaces::Error),
+    /// Chapter 03 (a container's layers and record) failed.
+    #[error(transparent)]
+    Layers(#[from] ch03_union_fs::Error),
+    /// Chapter 04 (images) failed.
+    #[error(transparent)]
+    Images(#[from] ch04_images::Error),
+    /// Chapter 05 (Dockerfiles) failed.
+    #[error(transparent)]
+    Build(#[from] ch05_dockerfile::Error),
+}
+
+impl Error {
+    /// An invalid request, with a hint.
+    pub fn invalid(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Invalid {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// A conflict with the state of things, with a hint.
+    pub fn conflict(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Conflict {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
+
+impl EngineError for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotRunning(_) | Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::Invalid { .. } => ErrorKind::InvalidInput,
+            Error::CorruptState { .. } => ErrorKind::Internal,
+            Error::Io(io) => io.kind(),
+            Error::Process(inner) => inner.kind(),
+            Error::Layers(inner) => inner.kind(),
+            Error::Images(inner) => inner.kind(),
+            Error::Build(inner) => inner.kind(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotRunning(_) => Some("start it first with `start`".to_owned()),
+            Error::Invalid { hint, .. } | Error::Conflict { hint, .. } => hint.clone(),
+            Error::CorruptState { .. } => {
+                Some("remove the container with `rm -f`; its state cannot be trusted".to_owned())
+            }
+            Error::Io(_) => None,
+            Error::Process(inner) => inner.hint(),
+            Error::Layers(inner) => inner.hint(),
+            Error::Images(inner) => inner.hint(),
+            Error::Build(inner) => inner.hint(),
+        }
+    }
+
+    fn start_failure(&self) -> Option<dockyard_support::error::StartFailure> {
+        match self {
+            Error::Process(inner) => inner.start_failure(),
+            Error::Images(inner) => inner.start_failure(),
+            _ => None,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,21 @@
+//! # Chapter 06: containers that keep running
+//!
+//! Until this chapter a container lived exactly as long as the command that started it: the
+//! engine process cloned it, relayed its output to the terminal and waited for it. A service
+//! runs in the background while you do other things, so something else must wait for it, hold
+//! its output and decide what happens when it ends. Docker gives that job to a small process
+//! per container (containerd's shim; Podman's conmon); so does this chapter: the *monitor*.
+//!
+//! ## The modules
+//!
+//! - [`container`]: a container of this chapter on disk: chapter 03's record, the options it
+//!   runs with ([`container::HostConfig`]) and the state its monitor keeps
+//!   ([`container::RunState`]);
+//! - [`cli`]: the command line (and chapter 05's commands carried over);
+//! - [`Error`]: what can go wrong, with its kind.
+
+pub mod cli;
+pub mod container;
+mod error;
+
+pub use error::{Error, Result};
