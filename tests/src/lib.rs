@@ -97,6 +97,27 @@ pub fn busybox_rootfs() -> TestDir {
     TestDir { dir }
 }
 
+/// The busybox root filesystem of [`busybox_rootfs`] as a tar, made once per test binary:
+/// what a test imports as the image `busybox` (`import TAR busybox`). It goes to `tmp`, the
+/// test binary's `CARGO_TARGET_TMPDIR`.
+pub fn busybox_tar(tmp: &Path) -> &'static Path {
+    static TAR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TAR.get_or_init(|| {
+        let rootfs = busybox_rootfs();
+        let tar = tmp.join(format!("busybox-{}.tar", std::process::id()));
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(rootfs.rootfs())
+            .args(["-cf"])
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .expect("run tar");
+        assert!(status.success(), "tar the busybox rootfs");
+        tar
+    })
+}
+
 /// Copies (never hard-links: the container may write to it) the static busybox and links
 /// every applet it provides.
 fn install_busybox(bin: &Path) {

@@ -50,7 +50,8 @@ fn main() -> ExitCode {
 
 fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
     let command = &args.process;
-    let spec = (command.process.options()).to_spec(args.rootfs.clone(), command.command.clone())?;
+    let spec =
+        (command.process.options()?).to_spec(args.rootfs.clone(), command.command.clone())?;
     let status = Container::new(spec).narrate(narrator(explain)?).run()?;
     Ok(status.code())
 }

@@ -127,7 +127,7 @@ fn run(store: &Store, storage: &StorageArgs, args: &RunArgs, n: &Narrator) -> Re
     let limits = cgroup.limits.clone();
     let command = &args.process;
     let request = RunRequest {
-        spec: (command.process.options()).to_spec(PathBuf::new(), command.command.clone())?,
+        spec: (command.process.options()?).to_spec(PathBuf::new(), command.command.clone())?,
         layers: lifecycle::check_layers(&args.layers.layers)?,
         image: None,
         config: None,

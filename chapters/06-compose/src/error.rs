@@ -26,6 +26,16 @@ pub enum Error {
         /// What to do about it.
         hint: Option<String>,
     },
+    /// The container's command could not start; its monitor said why.
+    #[error("{message}")]
+    Start {
+        /// The monitor's error line.
+        message: String,
+        /// Its hint.
+        hint: Option<String>,
+        /// The status `docker run` exits with for it: 125, 126 or 127.
+        status: i32,
+    },
     /// A state file of the store that cannot be read as one.
     #[error("corrupt state {path}: {message}")]
     CorruptState {
@@ -74,6 +84,7 @@ impl EngineError for Error {
         match self {
             Error::NotRunning(_) | Error::Conflict { .. } => ErrorKind::Conflict,
             Error::Invalid { .. } => ErrorKind::InvalidInput,
+            Error::Start { .. } => ErrorKind::Internal,
             Error::CorruptState { .. } => ErrorKind::Internal,
             Error::Io(io) => io.kind(),
             Error::Process(inner) => inner.kind(),
@@ -86,7 +97,9 @@ impl EngineError for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::NotRunning(_) => Some("start it first with `start`".to_owned()),
-            Error::Invalid { hint, .. } | Error::Conflict { hint, .. } => hint.clone(),
+            Error::Invalid { hint, .. }
+            | Error::Conflict { hint, .. }
+            | Error::Start { hint, .. } => hint.clone(),
             Error::CorruptState { .. } => {
                 Some("remove the container with `rm -f`; its state cannot be trusted".to_owned())
             }
@@ -99,9 +112,18 @@ impl EngineError for Error {
     }
 
     fn start_failure(&self) -> Option<dockyard_support::error::StartFailure> {
+        use dockyard_support::error::{StartFailure, exit_code};
         match self {
+            Error::Start { status, .. } if *status == exit_code::NOT_FOUND => {
+                Some(StartFailure::NotFound)
+            }
+            Error::Start { status, .. } if *status == exit_code::CANNOT_EXECUTE => {
+                Some(StartFailure::CannotExecute)
+            }
             Error::Process(inner) => inner.start_failure(),
+            Error::Layers(inner) => inner.start_failure(),
             Error::Images(inner) => inner.start_failure(),
+            Error::Build(inner) => inner.start_failure(),
             _ => None,
         }
     }

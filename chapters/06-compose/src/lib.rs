@@ -11,11 +11,16 @@
 //! - [`container`]: a container of this chapter on disk: chapter 03's record, the options it
 //!   runs with ([`container::HostConfig`]) and the state its monitor keeps
 //!   ([`container::RunState`]);
+//! - [`lifecycle`]: create, start (a monitor spawned), stop, kill, wait, remove;
+//! - [`monitor`]: the process that keeps a detached container: its output to the log, its
+//!   exit status, its restart policy;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
 //! - [`Error`]: what can go wrong, with its kind.
 
 pub mod cli;
 pub mod container;
 mod error;
+pub mod lifecycle;
+pub mod monitor;
 
 pub use error::{Error, Result};

@@ -49,7 +49,7 @@ impl RunArgs {
                 entrypoint: self.entrypoint.clone(),
                 command: self.command.clone(),
             },
-            process: self.process.options(),
+            process: self.process.options()?,
             cgroup,
             name: self.container.name.clone(),
             remove: self.container.rm,

@@ -5,35 +5,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use dockyard_tests::{TestDir, busybox_rootfs};
+use dockyard_tests::{TestDir, busybox_rootfs, busybox_tar};
 
 /// The longest a build in a test may take.
 pub const PATIENCE: Duration = Duration::from_secs(120);
-
-/// The busybox root filesystem (with the probe) as a tar, made once per test binary.
-fn busybox_tar() -> &'static Path {
-    static TAR: OnceLock<PathBuf> = OnceLock::new();
-    TAR.get_or_init(|| {
-        let rootfs = busybox_rootfs();
-        let tar = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("ch05-busybox-{}.tar", std::process::id()));
-        let status = Command::new("tar")
-            .arg("-C")
-            .arg(rootfs.rootfs())
-            .args(["-cf"])
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .expect("run tar");
-        assert!(status.success(), "tar the busybox rootfs");
-        tar
-    })
-}
 
 /// A test's own store, holding the image `busybox`, and a context directory.
 #[derive(Debug)]
@@ -51,7 +29,7 @@ impl Bench {
         bench
             .tool()
             .arg("import")
-            .arg(busybox_tar())
+            .arg(busybox_tar(Path::new(env!("CARGO_TARGET_TMPDIR"))))
             .arg("busybox")
             .assert()
             .success();

@@ -2,14 +2,47 @@
 //! carried over. Each subcommand is a module with a clap `Args` struct and an `execute` that
 //! calls the library with plain values and prints what it returns; the library never prints.
 
+pub mod lifecycle;
+pub mod monitor;
+pub mod run;
+
+use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
-use ch04_images::cli::Globals;
+use ch04_images::cli::{Context, Globals};
 use clap::Subcommand;
+use dockyard_support::FromIo;
+use dockyard_support::cli::{Invocation, exit_code, report};
+
+use crate::error::{Error, Result};
+use crate::lifecycle::start::MonitorCommand;
 
 /// Chapter 06's subcommands, with chapter 05's and those of chapter 04 it keeps.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a command in a new container; -d leaves it running in the background
+    Run(Box<run::RunArgs>),
+    /// Create a container from an image without starting it
+    Create(Box<run::CreateArgs>),
+    /// Start stopped containers
+    Start(lifecycle::StartArgs),
+    /// Stop running containers: the stop signal, then SIGKILL after a grace period
+    Stop(lifecycle::StopArgs),
+    /// Stop and start containers again
+    Restart(lifecycle::StopArgs),
+    /// Send a signal to running containers (SIGKILL by default)
+    Kill(lifecycle::KillArgs),
+    /// Wait until containers stop, then print their exit codes
+    Wait(lifecycle::WaitArgs),
+    /// Remove containers (-f: running ones too)
+    Rm(lifecycle::RmArgs),
+    /// The process that keeps a detached container (started by `start`, not by hand)
+    #[command(hide = true)]
+    Monitor {
+        /// The container's id
+        id: String,
+    },
     /// Build an image from a Dockerfile and a context, as the classic `docker build`
     Build(Box<ch05_dockerfile::cli::build::BuildArgs>),
     /// Read a Dockerfile as BuildKit does (chapter 05)
@@ -21,9 +54,50 @@ pub enum Command {
 
 /// Runs `command` and ends as docker does: its status, or the error's line and status.
 pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode {
-    match command {
-        Command::Build(args) => ch05_dockerfile::cli::execute_build(program, globals, args),
-        Command::Parse(args) => ch05_dockerfile::cli::execute_parse(program, globals, args),
-        Command::Store(command) => ch04_images::cli::execute_store(program, globals, command),
+    let invocation = match command {
+        Command::Run(_) | Command::Start(_) => Invocation::Run,
+        _ => Invocation::Other,
+    };
+    let cx = match Context::open(program, globals) {
+        Ok(cx) => cx,
+        Err(error) => return report(program, &error, invocation),
+    };
+    let status = match command {
+        Command::Build(args) => return ch05_dockerfile::cli::execute_build(program, globals, args),
+        Command::Parse(args) => return ch05_dockerfile::cli::execute_parse(program, globals, args),
+        Command::Store(command) => {
+            return ch04_images::cli::execute_store(program, globals, command);
+        }
+        Command::Run(args) => args.execute(&cx),
+        Command::Create(args) => args.execute(&cx),
+        Command::Start(args) => args.execute(&cx),
+        Command::Stop(args) => args.execute(&cx),
+        Command::Restart(args) => args.restart(&cx),
+        Command::Kill(args) => args.execute(&cx),
+        Command::Wait(args) => args.execute(&cx),
+        Command::Rm(args) => args.execute(&cx),
+        Command::Monitor { id } => monitor::execute(&cx, id),
+    };
+    match status {
+        Ok(status) => exit_code(status),
+        Err(error) => report(program, &error, invocation),
     }
+}
+
+/// How `start` executes a monitor: this very program, with the global options it was given
+/// (the same store, the same storage options) and the hidden `monitor` subcommand.
+pub fn monitor_command(cx: &Context) -> Result<MonitorCommand> {
+    let program = std::env::current_exe().map_err(Error::io_op("find this program"))?;
+    let storage = &cx.globals.storage;
+    let mut args: Vec<OsString> = vec!["--root".into(), storage.root.clone().into()];
+    for option in &storage.storage_opt {
+        args.extend(["--storage-opt".into(), option.into()]);
+    }
+    args.push("monitor".into());
+    Ok(MonitorCommand { program, args })
+}
+
+/// Writes to stdout, as every command's output goes.
+pub fn out(text: impl std::fmt::Display) -> Result<()> {
+    write!(std::io::stdout().lock(), "{text}").map_err(Error::io_op("write to stdout"))
 }

@@ -1,0 +1,148 @@
+//! `start`, `stop`, `restart`, `kill`, `wait`, `rm`: one container after another, each
+//! printed as the user named it once done (docker's output), the first failure reported and
+//! the rest still attempted.
+
+use ch04_images::cli::Context;
+use clap::Args;
+use dockyard_support::cli::print_error;
+
+use super::{monitor_command, out};
+use crate::error::Result;
+use crate::lifecycle::{remove, signal, start, stop, wait};
+
+/// `start CONTAINER…`
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Container names or ids
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// `stop [-t SECONDS] CONTAINER…` and `restart [-t SECONDS] CONTAINER…`
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container (default: its --stop-timeout, else 10)
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    time: Option<i64>,
+    /// Container names or ids
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// `kill [-s SIGNAL] CONTAINER…`
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal to send
+    #[arg(
+        short = 's',
+        long = "signal",
+        value_name = "SIGNAL",
+        default_value = "KILL"
+    )]
+    signal: String,
+    /// Container names or ids
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// `wait CONTAINER…`
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Container names or ids
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// `rm [-f] CONTAINER…`
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Kill and remove a running container
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// Container names or ids
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+/// Runs `each` on every container, printing what it prints; docker's status: 1 if any failed.
+fn for_each(
+    cx: &Context,
+    containers: &[String],
+    mut each: impl FnMut(&str) -> Result<String>,
+) -> Result<i32> {
+    let mut status = 0;
+    for container in containers {
+        match each(container) {
+            Ok(line) => out(format!("{line}\n"))?,
+            Err(error) => {
+                print_error(cx.program, &error);
+                status = 1;
+            }
+        }
+    }
+    Ok(status)
+}
+
+impl StartArgs {
+    /// Starts each container.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let monitor = monitor_command(cx)?;
+        for_each(cx, &self.containers, |c| {
+            start::start(cx.store.containers(), c, &monitor).map(|_| c.to_owned())
+        })
+    }
+}
+
+impl StopArgs {
+    /// Stops each container.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        for_each(cx, &self.containers, |c| {
+            stop::stop(cx.store.containers(), c, self.time).map(|_| c.to_owned())
+        })
+    }
+
+    /// Stops and starts each container again.
+    pub fn restart(&self, cx: &Context) -> Result<i32> {
+        let monitor = monitor_command(cx)?;
+        for_each(cx, &self.containers, |c| {
+            stop::stop(cx.store.containers(), c, self.time)?;
+            start::start(cx.store.containers(), c, &monitor).map(|_| c.to_owned())
+        })
+    }
+}
+
+impl KillArgs {
+    /// Sends the signal to each container.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let signal = signal::parse(&self.signal)?;
+        for_each(cx, &self.containers, |c| {
+            stop::kill(cx.store.containers(), c, signal).map(|_| c.to_owned())
+        })
+    }
+}
+
+impl WaitArgs {
+    /// Prints each container's exit code once it stopped.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        for_each(cx, &self.containers, |c| {
+            wait::wait(cx.store.containers(), c).map(|code| code.to_string())
+        })
+    }
+}
+
+impl RmArgs {
+    /// Removes each container.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let status = for_each(cx, &self.containers, |c| {
+            remove::remove(cx.store.containers(), c, self.force).map(|_| c.to_owned())
+        })?;
+        // The layers of an image deleted while a container stood on them go now.
+        ch04_images::remove::collect_garbage(&cx.store)?;
+        Ok(status)
+    }
+}

@@ -1,0 +1,252 @@
+//! `create [OPTIONS] IMAGE [CMD…]` and `run [-d] [OPTIONS] IMAGE [CMD…]`.
+//!
+//! `run -d` is `create` then `start`: the id is printed once the container runs. `run` without
+//! `-d` is the same container, watched by this very process instead of a monitor of its own:
+//! the output goes to the terminal and to the log, and the command exits with the container's
+//! status, as `docker run` does.
+
+use std::os::fd::OwnedFd;
+
+use ch01_namespaces::cli::ProcessArgs;
+use ch02_cgroups::cli::LimitArgs;
+use ch03_union_fs::Record;
+use ch03_union_fs::cli::ContainerArgs;
+use ch03_union_fs::cli::run::print_event;
+use ch04_images::cli::Context;
+use ch04_images::oci::Healthcheck;
+use ch04_images::run::{ImageRun, Overrides};
+use clap::Args;
+use dockyard_support::FromIo;
+
+use super::{monitor_command, out};
+use crate::container::{HostConfig, RestartPolicy};
+use crate::error::{Error, Result};
+use crate::lifecycle::create::{CreateOptions, create};
+use crate::monitor::{self, Mode};
+
+/// `create`'s options: chapter 04's `run`'s, and how the container lives once it runs.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    container: ContainerArgs,
+
+    /// Overwrite the image's entrypoint ("" clears it)
+    #[arg(long, value_name = "COMMAND")]
+    entrypoint: Option<String>,
+
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long, value_name = "POLICY", default_value = "no")]
+    restart: RestartPolicy,
+
+    /// The signal that stops the container (default: the image's STOPSIGNAL, else SIGTERM)
+    #[arg(long = "stop-signal", value_name = "SIGNAL")]
+    stop_signal: Option<String>,
+
+    /// Seconds `stop` waits before SIGKILL (default 10)
+    #[arg(long = "stop-timeout", value_name = "SECONDS")]
+    stop_timeout: Option<u32>,
+
+    #[command(flatten)]
+    health: HealthArgs,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+
+    #[command(flatten)]
+    process: ProcessArgs,
+
+    /// The image: name or id
+    image: String,
+
+    /// The command and its arguments, instead of the image's Cmd
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    command: Vec<String>,
+}
+
+/// `run`'s options: `create`'s and `-d`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run the container in the background and print its id
+    #[arg(short = 'd', long)]
+    detach: bool,
+
+    #[command(flatten)]
+    create: CreateArgs,
+}
+
+/// The health check options of `docker run`.
+#[derive(Debug, Args)]
+struct HealthArgs {
+    /// Command to run to check health (run by /bin/sh -c)
+    #[arg(long = "health-cmd", value_name = "COMMAND")]
+    cmd: Option<String>,
+    /// Time between two checks (e.g. 30s)
+    #[arg(long = "health-interval", value_name = "DURATION")]
+    interval: Option<String>,
+    /// Longest a check may run (e.g. 30s)
+    #[arg(long = "health-timeout", value_name = "DURATION")]
+    timeout: Option<String>,
+    /// Failures in a row that make the container unhealthy
+    #[arg(long = "health-retries", value_name = "N")]
+    retries: Option<i64>,
+    /// Time to start before failures count (e.g. 5s)
+    #[arg(long = "health-start-period", value_name = "DURATION")]
+    start_period: Option<String>,
+    /// Time between checks during the start period
+    #[arg(long = "health-start-interval", value_name = "DURATION")]
+    start_interval: Option<String>,
+    /// Disable any health check of the image
+    #[arg(long = "no-healthcheck")]
+    disabled: bool,
+}
+
+impl HealthArgs {
+    /// The health check that replaces the image's, if the options give one; unset durations
+    /// are left at 0, which means "the image's, else docker's default".
+    fn healthcheck(&self) -> Result<Option<Healthcheck>> {
+        let given = self.cmd.is_some()
+            || self.interval.is_some()
+            || self.timeout.is_some()
+            || self.retries.is_some()
+            || self.start_period.is_some()
+            || self.start_interval.is_some();
+        if self.disabled {
+            if given {
+                return Err(Error::invalid(
+                    "--no-healthcheck conflicts with --health-* options",
+                    "drop one or the other",
+                ));
+            }
+            return Ok(Some(Healthcheck {
+                test: vec!["NONE".into()],
+                ..Healthcheck::default()
+            }));
+        }
+        if !given {
+            return Ok(None);
+        }
+        let duration = |name: &str, text: &Option<String>| -> Result<i64> {
+            let Some(text) = text else { return Ok(0) };
+            let ns =
+                ch05_dockerfile::instructions::duration::parse_duration(text).map_err(|e| {
+                    Error::invalid(
+                        format!("invalid argument {text:?} for --{name}: {e}"),
+                        "write a duration such as 30s or 1m30s",
+                    )
+                })?;
+            match i64::try_from(ns) {
+                Ok(ns) if ns >= 0 => Ok(ns),
+                _ => Err(Error::invalid(
+                    format!("--{name} cannot be negative"),
+                    "write a duration such as 30s",
+                )),
+            }
+        };
+        Ok(Some(Healthcheck {
+            test: match &self.cmd {
+                Some(cmd) => vec!["CMD-SHELL".into(), cmd.clone()],
+                None => Vec::new(),
+            },
+            interval: duration("health-interval", &self.interval)?,
+            timeout: duration("health-timeout", &self.timeout)?,
+            start_period: duration("health-start-period", &self.start_period)?,
+            start_interval: duration("health-start-interval", &self.start_interval)?,
+            retries: self.retries.unwrap_or(0),
+        }))
+    }
+}
+
+impl CreateArgs {
+    /// Creates the container.
+    fn create(&self, cx: &Context) -> Result<Record> {
+        let cgroup = self.limits.options().map_err(ch04_images::Error::from)?;
+        let process = self.process.options()?;
+        let options = CreateOptions {
+            run: ImageRun {
+                image: self.image.clone(),
+                overrides: Overrides {
+                    entrypoint: self.entrypoint.clone(),
+                    command: self.command.clone(),
+                },
+                process,
+                cgroup,
+                name: self.container.name.clone(),
+                remove: self.container.rm,
+            },
+            host: HostConfig {
+                restart: self.restart,
+                auto_remove: self.container.rm,
+                healthcheck: self.health.healthcheck()?,
+                stop_signal: self.stop_signal.clone(),
+                stop_timeout: self.stop_timeout,
+                ..HostConfig::default()
+            },
+        };
+        if let Some(signal) = &self.stop_signal {
+            crate::lifecycle::signal::parse(signal)?;
+        }
+        let storage = cx
+            .globals
+            .storage
+            .options()
+            .map_err(ch04_images::Error::from)?;
+        let events = |event| print_event(cx.program, event);
+        create(&cx.store, options, &storage, &cx.narrator, &events)
+    }
+
+    /// `create`: prints the new container's id.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let record = self.create(cx)?;
+        out(format!("{}\n", record.id))?;
+        Ok(0)
+    }
+}
+
+impl RunArgs {
+    /// `run`: detached, the id once the container runs; attached, the container's status.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let record = self.create.create(cx)?;
+        if self.detach {
+            crate::lifecycle::start::start(
+                cx.store.containers(),
+                &record.id,
+                &monitor_command(cx)?,
+            )?;
+            out(format!("{}\n", record.id))?;
+            return Ok(0);
+        }
+        let mode = if self.create.process.tty {
+            Mode::Terminal
+        } else {
+            Mode::Attached {
+                stdout: duplicate(1)?,
+                stderr: duplicate(2)?,
+            }
+        };
+        let storage = cx
+            .globals
+            .storage
+            .options()
+            .map_err(ch04_images::Error::from)?;
+        let log = super::monitor::open_log(cx.store.containers(), &record.id)?;
+        monitor::run(cx.store.containers(), &record.id, &storage, mode, log)
+    }
+}
+
+/// A copy of this process's descriptor `fd`, closed on exec, kept before the monitor replaces
+/// `fd` with a pipe.
+fn duplicate(fd: i32) -> Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor (or -1) this process then owns.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if copy < 0 {
+        return Err(Error::io_op("keep the terminal's descriptors")(
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: just returned to this process, owned by nothing else.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(copy) })
+}

@@ -1,0 +1,57 @@
+//! `create`: a container made and recorded, not started. `run` is `create` then `start`.
+
+use ch01_namespaces::Narrator;
+use ch03_union_fs::run::{RunEvent, StorageOptions};
+use ch03_union_fs::{Record, Store};
+use ch04_images::ImageStore;
+use ch04_images::run::ImageRun;
+use dockyard_support::Sink;
+
+use crate::container::{HostConfig, Paths, RestartPolicy, RunState, write_json};
+use crate::error::{Error, Result};
+
+/// What `create` needs: the image and what chapter 04's `run` takes, and how the container
+/// lives once it runs.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// The image, the command's overrides, the process and cgroup options, the name.
+    pub run: ImageRun,
+    /// The restart policy, `--rm`, the log options, the health check…; its `process` and
+    /// `cgroup` are taken from `run`.
+    pub host: HostConfig,
+}
+
+/// Creates the container: chapter 03's record and writable layer for the image, and this
+/// chapter's host config and state beside them. Nothing is left behind on failure.
+pub fn create(
+    images: &ImageStore,
+    options: CreateOptions,
+    storage: &StorageOptions,
+    n: &Narrator,
+    events: &dyn Sink<RunEvent>,
+) -> Result<Record> {
+    let CreateOptions { run, mut host } = options;
+    if host.auto_remove && host.restart != RestartPolicy::No {
+        return Err(Error::invalid(
+            "Conflicting options: --restart and --rm",
+            "a container removed when it ends cannot be restarted: drop one of them",
+        ));
+    }
+    host.process = run.process.clone();
+    host.cgroup = run.cgroup.clone();
+    let request = ch04_images::run::prepare(images, run)?;
+    let store = images.containers();
+    let record = ch03_union_fs::run::create(store, &request, storage, n, events)?;
+    let saved = save(store, &record, &host);
+    if let Err(error) = saved {
+        let _best_effort = store.remove(&record);
+        return Err(error);
+    }
+    Ok(record)
+}
+
+fn save(store: &Store, record: &Record, host: &HostConfig) -> Result<()> {
+    let paths = Paths::new(store, &record.id);
+    write_json(&paths.host_config(), host)?;
+    write_json(&paths.state(), &RunState::default())
+}

@@ -1,0 +1,307 @@
+//! The monitor: the process that keeps a detached container, as containerd's shim and Podman's
+//! conmon do.
+//!
+//! ```text
+//! ch06-compose run -d ──spawn──▶ monitor (ch06-compose monitor ID, its own session)
+//!        ▲                        │ fds 1 and 2 := two pipes' write ends
+//!        │                        │ chapter 03's start ──clone──▶ container (inherits 1 and 2)
+//!        └── "started" ◀──────────┤ Step::started: record the pid, start the pump thread
+//!            (the ready pipe)     │ pump thread: pipes ──▶ json-file log
+//!                                 │ the container ends: record how, restart it or not
+//!                                 ▼ exit (removing the container with --rm)
+//! ```
+//!
+//! The command that started it returns as soon as the container runs; the monitor outlives it.
+//! It is the container's parent, so it alone can wait for it and learn its exit status; it
+//! holds the write ends of the container's output pipes, so the output never hits a closed
+//! pipe (SIGPIPE) even between two runs of a restarting container.
+//!
+//! The monitor clones the container from a single thread (chapter 01's rule): its pump thread
+//! starts only once the container runs and ends before the next start.
+
+mod pump;
+pub mod ready;
+pub mod restart;
+
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+
+use ch01_namespaces::{Narrator, Step, StepError};
+use ch03_union_fs::Store;
+use ch03_union_fs::run::{RunEnd, StorageOptions};
+use dockyard_support::FromIo;
+use dockyard_support::clock::now_ns;
+use nix::unistd::Pid;
+
+use crate::container::{HostConfig, Paths, RunState, Status, read_json, write_json};
+use crate::error::{Error, Result};
+use crate::lifecycle::spec::container_spec;
+pub use pump::{LogSink, Stream};
+use pump::{Output, Pump};
+use ready::Ready;
+use restart::Decision;
+
+/// Where the container's output goes besides its log.
+#[derive(Debug)]
+pub enum Mode {
+    /// Detached (`run -d`, `start`): the output goes to the log alone, and the command that
+    /// started the monitor waits on `ready` to learn that the container runs.
+    Detached {
+        /// The write end of the starter's pipe.
+        ready: OwnedFd,
+    },
+    /// Attached (`run` without `-d`): the output goes to the log and to these (the terminal).
+    Attached {
+        /// Where the container's standard output is copied.
+        stdout: OwnedFd,
+        /// Where its standard error is copied.
+        stderr: OwnedFd,
+    },
+    /// Attached with a terminal (`run -t` without `-d`): the container has this process's
+    /// terminal itself, and no log (as docker's, a terminal's output is not worth keeping).
+    Terminal,
+}
+
+/// The state file, shared by the monitor's threads: every change is saved whole.
+#[derive(Debug, Clone)]
+pub struct SharedState {
+    state: Arc<Mutex<RunState>>,
+    path: std::path::PathBuf,
+}
+
+impl SharedState {
+    fn new(paths: &Paths, state: RunState) -> Self {
+        SharedState {
+            state: Arc::new(Mutex::new(state)),
+            path: paths.state(),
+        }
+    }
+
+    /// Changes the state and saves it, under the lock, so two threads' changes never cross.
+    pub fn update(&self, change: impl FnOnce(&mut RunState)) -> Result<()> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        change(&mut state);
+        write_json(&self.path, &*state)
+    }
+
+    /// A copy of the state as it is now.
+    pub fn get(&self) -> RunState {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// Runs the monitor of container `id` until the container ends for good; its result is the
+/// container's last exit status. A container that could not start is an error (and, detached,
+/// the starter is told why).
+pub fn run(
+    store: &Store,
+    id: &str,
+    storage: &StorageOptions,
+    mode: Mode,
+    log: Box<dyn LogSink>,
+) -> Result<i32> {
+    let mut record = store.find(id)?;
+    let paths = Paths::new(store, &record.id);
+    // One monitor per container: a second `start` racing the first finds the lock taken.
+    let _lock = match lock(&paths)? {
+        Some(lock) => lock,
+        None => {
+            if let Mode::Detached { ready } = mode {
+                ready::send(ready, &Ready::Started);
+            }
+            return Ok(0);
+        }
+    };
+    let host: HostConfig = read_json(&paths.host_config())?;
+    let previous: RunState = read_json(&paths.state()).unwrap_or_default();
+    let shared = SharedState::new(
+        &paths,
+        RunState {
+            status: Status::Created,
+            monitor_pid: Some(std::process::id()),
+            restart_count: previous.restart_count,
+            ..previous
+        },
+    );
+    let (mut output, mut ready) = match mode {
+        Mode::Detached { ready } => (Some((Output::capture(None)?, log)), Some(ready)),
+        Mode::Attached { stdout, stderr } => {
+            (Some((Output::capture(Some((stdout, stderr)))?, log)), None)
+        }
+        Mode::Terminal => (None, None),
+    };
+    let mut delay = restart::Backoff::default();
+    loop {
+        let spec = container_spec(&record, &host)?;
+        let mut step = MonitorStep {
+            shared: shared.clone(),
+            ready: ready.take(),
+            pump: None,
+            output: output.take(),
+        };
+        let started_ns = now_ns();
+        let end = ch03_union_fs::run::start(
+            store,
+            &mut record,
+            spec,
+            &host.cgroup,
+            storage,
+            &Narrator::silent(),
+            &mut [&mut step],
+        );
+        // The pump drains what the container wrote last, then hands the pipes back.
+        output = match step.pump.take() {
+            Some(pump) => Some(pump.finish()),
+            None => step.output.take(),
+        };
+        let end = match end {
+            Ok(end) => end,
+            Err(error) => {
+                let error = failed_start(&shared, step.ready.take(), error.into());
+                if host.auto_remove {
+                    let _best_effort = crate::lifecycle::remove::remove_files(store, &record);
+                }
+                return Err(error);
+            }
+        };
+        let decision = restart::decide(
+            &host.restart,
+            &end.status,
+            shared.get().restart_count,
+            paths.stop_requested().exists(),
+        );
+        record_end(&shared, &end, &decision)?;
+        match decision {
+            Decision::Stay => break,
+            Decision::Restart => {
+                let ran_ns = now_ns().saturating_sub(started_ns);
+                if !delay.wait(ran_ns, || paths.stop_requested().exists()) {
+                    shared.update(|s| s.status = Status::Exited)?;
+                    break;
+                }
+                shared.update(|s| s.restart_count += 1)?;
+            }
+        }
+    }
+    let code = shared.get().exit_code.unwrap_or(0);
+    shared.update(|s| s.monitor_pid = None)?;
+    if host.auto_remove {
+        crate::lifecycle::remove::remove_files(store, &record)?;
+    }
+    Ok(code)
+}
+
+/// Takes the container's monitor lock (`monitor.lock`, an flock held for the monitor's life);
+/// `None` if another monitor holds it.
+fn lock(paths: &Paths) -> Result<Option<nix::fcntl::Flock<std::fs::File>>> {
+    let path = paths.dir().join("monitor.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(Error::io("open", &path))?;
+    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(Some(lock)),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, e)) => Err(Error::io("lock", &path)(e.into())),
+    }
+}
+
+/// The container ended: how, and whether it will start again.
+fn record_end(shared: &SharedState, end: &RunEnd, decision: &Decision) -> Result<()> {
+    let oom = end.cgroup.as_ref().is_some_and(|c| c.oom_kills > 0);
+    shared.update(|s| {
+        s.status = match decision {
+            Decision::Restart => Status::Restarting,
+            Decision::Stay => Status::Exited,
+        };
+        s.pid = None;
+        s.exit_code = Some(end.status.code());
+        s.finished_ns = Some(now_ns());
+        s.oom_killed = oom;
+        if let Some(health) = &mut s.health {
+            health.status = crate::container::HealthStatus::Unhealthy;
+        }
+    })
+}
+
+/// The container could not start: the state says why, and a starter still waiting learns it.
+fn failed_start(shared: &SharedState, ready: Option<OwnedFd>, error: Error) -> Error {
+    let _best_effort = shared.update(|s| {
+        s.status = if s.started_ns.is_some() {
+            Status::Exited
+        } else {
+            Status::Created
+        };
+        s.pid = None;
+        s.error = Some(error.to_string());
+        s.monitor_pid = None;
+    });
+    if let Some(ready) = ready {
+        ready::send(ready, &Ready::failed(&error));
+    }
+    error
+}
+
+/// The monitor's part in chapter 01's run: once the command started, record its pid, tell
+/// the starter, and start the pump.
+struct MonitorStep {
+    shared: SharedState,
+    ready: Option<OwnedFd>,
+    output: Option<(Output, Box<dyn LogSink>)>,
+    pump: Option<Pump>,
+}
+
+impl Step for MonitorStep {
+    fn name(&self) -> &str {
+        "monitor"
+    }
+
+    fn setup(&mut self, _child: Pid, _n: &Narrator) -> std::result::Result<(), StepError> {
+        Ok(())
+    }
+
+    fn started(&mut self, child: Pid, _n: &Narrator) {
+        let saved = self.shared.update(|s| {
+            s.status = Status::Running;
+            s.pid = Some(child.as_raw() as u32);
+            s.started_ns = Some(now_ns());
+            s.finished_ns = None;
+            s.exit_code = None;
+            s.error = None;
+            s.oom_killed = false;
+        });
+        if let Some(ready) = self.ready.take() {
+            let answer = match &saved {
+                Ok(()) => Ready::Started,
+                Err(error) => Ready::failed(error),
+            };
+            ready::send(ready, &answer);
+        }
+        if let Some((output, log)) = self.output.take() {
+            self.pump = Some(Pump::start(output, log));
+        }
+    }
+
+    fn teardown(&mut self, _n: &Narrator) -> std::result::Result<(), StepError> {
+        Ok(())
+    }
+}
+
+/// Makes `fd` close on `execve`: the monitor's own descriptors must not reach the container's
+/// command (chapter 01 closes the others too; this makes it so at the source).
+pub fn close_on_exec(fd: &OwnedFd) -> Result<()> {
+    nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .map(drop)
+    .map_err(|e| Error::io_op("mark a descriptor close-on-exec")(e.into()))
+}

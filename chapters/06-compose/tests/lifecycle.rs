@@ -1,0 +1,289 @@
+//! Containers that keep running: `run -d` under a monitor, `stop`, `kill`, `wait`, `start`,
+//! `restart`, `rm`, restart policies, and what each leaves (nothing, once removed).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Bench, alive, cgroups_of};
+use dockyard_tests::{require_root, wait_until};
+
+fn pid(state: &serde_json::Value, field: &str) -> u64 {
+    state[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{field} in {state}"))
+}
+
+#[test]
+fn a_detached_container_runs_under_its_monitor_and_logs_its_output() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.detach(&[
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exec /probe sleep 600",
+    ]);
+    let state = bench.state(&id);
+    assert_eq!(state["status"], "running");
+    let (monitor, container) = (pid(&state, "monitor_pid"), pid(&state, "pid"));
+    assert!(alive(monitor) && alive(container), "{state}");
+    // The command that started it has ended; the monitor is the container's parent.
+    let stat = std::fs::read_to_string(format!("/proc/{container}/stat")).unwrap();
+    let parent: u64 = stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(parent, monitor);
+    assert!(
+        wait_until(Duration::from_secs(10), || bench.log(&id).contains("err")),
+        "log: {:?}",
+        bench.log(&id)
+    );
+    let log = bench.log(&id);
+    assert!(log.contains("out\n") && log.contains("err\n"), "{log:?}");
+    assert!(!cgroups_of(&id).is_empty(), "the container has its cgroup");
+
+    bench.ok(&["rm", "-f", &id]);
+    assert!(gone(&[container, monitor]));
+    assert!(cgroups_of(&id).is_empty(), "{:?}", cgroups_of(&id));
+    assert!(bench.containers().is_empty());
+}
+
+/// Whether the processes are gone (reaped: the monitor's parent, init, reaps it a moment
+/// after it exited).
+fn gone(pids: &[u64]) -> bool {
+    wait_until(Duration::from_secs(10), || !pids.iter().any(|p| alive(*p)))
+}
+
+#[test]
+fn stop_sends_the_stop_signal_then_sigkill() {
+    require_root!();
+    let bench = Bench::new();
+    // As PID 1 a plain sleeper ignores SIGTERM: only the SIGKILL after the timeout ends it.
+    let ignores = bench.detach(&["busybox", "/probe", "sleep", "600"]);
+    // With --init, the init forwards SIGTERM and the sleeper dies of it.
+    let obeys = bench.detach(&["--init", "busybox", "/probe", "sleep", "600"]);
+    assert_eq!(
+        bench.ok(&["stop", "-t", "1", &ignores, &obeys]),
+        format!("{ignores}\n{obeys}\n")
+    );
+    for (id, code) in [(&ignores, 137), (&obeys, 143)] {
+        let state = bench.state(id);
+        assert_eq!(state["status"], "exited", "{state}");
+        assert_eq!(state["exit_code"], code, "{state}");
+        assert!(state["monitor_pid"].is_null(), "{state}");
+        assert!(cgroups_of(id).is_empty(), "{:?}", cgroups_of(id));
+    }
+    // Stopping a stopped container is fine, as docker's.
+    bench.ok(&["stop", &ignores]);
+}
+
+#[test]
+fn kill_and_wait_report_the_signal() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.detach(&["--name", "sleeper", "busybox", "/probe", "sleep", "600"]);
+    let mut wait = bench.tool();
+    wait.args(["wait", "sleeper"]);
+    let waiter = std::thread::spawn(move || wait.output());
+    bench.ok(&["kill", "-s", "KILL", "sleeper"]);
+    let waited = waiter.join().unwrap().expect("wait runs");
+    assert_eq!(String::from_utf8_lossy(&waited.stdout), "137\n");
+    bench.wait_for(&id, "the monitor records the end", |s| {
+        s["status"] == "exited"
+    });
+    let refused = bench.tool().args(["kill", "sleeper"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("is not running"), "{message}");
+}
+
+#[test]
+fn start_runs_a_stopped_container_again_with_its_writable_layer() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.detach(&[
+        "busybox",
+        "sh",
+        "-c",
+        "echo run >> /count; cat /count | wc -l",
+    ]);
+    bench.wait_for(&id, "the first run ends", |s| s["status"] == "exited");
+    assert_eq!(bench.ok(&["start", &id]), format!("{id}\n"));
+    bench.wait_for(&id, "the second run ends", |s| {
+        s["status"] == "exited" && s["exit_code"] == 0
+    });
+    assert!(
+        wait_until(Duration::from_secs(10), || bench.log(&id).ends_with("2\n")),
+        "{:?}",
+        bench.log(&id)
+    );
+    assert_eq!(bench.log(&id), "1\n2\n");
+}
+
+#[test]
+fn on_failure_restarts_up_to_its_limit_and_always_ends_with_stop() {
+    require_root!();
+    let bench = Bench::new();
+    let failing = bench.detach(&[
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo try; exit 3",
+    ]);
+    bench.wait_for(&failing, "two restarts, then the end", |s| {
+        s["status"] == "exited" && s["restart_count"] == 2 && s["monitor_pid"].is_null()
+    });
+    assert_eq!(bench.state(&failing)["exit_code"], 3);
+    assert_eq!(bench.log(&failing), "try\ntry\ntry\n");
+
+    let service = bench.detach(&["--restart", "always", "busybox", "sh", "-c", "exit 0"]);
+    bench.wait_for(&service, "always restarts", |s| {
+        s["restart_count"].as_u64() >= Some(2)
+    });
+    bench.ok(&["stop", "-t", "1", &service]);
+    let state = bench.state(&service);
+    assert_eq!(state["status"], "exited", "{state}");
+    assert!(state["monitor_pid"].is_null(), "{state}");
+}
+
+#[test]
+fn run_without_detach_is_attached_and_exits_with_the_command() {
+    require_root!();
+    let bench = Bench::new();
+    let output = bench
+        .tool()
+        .args([
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "err\n");
+    assert!(bench.containers().is_empty(), "--rm removed it");
+
+    let output = bench
+        .tool()
+        .args(["run", "--name", "kept", "busybox", "echo", "hi"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let id = bench.containers().pop().expect("the container is kept");
+    assert_eq!(bench.log(&id), "hi\n", "the attached output is logged too");
+}
+
+#[test]
+fn a_command_that_cannot_start_fails_as_docker_run_does() {
+    require_root!();
+    let bench = Bench::new();
+    for detach in [false, true] {
+        let mut command = bench.tool();
+        command.arg("run");
+        if detach {
+            command.arg("-d");
+        }
+        let output = command
+            .args(["busybox", "/no/such/program"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(127), "detach: {detach}");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains("/no/such/program"), "{message}");
+    }
+    // Docker keeps such a container, created; nothing of it runs.
+    for id in bench.containers() {
+        let state = bench.state(&id);
+        assert_eq!(state["status"], "created", "{state}");
+        assert!(
+            state["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("/no/such/program"))
+        );
+        assert!(cgroups_of(&id).is_empty());
+    }
+    let refused = bench
+        .tool()
+        .args(["run", "--rm", "--restart", "always", "busybox"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Conflicting options"));
+}
+
+#[test]
+fn rm_refuses_a_running_container_and_rm_f_takes_it_all_away() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.detach(&["busybox", "/probe", "sleep", "600"]);
+    let refused = bench.tool().args(["rm", &id]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("You cannot remove a running container")
+    );
+    let state = bench.state(&id);
+    let (monitor, container) = (pid(&state, "monitor_pid"), pid(&state, "pid"));
+    bench.ok(&["rm", "-f", &id]);
+    assert!(gone(&[monitor, container]));
+    assert!(cgroups_of(&id).is_empty());
+    assert!(bench.containers().is_empty());
+    dockyard_tests::assert_no_mounts_under(bench.dir.path());
+}
+
+#[test]
+fn a_container_whose_monitor_was_killed_is_still_removed_completely() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.detach(&["busybox", "/probe", "sleep", "600"]);
+    let state = bench.state(&id);
+    let (monitor, container) = (pid(&state, "monitor_pid"), pid(&state, "pid"));
+    let monitor_pid = nix::unistd::Pid::from_raw(monitor as i32);
+    nix::sys::signal::kill(monitor_pid, nix::sys::signal::SIGKILL).unwrap();
+    // Chapter 01's child asked to die with its parent (PR_SET_PDEATHSIG): nothing of the
+    // container runs unwatched. Its cgroup is left, with no teardown to remove it.
+    assert!(gone(&[monitor, container]));
+    assert!(!cgroups_of(&id).is_empty());
+    // Not running any more: a plain rm takes it, and what the monitor left with it.
+    bench.ok(&["rm", &id]);
+    assert!(cgroups_of(&id).is_empty(), "{:?}", cgroups_of(&id));
+    assert!(bench.containers().is_empty());
+}
+
+#[test]
+fn two_starts_at_once_make_one_monitor() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench
+        .ok(&["create", "busybox", "/probe", "sleep", "600"])
+        .trim()
+        .to_owned();
+    let starts: Vec<_> = (0..2)
+        .map(|_| {
+            let mut command = bench.tool();
+            command.args(["start", &id]);
+            std::thread::spawn(move || command.output().expect("start runs"))
+        })
+        .collect();
+    for start in starts {
+        assert!(start.join().unwrap().status.success());
+    }
+    let monitors = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|cmdline| cmdline.ends_with(format!("monitor\0{id}\0").as_bytes()))
+        })
+        .count();
+    assert_eq!(monitors, 1);
+}
