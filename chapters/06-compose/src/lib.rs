@@ -11,11 +11,15 @@
 //! - [`container`]: a container of this chapter on disk: chapter 03's record, the options it
 //!   runs with ([`container::HostConfig`]) and the state its monitor keeps
 //!   ([`container::RunState`]);
+//! - [`show`]: containers as `ps`, `inspect`, `top` and `stats` show them: the files read
+//!   together and checked against the processes that exist; [`rename`]: another name;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
 //! - [`Error`]: what can go wrong, with its kind.
 
 pub mod cli;
 pub mod container;
 mod error;
+pub mod rename;
+pub mod show;
 
 pub use error::{Error, Result};
