@@ -77,6 +77,35 @@ pub fn format_rfc3339(seconds: i64) -> String {
     )
 }
 
+/// docker's zero time, which `inspect` shows for "never" (Go's zero `time.Time`).
+pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// An RFC 3339 timestamp in UTC with nanoseconds, as Go's `time.RFC3339Nano` writes it: the
+/// fraction without its trailing zeros, none at all for a whole second
+/// (`2024-01-01T00:00:00.5Z`). `docker inspect` shows its times so.
+pub fn format_rfc3339_nano(nanoseconds: u64) -> String {
+    let seconds = (nanoseconds / 1_000_000_000) as i64;
+    let fraction = nanoseconds % 1_000_000_000;
+    let whole = format_rfc3339(seconds);
+    if fraction == 0 {
+        return whole;
+    }
+    let digits = format!("{fraction:09}");
+    let stem = whole.trim_end_matches('Z');
+    format!("{stem}.{}Z", digits.trim_end_matches('0'))
+}
+
+/// A UTC time as Go's `time.Time.String()` writes it: `2024-01-01 12:00:00 +0000 UTC`
+/// (`docker ps`'s `{{.CreatedAt}}`).
+pub fn format_go_utc(seconds: i64) -> String {
+    let text = format_rfc3339(seconds);
+    format!(
+        "{} {} +0000 UTC",
+        &text[..10],
+        text[11..].trim_end_matches('Z')
+    )
+}
+
 /// The date of a day count since 1970-01-01 (the inverse of [`days_from_civil`]).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
@@ -111,5 +140,21 @@ mod tests {
         assert_eq!(parse_rfc3339("not a time"), None);
         assert_eq!(format_rfc3339(1_704_067_200), "2024-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            format_rfc3339_nano(1_704_067_200_000_000_000),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            format_rfc3339_nano(1_704_067_200_120_000_000),
+            "2024-01-01T00:00:00.12Z"
+        );
+        assert_eq!(
+            format_rfc3339_nano(1_704_067_200_000_000_001),
+            "2024-01-01T00:00:00.000000001Z"
+        );
+        assert_eq!(
+            format_go_utc(1_704_110_400),
+            "2024-01-01 12:00:00 +0000 UTC"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ch01_namespaces::Narrator;
 
 use crate::error::Result;
-use crate::stats::Stats;
+use crate::stats::{Stats, Usage};
 
 // ANCHOR: backend
 /// What each hierarchy implements.
@@ -22,8 +22,12 @@ pub trait Backend: std::fmt::Debug {
     fn oom_kills(&self) -> Result<u64>;
     /// The group's counters.
     fn stats(&self) -> Result<Stats>;
+    /// What the group uses now.
+    fn usage(&self) -> Result<Usage>;
     /// Freezes (`true`) or thaws every process of the group.
     fn set_frozen(&self, frozen: bool, n: &Narrator) -> Result<()>;
+    /// Whether the group is frozen (a group without the freezer never is).
+    fn frozen(&self) -> Result<bool>;
     /// The pids in the group.
     fn pids(&self) -> Result<Vec<i32>>;
     /// Removes the group's directories (it must be empty).

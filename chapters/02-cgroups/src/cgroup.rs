@@ -23,7 +23,7 @@ use dockyard_support::FromIo;
 
 use crate::error::{Error, Result};
 use crate::limits::{Features, Limits};
-use crate::stats::Stats;
+use crate::stats::{Stats, Usage};
 use crate::version::{Version, version_of};
 use crate::{fs, v1, v2};
 
@@ -57,6 +57,20 @@ impl Cgroup {
         Ok(Cgroup { version, backend })
     }
 
+    /// The group `parent/name` under `root` that another process created (a container's
+    /// monitor, or the engine that runs it), to look at it: `None` if it does not exist. On v1
+    /// it has the hierarchies where its directory exists; what it did not join it cannot
+    /// report (see [`Usage`]).
+    pub fn open(root: &Path, parent: &str, name: &str) -> Result<Option<Self>> {
+        let version = version_of(root)?;
+        let relative = PathBuf::from(parent.trim_start_matches('/')).join(name);
+        let backend: Option<Box<dyn Backend>> = match version {
+            Version::V1 => v1::V1::open(root, &relative)?.map(|b| Box::new(b) as Box<dyn Backend>),
+            Version::V2 => v2::V2::open(root, &relative).map(|b| Box::new(b) as Box<dyn Backend>),
+        };
+        Ok(backend.map(|backend| Cgroup { version, backend }))
+    }
+
     /// The hierarchy it lives in.
     pub fn version(&self) -> Version {
         self.version
@@ -87,6 +101,16 @@ impl Cgroup {
     /// See [`Backend::stats`].
     pub fn stats(&self) -> Result<Stats> {
         self.backend.stats()
+    }
+
+    /// See [`Backend::usage`].
+    pub fn usage(&self) -> Result<Usage> {
+        self.backend.usage()
+    }
+
+    /// See [`Backend::frozen`]: `docker ps` says "Paused" for a frozen container.
+    pub fn frozen(&self) -> Result<bool> {
+        self.backend.frozen()
     }
 
     /// Freezes every process in the group: they stop where they are, without a signal.

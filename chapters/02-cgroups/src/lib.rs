@@ -32,7 +32,8 @@
 //! - [`Cgroup`] (`cgroup`): one group on either hierarchy, behind the `backend` trait that
 //!   `v1` (a directory per controller) and `v2` (one tree) implement, over `fs` (cgroups are
 //!   files);
-//! - [`Stats`] (`stats`): what a group used; [`Error`]: what can go wrong, with its kind.
+//! - [`Stats`] (`stats`): what a group used, and [`Usage`]: what it uses now; [`Error`]: what
+//!   can go wrong, with its kind.
 
 mod backend;
 mod cgroup;
@@ -49,6 +50,6 @@ mod version;
 pub use cgroup::{CGROUP_ROOT, Cgroup, remove_leftover};
 pub use error::{Error, Result};
 pub use limits::{CgroupOptions, DEFAULT_PARENT, Features, Limits};
-pub use stats::Stats;
+pub use stats::{Stats, Usage};
 pub use step::{CgroupStep, Outcome};
 pub use version::{Version, detect};

@@ -1,4 +1,4 @@
-//! What a container used, from its cgroup's own counters.
+//! What a container used, and what it uses now, from its cgroup's own counters.
 
 use std::fmt;
 
@@ -22,6 +22,24 @@ pub struct Stats {
     pub throttled_periods: u64,
     /// Time the group spent throttled, microseconds.
     pub throttled_usec: u64,
+}
+
+/// What a group uses at this instant, as `docker stats` shows it. A counter whose controller
+/// the group did not join (a v1 hierarchy; see [`crate::Features`]) is `None`: its processes
+/// are counted with their parent group's there, so the group's own share is unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes of memory in use, less the page cache the kernel may drop at once (inactive
+    /// file pages), as docker counts it.
+    pub memory: u64,
+    /// The group's memory limit; `None` when it has none.
+    pub memory_limit: Option<u64>,
+    /// CPU time used since the group was made, in nanoseconds.
+    pub cpu_ns: Option<u64>,
+    /// Processes and threads in the group.
+    pub pids: Option<u64>,
+    /// Bytes read from and written to block devices.
+    pub block_io: Option<(u64, u64)>,
 }
 
 fn seconds(usec: u64) -> String {

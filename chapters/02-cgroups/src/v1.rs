@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::fs;
 use crate::limits::Features;
 use crate::limits::Limits;
-use crate::stats::Stats;
+use crate::stats::{Stats, Usage};
 use crate::version::detect;
 
 /// How long freezing may take before it is reported as stuck.
@@ -59,6 +59,17 @@ fn controllers(limits: &Limits, features: Features) -> Vec<&'static str> {
     wanted
 }
 // ANCHOR_END: v1_controllers
+
+/// The controllers an existing group may have joined: those [`controllers`] chooses from, and
+/// `blkio`, whose counters `docker stats` shows when a group has it.
+const KNOWN_CONTROLLERS: [&str; 7] = [
+    "memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "blkio",
+];
+
+/// What the kernel reports as the memory limit of a group without one: the largest page
+/// count, in bytes (`PAGE_COUNTER_MAX`, rounded down to a page). Anything this large is no
+/// limit.
+const UNLIMITED_MEMORY: u64 = 1 << 62;
 
 /// Where `controller`'s hierarchy is mounted: `root/controller`, or what that names when it is
 /// a symbolic link to a co-mounted hierarchy such as `cpu,cpuacct`. One `readlink` each.
@@ -137,6 +148,32 @@ impl V1 {
         Ok(group)
     }
     // ANCHOR_END: v1_create
+
+    /// The existing group `relative` in every hierarchy where its directory exists, or
+    /// `None` if it has none in the memory hierarchy, which every group joins.
+    pub fn open(root: &Path, relative: &Path) -> Result<Option<Self>> {
+        let mut hierarchies: Vec<Hierarchy> = Vec::new();
+        for controller in KNOWN_CONTROLLERS {
+            let mount = match mount_of(root, controller) {
+                Ok(mount) => mount,
+                // A hierarchy that is not mounted has no directory of the group.
+                Err(Error::MissingController { .. } | Error::NoCgroupFs(_)) => continue,
+                Err(error) => return Err(error),
+            };
+            let dir = mount.join(relative);
+            match hierarchies.iter_mut().find(|h| h.mount == mount) {
+                Some(shared) => shared.controllers.push(controller),
+                None if dir.is_dir() => hierarchies.push(Hierarchy {
+                    controllers: vec![controller],
+                    dir,
+                    mount,
+                }),
+                None => {}
+            }
+        }
+        let group = V1 { hierarchies };
+        Ok(group.dir("memory").is_some().then_some(group))
+    }
 
     fn create_dirs(&self, n: &Narrator) -> Result<()> {
         for hierarchy in &self.hierarchies {
@@ -249,6 +286,42 @@ impl Backend for V1 {
         })
     }
 
+    fn usage(&self) -> Result<Usage> {
+        let memory = self.memory();
+        let used = fs::read_number(&memory.join("memory.usage_in_bytes"))?;
+        let cache = fs::read_key(&memory.join("memory.stat"), "total_inactive_file")?;
+        let limit = fs::read_number(&memory.join("memory.limit_in_bytes"))?;
+        let cpu_ns = match self.dir("cpuacct") {
+            Some(cpuacct) => Some(fs::read_number(&cpuacct.join("cpuacct.usage"))?),
+            None => None,
+        };
+        // Without the pids hierarchy, the memory one still lists the group's threads.
+        let pids = match self.dir("pids") {
+            Some(pids) => fs::read_number(&pids.join("pids.current"))?,
+            None => fs::read(&memory.join("tasks"))?.lines().count() as u64,
+        };
+        let block_io = match self.dir("blkio") {
+            Some(blkio) => Some(block_io_v1(&fs::read(
+                &blkio.join("blkio.throttle.io_service_bytes_recursive"),
+            )?)),
+            None => None,
+        };
+        Ok(Usage {
+            memory: used.saturating_sub(cache),
+            memory_limit: (limit < UNLIMITED_MEMORY).then_some(limit),
+            cpu_ns,
+            pids: Some(pids),
+            block_io,
+        })
+    }
+
+    fn frozen(&self) -> Result<bool> {
+        match self.dir("freezer") {
+            Some(freezer) => Ok(fs::read(&freezer.join("freezer.state"))?.trim() == "FROZEN"),
+            None => Ok(false),
+        }
+    }
+
     fn set_frozen(&self, frozen: bool, n: &Narrator) -> Result<()> {
         let state = self.needed("freezer", "freezer")?.join("freezer.state");
         let wanted = if frozen { "FROZEN" } else { "THAWED" };
@@ -283,6 +356,24 @@ impl Backend for V1 {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Bytes read and written, from `blkio.throttle.io_service_bytes_recursive`: a line per
+/// device and operation (`8:0 Read 4096`), and a `Total` line.
+fn block_io_v1(text: &str) -> (u64, u64) {
+    let mut read_write = (0, 0);
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [_device, op, bytes] = fields[..] {
+            let bytes: u64 = bytes.parse().unwrap_or(0);
+            match op {
+                "Read" => read_write.0 += bytes,
+                "Write" => read_write.1 += bytes,
+                _ => {}
+            }
+        }
+    }
+    read_write
 }
 
 #[cfg(test)]
@@ -328,6 +419,12 @@ mod tests {
     }
 
     #[test]
+    fn block_io_adds_up_reads_and_writes_of_every_device() {
+        let text = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 4608\n8:16 Read 10\nTotal 4618\n";
+        assert_eq!(block_io_v1(text), (4106, 512));
+    }
+
+    #[test]
     fn co_mounted_controllers_share_one_directory() {
         // A stand-in for /sys/fs/cgroup: plain directories and the links distributions make.
         let root = std::env::temp_dir().join(format!("dockyard-v1-{}", std::process::id()));
@@ -367,6 +464,18 @@ mod tests {
             ]
         );
         assert!(cpu.is_dir());
+        let opened = V1::open(&root, Path::new("parent/box")).unwrap().unwrap();
+        let reopened: Vec<&[&str]> = opened
+            .hierarchies
+            .iter()
+            .map(|h| h.controllers.as_slice())
+            .collect();
+        assert_eq!(reopened, [&["memory"][..], &["pids"], &["cpu", "cpuacct"]]);
+        assert!(
+            V1::open(&root, Path::new("parent/other"))
+                .unwrap()
+                .is_none()
+        );
         group.remove(&n).unwrap();
         assert!(!cpu.exists() && root.join("cpu,cpuacct/parent").is_dir());
         assert!(matches!(

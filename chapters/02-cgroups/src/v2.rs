@@ -8,7 +8,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::fs;
 use crate::limits::{CPU_PERIOD_US, Limits, shares_to_weight};
-use crate::stats::Stats;
+use crate::stats::{Stats, Usage};
 
 /// The controllers a container's group uses.
 const CONTROLLERS: [&str; 4] = ["memory", "pids", "cpu", "cpuset"];
@@ -70,6 +70,12 @@ impl V2 {
     }
     // ANCHOR_END: v2_create
 
+    /// The existing group `relative`, or `None` if it does not exist.
+    pub fn open(root: &Path, relative: &Path) -> Option<Self> {
+        let dir = root.join(relative);
+        dir.is_dir().then_some(V2 { dir })
+    }
+
     fn write_limits(&self, limits: &Limits, n: &Narrator) -> Result<()> {
         let file = |name: &str| self.dir.join(name);
         if let Some(memory) = limits.memory {
@@ -127,6 +133,19 @@ fn enable_controllers(level: &Path, n: &Narrator) -> Result<()> {
     fs::write(&control, &missing.join(" "), n)
 }
 
+/// Bytes read and written, from `io.stat`: a line per device, `8:0 rbytes=4096 wbytes=512 …`.
+fn block_io_v2(text: &str) -> (u64, u64) {
+    let mut read_write = (0, 0);
+    for field in text.split_whitespace() {
+        match field.split_once('=') {
+            Some(("rbytes", bytes)) => read_write.0 += bytes.parse().unwrap_or(0),
+            Some(("wbytes", bytes)) => read_write.1 += bytes.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    read_write
+}
+
 /// Reads an optional counter file (newer kernels add files such as `memory.peak`).
 fn optional_number(path: &Path) -> Option<u64> {
     fs::read_number(path).ok()
@@ -154,6 +173,29 @@ impl Backend for V2 {
             throttled_periods: fs::key(&cpu_stat, "nr_throttled"),
             throttled_usec: fs::key(&cpu_stat, "throttled_usec"),
         })
+    }
+
+    fn usage(&self) -> Result<Usage> {
+        let file = |name: &str| self.dir.join(name);
+        let used = fs::read_number(&file("memory.current"))?;
+        let cache = fs::read_key(&file("memory.stat"), "inactive_file")?;
+        let limit = fs::read(&file("memory.max"))?;
+        let cpu_usec = fs::read_key(&file("cpu.stat"), "usage_usec")?;
+        // io.stat exists where the parent hands the io controller down.
+        let block_io = fs::read(&file("io.stat"))
+            .ok()
+            .map(|text| block_io_v2(&text));
+        Ok(Usage {
+            memory: used.saturating_sub(cache),
+            memory_limit: limit.trim().parse().ok(),
+            cpu_ns: Some(cpu_usec * 1000),
+            pids: optional_number(&file("pids.current")),
+            block_io,
+        })
+    }
+
+    fn frozen(&self) -> Result<bool> {
+        Ok(fs::read_key(&self.dir.join("cgroup.events"), "frozen")? == 1)
     }
 
     fn set_frozen(&self, frozen: bool, n: &Narrator) -> Result<()> {
@@ -186,5 +228,17 @@ impl Backend for V2 {
 
     fn remove(&self, n: &Narrator) -> Result<()> {
         fs::remove_dir(&self.dir, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_io_adds_up_every_device() {
+        let text = "8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n\
+                    8:16 rbytes=10 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n";
+        assert_eq!(block_io_v2(text), (4106, 512));
     }
 }

@@ -125,6 +125,10 @@ pub fn ended(
     record: &mut Record,
     outcome: &std::result::Result<ExitStatus, ch01_namespaces::Error>,
 ) -> Result<()> {
+    // A `rename` while it ran changed the name on disk; the caller's copy has the old one.
+    if let Ok(saved) = store.load(&record.id) {
+        record.name = saved.name;
+    }
     record.state = match outcome {
         Ok(status) => State::Exited {
             code: status.code(),

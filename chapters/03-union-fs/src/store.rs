@@ -182,6 +182,53 @@ impl Store {
         fs::rename(&temp, &path).map_err(Error::io("replace the container state", &path))
     }
 
+    /// The record of container `id` (its full id).
+    pub fn load(&self, id: &str) -> Result<Record> {
+        let path = self.container_dir(id).join("config.json");
+        match fs::read(&path) {
+            Ok(json) => serde_json::from_slice(&json).map_err(|e| Error::CorruptState {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::NoSuchContainer(id.into()))
+            }
+            Err(e) => Err(Error::io("read", &path)(e)),
+        }
+    }
+
+    /// Gives the container another name (`docker rename`): the new name is taken first
+    /// (atomically, so two renames or a rename and a `create` cannot both take it), then the
+    /// record says it, then the old name is released. Whatever step fails, the container keeps
+    /// one name that works; a crash between the last two leaves the old name's link behind,
+    /// still taken, until it is deleted by hand.
+    pub fn rename(&self, record: &mut Record, name: &str) -> Result<()> {
+        if record.name.as_deref() == Some(name) {
+            return Err(Error::Invalid(format!(
+                "the container is already named {name:?}: give another name"
+            )));
+        }
+        validate_name(name)?;
+        let link = self.root.join("names").join(name);
+        if let Err(e) = std::os::unix::fs::symlink(&record.id, &link) {
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::NameInUse(name.into())
+            } else {
+                Error::io("take the container name", &link)(e)
+            });
+        }
+        let old = record.name.replace(name.to_string());
+        if let Err(error) = self.save(record) {
+            record.name = old;
+            let _best_effort = fs::remove_file(&link);
+            return Err(error);
+        }
+        if let Some(old) = old {
+            self.release_name(&old, &record.id)?;
+        }
+        Ok(())
+    }
+
     /// Every container, oldest first.
     pub fn list(&self) -> Result<Vec<Record>> {
         let dir = self.root.join("containers");
@@ -243,11 +290,17 @@ impl Store {
             Err(e) => return Err(Error::io("remove the container directory", &dir)(e)),
         }
         if let Some(name) = &record.name {
-            let link = self.root.join("names").join(name);
-            // Only our own name: a name freed and taken by another container stays.
-            if fs::read_link(&link).is_ok_and(|target| target == Path::new(&record.id)) {
-                fs::remove_file(&link).map_err(Error::io("release the container name", &link))?;
-            }
+            self.release_name(name, &record.id)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the link `name` if it still names container `id`: a name freed and taken by
+    /// another container stays.
+    fn release_name(&self, name: &str, id: &str) -> Result<()> {
+        let link = self.root.join("names").join(name);
+        if fs::read_link(&link).is_ok_and(|target| target == Path::new(id)) {
+            fs::remove_file(&link).map_err(Error::io("release the container name", &link))?;
         }
         Ok(())
     }
@@ -264,5 +317,62 @@ fn validate_name(name: &str) -> Result<()> {
         Err(Error::Invalid(format!(
             "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(store: &Store, id: char, name: Option<&str>) -> Record {
+        let record = Record {
+            id: id.to_string().repeat(64),
+            name: name.map(str::to_string),
+            created_ns: 0,
+            command: vec!["/bin/true".into()],
+            layers: Vec::new(),
+            image: None,
+            config: None,
+            driver: Driver::Vfs,
+            state: State::Created,
+        };
+        store.create(&record).unwrap();
+        record
+    }
+
+    #[test]
+    fn a_rename_moves_the_name_and_frees_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut web = record(&store, 'a', Some("web"));
+        let db = record(&store, 'b', Some("db"));
+        store.rename(&mut web, "front").unwrap();
+        assert_eq!(store.find("front").unwrap().id, web.id);
+        assert_eq!(store.load(&web.id).unwrap().name.as_deref(), Some("front"));
+        assert!(matches!(store.find("web"), Err(Error::NoSuchContainer(_))));
+        // The old name is free again; a taken one, or the same, is refused.
+        record(&store, 'c', Some("web"));
+        assert!(matches!(
+            store.rename(&mut web, "db"),
+            Err(Error::NameInUse(_))
+        ));
+        assert!(matches!(
+            store.rename(&mut web, "front"),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            store.rename(&mut web, "-x"),
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(web.name.as_deref(), Some("front"));
+        assert_eq!(store.find("db").unwrap().id, db.id);
+        // A container without a name gets one.
+        let mut anonymous = record(&store, 'd', None);
+        store.rename(&mut anonymous, "named").unwrap();
+        assert_eq!(store.find("named").unwrap().id, anonymous.id);
+        assert!(matches!(
+            store.load(&"e".repeat(64)),
+            Err(Error::NoSuchContainer(_))
+        ));
     }
 }

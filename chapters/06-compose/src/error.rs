@@ -9,6 +9,9 @@ pub enum Error {
     /// The container is not running, and the operation needs it to be (`exec`, `kill`…).
     #[error("container {0} is not running")]
     NotRunning(String),
+    /// `inspect` of a name that is neither a container nor an image.
+    #[error("no such object: {0}")]
+    NoSuchObject(String),
     /// A request that cannot work as given: an option, a name, a value.
     #[error("{message}")]
     Invalid {
@@ -50,6 +53,9 @@ pub enum Error {
     /// Chapter 01 (a container's process) failed.
     #[error(transparent)]
     Process(#[from] ch01_namespaces::Error),
+    /// Chapter 02 (a container's cgroup) failed.
+    #[error(transparent)]
+    Cgroup(#[from] ch02_cgroups::Error),
     /// Chapter 03 (a container's layers and record) failed.
     #[error(transparent)]
     Layers(#[from] ch03_union_fs::Error),
@@ -83,11 +89,13 @@ impl EngineError for Error {
     fn kind(&self) -> ErrorKind {
         match self {
             Error::NotRunning(_) | Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::NoSuchObject(_) => ErrorKind::NotFound,
             Error::Invalid { .. } => ErrorKind::InvalidInput,
             Error::Start { .. } => ErrorKind::Internal,
             Error::CorruptState { .. } => ErrorKind::Internal,
             Error::Io(io) => io.kind(),
             Error::Process(inner) => inner.kind(),
+            Error::Cgroup(inner) => inner.kind(),
             Error::Layers(inner) => inner.kind(),
             Error::Images(inner) => inner.kind(),
             Error::Build(inner) => inner.kind(),
@@ -97,6 +105,9 @@ impl EngineError for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::NotRunning(_) => Some("start it first with `start`".to_owned()),
+            Error::NoSuchObject(_) => {
+                Some("list containers with `ps -a` and images with `images`".to_owned())
+            }
             Error::Invalid { hint, .. }
             | Error::Conflict { hint, .. }
             | Error::Start { hint, .. } => hint.clone(),
@@ -105,6 +116,7 @@ impl EngineError for Error {
             }
             Error::Io(_) => None,
             Error::Process(inner) => inner.hint(),
+            Error::Cgroup(inner) => inner.hint(),
             Error::Layers(inner) => inner.hint(),
             Error::Images(inner) => inner.hint(),
             Error::Build(inner) => inner.hint(),

@@ -14,6 +14,8 @@
 //! - [`lifecycle`]: create, start (a monitor spawned), stop, kill, wait, remove;
 //! - [`monitor`]: the process that keeps a detached container: its output to the log, its
 //!   exit status, its restart policy;
+//! - [`show`]: containers as `ps`, `inspect`, `top` and `stats` show them: the files read
+//!   together and checked against the processes that exist; [`rename`]: another name;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
 //! - [`Error`]: what can go wrong, with its kind.
 
@@ -22,5 +24,7 @@ pub mod container;
 mod error;
 pub mod lifecycle;
 pub mod monitor;
+pub mod rename;
+pub mod show;
 
 pub use error::{Error, Result};

@@ -2,9 +2,14 @@
 //! carried over. Each subcommand is a module with a clap `Args` struct and an `execute` that
 //! calls the library with plain values and prints what it returns; the library never prints.
 
+pub mod inspect;
 pub mod lifecycle;
 pub mod monitor;
+pub mod ps;
+pub mod rename;
 pub mod run;
+pub mod stats;
+pub mod top;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -37,6 +42,16 @@ pub enum Command {
     Wait(lifecycle::WaitArgs),
     /// Remove containers (-f: running ones too)
     Rm(lifecycle::RmArgs),
+    /// List containers
+    Ps(ps::PsArgs),
+    /// Show containers' (or images') details as JSON
+    Inspect(inspect::InspectArgs),
+    /// Show the processes of a running container
+    Top(top::TopArgs),
+    /// Show what containers use: CPU, memory, processes
+    Stats(stats::StatsArgs),
+    /// Give a container another name
+    Rename(rename::RenameArgs),
     /// The process that keeps a detached container (started by `start`, not by hand)
     #[command(hide = true)]
     Monitor {
@@ -77,6 +92,11 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Wait(args) => args.execute(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Monitor { id } => monitor::execute(&cx, id),
+        Command::Ps(args) => args.execute(&cx),
+        Command::Inspect(args) => args.execute(&cx),
+        Command::Top(args) => args.execute(&cx),
+        Command::Stats(args) => args.execute(&cx),
+        Command::Rename(args) => args.execute(&cx),
     };
     match status {
         Ok(status) => exit_code(status),

@@ -37,6 +37,11 @@ pub fn create(
             "a container removed when it ends cannot be restarted: drop one of them",
         ));
     }
+    // A container that keeps running is watched (`stats`) and may be paused (`pause`): on
+    // cgroup v1 both need hierarchies a one-shot run leaves out.
+    let mut run = run;
+    run.cgroup.features.stats = true;
+    run.cgroup.features.freezer = true;
     host.process = run.process.clone();
     host.cgroup = run.cgroup.clone();
     let request = ch04_images::run::prepare(images, run)?;
