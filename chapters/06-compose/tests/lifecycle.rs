@@ -287,3 +287,23 @@ fn two_starts_at_once_make_one_monitor() {
         .count();
     assert_eq!(monitors, 1);
 }
+
+#[test]
+fn pause_freezes_the_container_and_stop_still_ends_a_paused_one() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.detach(&["--name", "frozen", "busybox", "/probe", "sleep", "600"]);
+    bench.ok(&["pause", "frozen"]);
+    let status = bench.ok(&["ps", "--format", "{{.Status}}", "--filter", "name=frozen"]);
+    assert!(status.trim().ends_with("(Paused)"), "{status:?}");
+    let again = bench.tool().args(["pause", "frozen"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is already paused"));
+    bench.ok(&["unpause", "frozen"]);
+    let refused = bench.tool().args(["unpause", "frozen"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not paused"));
+    bench.ok(&["pause", "frozen"]);
+    // A frozen process cannot die of SIGKILL until it is thawed: stop thaws it.
+    bench.ok(&["stop", "-t", "0", "frozen"]);
+    assert_eq!(bench.state(&id)["exit_code"], 137);
+}

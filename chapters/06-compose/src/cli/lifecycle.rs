@@ -8,7 +8,7 @@ use dockyard_support::cli::print_error;
 
 use super::{monitor_command, out};
 use crate::error::Result;
-use crate::lifecycle::{remove, signal, start, stop, wait};
+use crate::lifecycle::{pause, remove, signal, start, stop, wait};
 
 /// `start CONTAINER…`
 #[derive(Debug, Args)]
@@ -48,6 +48,30 @@ pub struct KillArgs {
     /// Container names or ids
     #[arg(required = true)]
     containers: Vec<String>,
+}
+
+/// `pause CONTAINER…` and `unpause CONTAINER…`
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// Container names or ids
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+impl PauseArgs {
+    /// Freezes each container.
+    pub fn pause(&self, cx: &Context) -> Result<i32> {
+        for_each(cx, &self.containers, |c| {
+            pause::pause(cx.store.containers(), c).map(|_| c.to_owned())
+        })
+    }
+
+    /// Thaws each container.
+    pub fn unpause(&self, cx: &Context) -> Result<i32> {
+        for_each(cx, &self.containers, |c| {
+            pause::unpause(cx.store.containers(), c).map(|_| c.to_owned())
+        })
+    }
 }
 
 /// `wait CONTAINER…`

@@ -38,6 +38,10 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Send a signal to running containers (SIGKILL by default)
     Kill(lifecycle::KillArgs),
+    /// Freeze every process of containers (the cgroup freezer)
+    Pause(lifecycle::PauseArgs),
+    /// Thaw paused containers
+    Unpause(lifecycle::PauseArgs),
     /// Wait until containers stop, then print their exit codes
     Wait(lifecycle::WaitArgs),
     /// Remove containers (-f: running ones too)
@@ -90,6 +94,8 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Restart(args) => args.restart(&cx),
         Command::Kill(args) => args.execute(&cx),
         Command::Wait(args) => args.execute(&cx),
+        Command::Pause(args) => args.pause(&cx),
+        Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Monitor { id } => monitor::execute(&cx, id),
         Command::Ps(args) => args.execute(&cx),

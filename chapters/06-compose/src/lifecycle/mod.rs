@@ -3,6 +3,7 @@
 //! prints what they return.
 
 pub mod create;
+pub mod pause;
 pub mod remove;
 pub mod signal;
 pub mod spec;
