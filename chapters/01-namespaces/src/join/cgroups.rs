@@ -11,7 +11,6 @@
 use std::path::{Path, PathBuf};
 
 use dockyard_support::FromIo;
-use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 
@@ -19,7 +18,7 @@ use crate::error::{Error, Result};
 /// The `cgroup.procs` file of every group process `pid` is in, in the hierarchies mounted
 /// here. A hierarchy the host does not mount at all (a named one no one looks at) is skipped;
 /// one whose mounts all show other parts of it is an error.
-pub(super) fn procs_files_of(pid: Pid) -> Result<Vec<PathBuf>> {
+pub(super) fn procs_files_of(pid: u32) -> Result<Vec<PathBuf>> {
     let membership = format!("/proc/{pid}/cgroup");
     let membership = std::fs::read_to_string(&membership)
         .map_err(Error::io("read the container's cgroups", &membership))?;

@@ -56,6 +56,7 @@ use crate::security::seccomp;
 use crate::signals;
 use crate::spec::{ContainerSpec, User};
 use crate::status::{ExitStatus, kill_and_reap, reap, try_reap};
+use crate::steps::StepError;
 use crate::sync;
 use crate::tty;
 use child::ChildEnds;
@@ -143,12 +144,26 @@ impl ExecSpec {
 /// std::process::exit(status.code());
 /// # Ok::<(), ch01_namespaces::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Exec {
     target: u32,
     spec: ExecSpec,
     output: Option<OwnedFd>,
+    verify: Option<Box<TargetCheck>>,
     narrator: Narrator,
+}
+
+/// A caller's proof that a pid is still the container's process: see [`Exec::verify_target`].
+type TargetCheck = dyn Fn(u32) -> std::result::Result<(), StepError>;
+
+impl std::fmt::Debug for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exec")
+            .field("target", &self.target)
+            .field("spec", &self.spec)
+            .field("output", &self.output)
+            .field("verify", &self.verify.is_some())
+            .finish()
+    }
 }
 
 /// How the engine waits for the new process.
@@ -175,8 +190,22 @@ impl Exec {
             target,
             spec,
             output: None,
+            verify: None,
             narrator: Narrator::silent(),
         }
+    }
+
+    /// Refuses the target unless `check(pid)` passes, called once a pidfd holds the process. A
+    /// caller that read the pid from a file (a container's recorded state) proves here that it
+    /// is still the container's process and not a stranger that got the number after the
+    /// container ended: whatever the check reads by pid, the pidfd guarantees it was read
+    /// from the process that is then joined.
+    pub fn verify_target(
+        mut self,
+        check: impl Fn(u32) -> std::result::Result<(), StepError> + 'static,
+    ) -> Self {
+        self.verify = Some(Box::new(check));
+        self
     }
 
     /// Narrates every step through `narrator`.
@@ -192,7 +221,6 @@ impl Exec {
         self
     }
 
-    // ANCHOR: exec_run
     /// Runs the command to its end, forwarding signals and relaying the terminal as
     /// [`crate::Container::run`] does, and returns how it ended.
     ///
@@ -220,7 +248,6 @@ impl Exec {
             .say(Actor::Engine, format!("exec'd process exited: {status}"));
         Ok(status)
     }
-    // ANCHOR_END: exec_run
 
     /// Starts the command and returns once it runs (its `execve` succeeded), leaving the
     /// waiting to the caller: [`Joined::wait`], or a `poll` on the handle, which becomes
@@ -244,7 +271,6 @@ impl Exec {
         Ok(Joined { pid, pidfd })
     }
 
-    // ANCHOR: detach
     /// Starts the command detached (`docker exec -d`), with `/dev/null` as its stdio, and
     /// returns once it runs. The engine forks an intermediate process that forks the command's
     /// and exits at once: the command is then adopted by the host's init (or the nearest
@@ -255,7 +281,6 @@ impl Exec {
         self.output = None;
         self.start(Mode::Detached, current_mask()?).map(drop)
     }
-    // ANCHOR_END: detach
 
     fn refuse_terminal(&self, how: &str) -> Result<()> {
         if self.spec.tty {
@@ -275,7 +300,16 @@ impl Exec {
         let spec = self.spec.command_spec()?;
         make_non_dumpable(n)?;
         let target = Target::open(self.target, n)?;
-        let cgroup_writes = self.cgroup_writes(&target, n)?;
+        if let Some(check) = &self.verify {
+            check(self.target).map_err(|source| Error::Step {
+                step: "verify the container's process".into(),
+                source,
+            })?;
+        }
+        let cgroup_writes = self.cgroup_writes(n)?;
+        // What was read by pid since the pidfd was opened was the container's: the process
+        // is still alive, so its pid was not reused.
+        target.ensure_alive()?;
         let security = &self.spec.security;
         let seccomp = seccomp::compile(&security.seccomp, &security.capabilities)?;
         let (report_read, report_write) =
@@ -335,18 +369,16 @@ impl Exec {
     /// The writes that put the child into its cgroups: `0` (the writer itself) into each
     /// `cgroup.procs` file, made by the child before it enters the container's cgroup
     /// namespace (whose root it could not leave to join them afterwards).
-    fn cgroup_writes(&self, target: &Target, n: &Narrator) -> Result<sync::StepWrites> {
+    fn cgroup_writes(&self, n: &Narrator) -> Result<sync::StepWrites> {
         let files = match &self.spec.cgroups {
             CgroupJoin::Procs(files) => files.clone(),
             CgroupJoin::OfTarget => {
-                let files = cgroups::procs_files_of(target.pid())?;
-                // Read by pid: the pidfd proves it was still the container's process.
-                target.ensure_alive()?;
+                let files = cgroups::procs_files_of(self.target)?;
                 n.say(
                     Actor::Engine,
                     format!(
                         "read /proc/{}/cgroup: {} group(s) to join",
-                        target.pid(),
+                        self.target,
                         files.len()
                     ),
                 );
@@ -376,7 +408,8 @@ fn preflight() -> Result<()> {
 /// Makes the engine non-dumpable before it touches the container. The child inherits the flag
 /// and keeps it until its `execve`: while it is still the engine's program inside the
 /// container, only a process with CAP_SYS_PTRACE may open its `/proc/PID/exe`, `fd/` or `mem`
-/// (ptrace access mode checks, proc(5)), and the container has none.
+/// (ptrace access mode checks, proc(5)), and the container has none. The engine stays so: it
+/// holds descriptors of the container's namespaces, which no one else should reach either.
 fn make_non_dumpable(n: &Narrator) -> Result<()> {
     n.say(Actor::Engine, "prctl(PR_SET_DUMPABLE, 0)");
     nix::sys::prctl::set_dumpable(false).map_err(Error::sys("make the engine non-dumpable"))

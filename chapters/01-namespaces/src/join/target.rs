@@ -24,7 +24,6 @@ use crate::error::{Error, Result};
 use crate::explain::{Actor, Narrator};
 use crate::status::kill_and_reap;
 
-// ANCHOR: joined_namespaces
 /// The namespaces the child enters itself, in the order the fallback enters them one by one:
 /// the mount namespace last, as it changes the root the others' files would be found from.
 const JOINED: &[(CloneFlags, &str)] = &[
@@ -34,7 +33,6 @@ const JOINED: &[(CloneFlags, &str)] = &[
     (CloneFlags::CLONE_NEWCGROUP, "cgroup"),
     (CloneFlags::CLONE_NEWNS, "mnt"),
 ];
-// ANCHOR_END: joined_namespaces
 
 /// A running container's process, held by a pidfd.
 #[derive(Debug)]
@@ -54,7 +52,6 @@ pub(super) fn errno(errno: rustix::io::Errno) -> Errno {
 }
 
 impl Target {
-    // ANCHOR: open_target
     /// Opens a pidfd for `pid`, and checks whether this kernel joins namespaces through it.
     pub(super) fn open(pid: u32, n: &Narrator) -> Result<Self> {
         let raw = rustix::process::Pid::from_raw(pid as i32)
@@ -92,12 +89,6 @@ impl Target {
             Err(e) => return Err(failed(pid as i32, "join the PID namespace")(e)),
         }
         Ok(target)
-    }
-    // ANCHOR_END: open_target
-
-    /// The container process's pid, as the host sees it.
-    pub(super) fn pid(&self) -> Pid {
-        self.pid
     }
 
     /// Fails if the process ended: what was read by its pid since the pidfd was opened was
