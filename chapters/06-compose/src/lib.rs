@@ -17,5 +17,6 @@
 pub mod cli;
 pub mod container;
 mod error;
+pub mod exec;
 
 pub use error::{Error, Result};
