@@ -141,7 +141,7 @@ fn die_with_engine() -> Result<()> {
 /// The writes the engine's setup steps left to this process (see `Step::child_writes`), made
 /// before anything else: chapter 02 joins the container's cgroups here, so the command still
 /// never runs a single instruction outside them.
-fn make_step_writes(writes: &sync::StepWrites, n: &Narrator) -> Result<()> {
+pub(crate) fn make_step_writes(writes: &sync::StepWrites, n: &Narrator) -> Result<()> {
     for (file, value) in writes {
         n.say(
             Actor::Child,
@@ -167,7 +167,7 @@ fn set_hostname(hostname: &str, n: &Narrator) -> Result<()> {
 }
 
 /// Without `-i`, the command reads an empty stdin, as with `docker run`.
-fn stdin_from_dev_null() -> Result<()> {
+pub(crate) fn stdin_from_dev_null() -> Result<()> {
     let null = open(
         "/dev/null",
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
@@ -215,7 +215,7 @@ fn become_command(
 /// CAP_SYS_ADMIN is (the kernel accepts a filter only from a privileged process or one with
 /// `no_new_privs`); the user and groups while CAP_SETUID and CAP_SETGID are; then the sets
 /// the command starts with. Every call after the filter must be one the profile allows.
-fn drop_privileges(
+pub(crate) fn drop_privileges(
     spec: &ContainerSpec,
     identity: &exec::Identity,
     filter: Option<&CompiledFilter>,

@@ -38,7 +38,10 @@
 //!   the terminal while the container runs), `fds` (what the container inherits), `status`
 //!   (how it ended);
 //! - [`Narrator`] (`explain`): `--explain`'s narration of every step; [`Error`]: what can go
-//!   wrong, with its kind.
+//!   wrong, with its kind;
+//! - [`Exec`] (`join`): a new process in a container that already runs (`docker exec`): it
+//!   joins the container's namespaces and cgroups, then goes through the child's last steps
+//!   above (`exec`, [`security`], `tty`) as the container's command did.
 
 mod child;
 pub mod cli;
@@ -48,6 +51,7 @@ mod explain;
 mod fds;
 mod init;
 mod init_program;
+mod join;
 mod mounts;
 mod net;
 mod options;
@@ -64,6 +68,7 @@ mod tty;
 
 pub use error::{Error, Result};
 pub use explain::{Actor, Narrator};
+pub use join::{CgroupJoin, Exec, ExecSpec, Joined};
 pub use mounts::{Mount, MountKind};
 pub use options::{ProcessOptions, resolve_env};
 pub use spawn::Container;

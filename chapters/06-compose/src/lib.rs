@@ -12,6 +12,8 @@
 //!   runs with ([`container::HostConfig`]) and the state its monitor keeps
 //!   ([`container::RunState`]);
 //! - [`lifecycle`]: create, start (a monitor spawned), stop, kill, wait, remove;
+//! - [`exec`]: a process started in a running container (chapter 01's `Exec`), with the
+//!   container's environment, user and confinement; and the health checks' captured runs;
 //! - [`monitor`]: the process that keeps a detached container: its output to the log, its
 //!   exit status, its restart policy;
 //! - [`show`]: containers as `ps`, `inspect`, `top` and `stats` show them: the files read
@@ -22,6 +24,7 @@
 pub mod cli;
 pub mod container;
 mod error;
+pub mod exec;
 pub mod lifecycle;
 pub mod monitor;
 pub mod rename;

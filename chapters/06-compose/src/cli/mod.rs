@@ -2,6 +2,7 @@
 //! carried over. Each subcommand is a module with a clap `Args` struct and an `execute` that
 //! calls the library with plain values and prints what it returns; the library never prints.
 
+pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
 pub mod monitor;
@@ -46,6 +47,8 @@ pub enum Command {
     Wait(lifecycle::WaitArgs),
     /// Remove containers (-f: running ones too)
     Rm(lifecycle::RmArgs),
+    /// Run a command in a running container
+    Exec(Box<exec::ExecArgs>),
     /// List containers
     Ps(ps::PsArgs),
     /// Show containers' (or images') details as JSON
@@ -81,6 +84,10 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Ok(cx) => cx,
         Err(error) => return report(program, &error, invocation),
     };
+    if let Command::Exec(args) = command {
+        // `exec` ends with its own statuses (docker's for a process that cannot start).
+        return args.execute(program, globals);
+    }
     let status = match command {
         Command::Build(args) => return ch05_dockerfile::cli::execute_build(program, globals, args),
         Command::Parse(args) => return ch05_dockerfile::cli::execute_parse(program, globals, args),
@@ -98,6 +105,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Monitor { id } => monitor::execute(&cx, id),
+        Command::Exec(_) => unreachable!("handled above"),
         Command::Ps(args) => args.execute(&cx),
         Command::Inspect(args) => args.execute(&cx),
         Command::Top(args) => args.execute(&cx),
