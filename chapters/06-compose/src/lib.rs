@@ -11,11 +11,14 @@
 //! - [`container`]: a container of this chapter on disk: chapter 03's record, the options it
 //!   runs with ([`container::HostConfig`]) and the state its monitor keeps
 //!   ([`container::RunState`]);
+//! - [`volume`]: named and anonymous volumes, `-v`/`--mount`/`--tmpfs`, and what a container's
+//!   mounts become when it starts;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
 //! - [`Error`]: what can go wrong, with its kind.
 
 pub mod cli;
 pub mod container;
 mod error;
+pub mod volume;
 
 pub use error::{Error, Result};
