@@ -47,6 +47,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A volume, or a `-v`/`--mount`/`--tmpfs`, that cannot be used.
+    #[error(transparent)]
+    Volume(#[from] crate::volume::Error),
     /// A file operation or a system call failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -93,6 +96,7 @@ impl EngineError for Error {
             Error::Invalid { .. } => ErrorKind::InvalidInput,
             Error::Start { .. } => ErrorKind::Internal,
             Error::CorruptState { .. } => ErrorKind::Internal,
+            Error::Volume(inner) => inner.kind(),
             Error::Io(io) => io.kind(),
             Error::Process(inner) => inner.kind(),
             Error::Cgroup(inner) => inner.kind(),
@@ -114,6 +118,7 @@ impl EngineError for Error {
             Error::CorruptState { .. } => {
                 Some("remove the container with `rm -f`; its state cannot be trusted".to_owned())
             }
+            Error::Volume(inner) => inner.hint(),
             Error::Io(_) => None,
             Error::Process(inner) => inner.hint(),
             Error::Cgroup(inner) => inner.hint(),

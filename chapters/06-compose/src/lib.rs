@@ -18,6 +18,8 @@
 //!   exit status, its restart policy;
 //! - [`show`]: containers as `ps`, `inspect`, `top` and `stats` show them: the files read
 //!   together and checked against the processes that exist; [`rename`]: another name;
+//! - [`volume`]: named and anonymous volumes, `-v`/`--mount`/`--tmpfs`, and what a container's
+//!   mounts become when it starts;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
 //! - [`Error`]: what can go wrong, with its kind.
 
@@ -29,5 +31,6 @@ pub mod lifecycle;
 pub mod monitor;
 pub mod rename;
 pub mod show;
+pub mod volume;
 
 pub use error::{Error, Result};

@@ -88,6 +88,9 @@ pub struct RmArgs {
     /// Kill and remove a running container
     #[arg(short = 'f', long)]
     force: bool,
+    /// Remove the container's anonymous volumes too
+    #[arg(short = 'v', long)]
+    volumes: bool,
     /// Container names or ids
     #[arg(required = true)]
     containers: Vec<String>,
@@ -163,7 +166,7 @@ impl RmArgs {
     /// Removes each container.
     pub fn execute(&self, cx: &Context) -> Result<i32> {
         let status = for_each(cx, &self.containers, |c| {
-            remove::remove(cx.store.containers(), c, self.force).map(|_| c.to_owned())
+            remove::remove(cx.store.containers(), c, self.force, self.volumes).map(|_| c.to_owned())
         })?;
         // The layers of an image deleted while a container stood on them go now.
         ch04_images::remove::collect_garbage(&cx.store)?;

@@ -11,6 +11,7 @@ pub mod rename;
 pub mod run;
 pub mod stats;
 pub mod top;
+pub mod volume;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -69,6 +70,9 @@ pub enum Command {
     Build(Box<ch05_dockerfile::cli::build::BuildArgs>),
     /// Read a Dockerfile as BuildKit does (chapter 05)
     Parse(ch05_dockerfile::cli::parse::ParseArgs),
+    /// Manage volumes: create, ls, inspect, rm, prune
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Chapter 04's commands about images and registries
     #[command(flatten)]
     Store(ch04_images::cli::StoreCommand),
@@ -88,6 +92,9 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         // `exec` ends with its own statuses (docker's for a process that cannot start).
         return args.execute(program, globals);
     }
+    if let Command::Volume(command) = command {
+        return volume::execute(program, globals, command);
+    }
     let status = match command {
         Command::Build(args) => return ch05_dockerfile::cli::execute_build(program, globals, args),
         Command::Parse(args) => return ch05_dockerfile::cli::execute_parse(program, globals, args),
@@ -105,7 +112,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Monitor { id } => monitor::execute(&cx, id),
-        Command::Exec(_) => unreachable!("handled above"),
+        Command::Exec(_) | Command::Volume(_) => unreachable!("handled above"),
         Command::Ps(args) => args.execute(&cx),
         Command::Inspect(args) => args.execute(&cx),
         Command::Top(args) => args.execute(&cx),

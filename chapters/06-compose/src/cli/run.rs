@@ -23,6 +23,7 @@ use crate::container::{HostConfig, RestartPolicy};
 use crate::error::{Error, Result};
 use crate::lifecycle::create::{CreateOptions, create};
 use crate::monitor::{self, Mode};
+use crate::volume::MountRequest;
 
 /// `create`'s options: chapter 04's `run`'s, and how the container lives once it runs.
 #[derive(Debug, Args)]
@@ -48,6 +49,15 @@ pub struct CreateArgs {
 
     #[command(flatten)]
     health: HealthArgs,
+
+    /// Mount a volume or a host path: NAME:/path[:ro], /host/path:/path[:ro], or /path (a new
+    /// anonymous volume)
+    #[arg(short = 'v', long = "volume", value_name = "SOURCE:TARGET[:OPTIONS]")]
+    volumes: Vec<String>,
+
+    /// Mount a tmpfs: /path[:size=64m,mode=1777,exec…]
+    #[arg(long = "tmpfs", value_name = "PATH[:OPTIONS]")]
+    tmpfs: Vec<String>,
 
     #[command(flatten)]
     limits: LimitArgs,
@@ -164,7 +174,16 @@ impl CreateArgs {
     /// Creates the container.
     fn create(&self, cx: &Context) -> Result<Record> {
         let cgroup = self.limits.options().map_err(ch04_images::Error::from)?;
-        let process = self.process.options()?;
+        // `--mount` is chapter 01's option read with volumes added: chapter 06 reads it.
+        let mut process_args = self.process.clone();
+        let mount_options = std::mem::take(&mut process_args.mounts);
+        let process = process_args.options()?;
+        let mounts = MountRequest {
+            volumes: self.volumes.clone(),
+            mounts: mount_options,
+            tmpfs: self.tmpfs.clone(),
+            cwd: std::env::current_dir().map_err(Error::io_op("find the working directory"))?,
+        };
         let options = CreateOptions {
             run: ImageRun {
                 image: self.image.clone(),
@@ -185,6 +204,7 @@ impl CreateArgs {
                 stop_timeout: self.stop_timeout,
                 ..HostConfig::default()
             },
+            mounts,
         };
         if let Some(signal) = &self.stop_signal {
             crate::lifecycle::signal::parse(signal)?;

@@ -7,8 +7,11 @@ use ch04_images::ImageStore;
 use ch04_images::run::ImageRun;
 use dockyard_support::Sink;
 
+use ch04_images::oci::ContainerConfig;
+
 use crate::container::{HostConfig, Paths, RestartPolicy, RunState, write_json};
 use crate::error::{Error, Result};
+use crate::volume::{self, MountRequest};
 
 /// What `create` needs: the image and what chapter 04's `run` takes, and how the container
 /// lives once it runs.
@@ -17,8 +20,10 @@ pub struct CreateOptions {
     /// The image, the command's overrides, the process and cgroup options, the name.
     pub run: ImageRun,
     /// The restart policy, `--rm`, the log options, the health check…; its `process` and
-    /// `cgroup` are taken from `run`.
+    /// `cgroup` are taken from `run`, its volumes and mounts from `mounts`.
     pub host: HostConfig,
+    /// `-v`, `--mount` and `--tmpfs`, as written.
+    pub mounts: MountRequest,
 }
 
 /// Creates the container: chapter 03's record and writable layer for the image, and this
@@ -30,7 +35,11 @@ pub fn create(
     n: &Narrator,
     events: &dyn Sink<RunEvent>,
 ) -> Result<Record> {
-    let CreateOptions { run, mut host } = options;
+    let CreateOptions {
+        run,
+        mut host,
+        mounts,
+    } = options;
     if host.auto_remove && host.restart != RestartPolicy::No {
         return Err(Error::invalid(
             "Conflicting options: --restart and --rm",
@@ -45,9 +54,29 @@ pub fn create(
     host.process = run.process.clone();
     host.cgroup = run.cgroup.clone();
     let request = ch04_images::run::prepare(images, run)?;
+    let image_volumes: Vec<String> = match &request.config {
+        Some(config) => serde_json::from_value::<ContainerConfig>(config.clone())
+            .map(|c| c.volumes.into_keys().collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let planned = volume::plan(&mounts, &image_volumes)?;
+    host.volumes = planned.volumes;
+    host.process.mounts = planned.mounts;
     let store = images.containers();
     let record = ch03_union_fs::run::create(store, &request, storage, n, events)?;
-    let saved = save(store, &record, &host);
+    // Volumes are made (and filled from the image) now, as docker's create makes them.
+    let saved = save(store, &record, &host).and_then(|()| {
+        volume::mounts_for(
+            store,
+            &host.volumes,
+            &host.process.mounts,
+            &record.layers,
+            n,
+        )
+        .map(drop)
+        .map_err(Error::from)
+    });
     if let Err(error) = saved {
         let _best_effort = store.remove(&record);
         return Err(error);

@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 const AFTER_KILL: Duration = Duration::from_secs(10);
 
 /// Removes the container `reference` names; a running one only with `force` (it is killed
-/// first).
-pub fn remove(store: &Store, reference: &str, force: bool) -> Result<Live> {
+/// first); its anonymous volumes too with `volumes` (`rm -v`).
+pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Result<Live> {
     let live = Live::find(store, reference)?;
     let orphans = orphaned_processes(&live);
     if live.monitored() || !orphans.is_empty() {
@@ -58,18 +58,24 @@ pub fn remove(store: &Store, reference: &str, force: bool) -> Result<Live> {
             wait_for_exit(pid, Some(AFTER_KILL))?;
         }
     }
-    remove_files(store, &live.record)?;
+    remove_files(store, &live.record, volumes)?;
     Ok(live)
 }
 
-/// Removes the container's record, writable layer and files, and what is left of its cgroup
-/// if its monitor died without removing it.
-pub fn remove_files(store: &Store, record: &Record) -> Result<()> {
+/// Removes the container's record, writable layer and files, what is left of its cgroup if
+/// its monitor died without removing it, and with `volumes` its anonymous volumes that no
+/// other container uses.
+pub fn remove_files(store: &Store, record: &Record, volumes: bool) -> Result<()> {
     let paths = crate::container::Paths::new(store, &record.id);
-    let parent = read_json::<HostConfig>(&paths.host_config())
-        .map(|host| host.cgroup.parent)
-        .unwrap_or_else(|_| ch02_cgroups::DEFAULT_PARENT.to_owned());
+    let host = read_json::<HostConfig>(&paths.host_config()).ok();
+    let parent = host
+        .as_ref()
+        .map(|host| host.cgroup.parent.clone())
+        .unwrap_or_else(|| ch02_cgroups::DEFAULT_PARENT.to_owned());
     store.remove(record)?;
+    if volumes && let Some(host) = &host {
+        crate::volume::remove_anonymous(store, &host.volumes)?;
+    }
     // Empty groups only: their processes are gone. A group still in use is left (and the
     // error ignored): removing the record matters more.
     let _best_effort =

@@ -1,13 +1,14 @@
 //! The process a container runs, rebuilt at every start from what its creation saved: the
 //! image config with the overrides applied (chapter 03's record) and the host config.
 
-use ch01_namespaces::{ContainerId, ContainerSpec};
-use ch03_union_fs::Record;
+use ch01_namespaces::{ContainerId, ContainerSpec, Narrator};
+use ch03_union_fs::{Record, Store};
 use ch04_images::oci::ContainerConfig;
 use ch04_images::run::Overrides;
 
 use crate::container::HostConfig;
 use crate::error::{Error, Result};
+use crate::volume;
 
 /// The config the container runs with (the image's, with `run`'s overrides in).
 pub fn running_config(record: &Record) -> Result<ContainerConfig> {
@@ -20,8 +21,14 @@ pub fn running_config(record: &Record) -> Result<ContainerConfig> {
     }
 }
 
-/// Chapter 01's spec for the next start of the container `record` is.
-pub fn container_spec(record: &Record, host: &HostConfig) -> Result<ContainerSpec> {
+/// Chapter 01's spec for the next start of the container `record` is: its volumes made (and
+/// filled from the image when new and empty) and mounted with its binds and tmpfs mounts.
+pub fn container_spec(
+    store: &Store,
+    record: &Record,
+    host: &HostConfig,
+    n: &Narrator,
+) -> Result<ContainerSpec> {
     let config = running_config(record)?;
     let mut spec = ch04_images::run::spec(
         &config,
@@ -33,5 +40,12 @@ pub fn container_spec(record: &Record, host: &HostConfig) -> Result<ContainerSpe
     if host.process.hostname.is_none() {
         spec.hostname = spec.id.short().to_owned();
     }
+    spec.mounts = volume::mounts_for(
+        store,
+        &host.volumes,
+        &host.process.mounts,
+        &record.layers,
+        n,
+    )?;
     Ok(spec)
 }

@@ -138,7 +138,10 @@ pub fn run(
     };
     let mut delay = restart::Backoff::default();
     loop {
-        let spec = container_spec(&record, &host)?;
+        let spec = match container_spec(store, &record, &host, &Narrator::silent()) {
+            Ok(spec) => spec,
+            Err(error) => return Err(failed_start(&shared, ready.take(), error)),
+        };
         let mut step = MonitorStep {
             shared: shared.clone(),
             ready: ready.take(),
@@ -165,7 +168,7 @@ pub fn run(
             Err(error) => {
                 let error = failed_start(&shared, step.ready.take(), error.into());
                 if host.auto_remove {
-                    let _best_effort = crate::lifecycle::remove::remove_files(store, &record);
+                    let _best_effort = crate::lifecycle::remove::remove_files(store, &record, true);
                 }
                 return Err(error);
             }
@@ -192,7 +195,8 @@ pub fn run(
     let code = shared.get().exit_code.unwrap_or(0);
     shared.update(|s| s.monitor_pid = None)?;
     if host.auto_remove {
-        crate::lifecycle::remove::remove_files(store, &record)?;
+        // `--rm` takes the container's anonymous volumes with it, as docker's does.
+        crate::lifecycle::remove::remove_files(store, &record, true)?;
     }
     Ok(code)
 }
