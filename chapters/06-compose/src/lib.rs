@@ -11,11 +11,14 @@
 //! - [`container`]: a container of this chapter on disk: chapter 03's record, the options it
 //!   runs with ([`container::HostConfig`]) and the state its monitor keeps
 //!   ([`container::RunState`]);
+//! - [`log`]: its output, as docker's `json-file` log: written line by line from the
+//!   container's pipes, rotated, read back with `--tail`, `--since`, `--until`, followed;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
 //! - [`Error`]: what can go wrong, with its kind.
 
 pub mod cli;
 pub mod container;
 mod error;
+pub mod log;
 
 pub use error::{Error, Result};
