@@ -20,6 +20,8 @@
 //!   together and checked against the processes that exist; [`rename`]: another name;
 //! - [`volume`]: named and anonymous volumes, `-v`/`--mount`/`--tmpfs`, and what a container's
 //!   mounts become when it starts;
+//! - [`log`]: its output, as docker's `json-file` log: written line by line from the
+//!   container's pipes, rotated, read back with `--tail`, `--since`, `--until`, followed;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
 //! - [`Error`]: what can go wrong, with its kind.
 
@@ -28,6 +30,7 @@ pub mod container;
 mod error;
 pub mod exec;
 pub mod lifecycle;
+pub mod log;
 pub mod monitor;
 pub mod rename;
 pub mod show;

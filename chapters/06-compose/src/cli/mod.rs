@@ -5,6 +5,7 @@
 pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
+pub mod logs;
 pub mod monitor;
 pub mod ps;
 pub mod rename;
@@ -50,6 +51,8 @@ pub enum Command {
     Rm(lifecycle::RmArgs),
     /// Run a command in a running container
     Exec(Box<exec::ExecArgs>),
+    /// Fetch the logs of a container
+    Logs(logs::LogsArgs),
     /// List containers
     Ps(ps::PsArgs),
     /// Show containers' (or images') details as JSON
@@ -92,6 +95,9 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         // `exec` ends with its own statuses (docker's for a process that cannot start).
         return args.execute(program, globals);
     }
+    if let Command::Logs(args) = command {
+        return logs::execute(program, globals, args);
+    }
     if let Command::Volume(command) = command {
         return volume::execute(program, globals, command);
     }
@@ -112,7 +118,9 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Monitor { id } => monitor::execute(&cx, id),
-        Command::Exec(_) | Command::Volume(_) => unreachable!("handled above"),
+        Command::Exec(_) | Command::Volume(_) | Command::Logs(_) => {
+            unreachable!("handled above")
+        }
         Command::Ps(args) => args.execute(&cx),
         Command::Inspect(args) => args.execute(&cx),
         Command::Top(args) => args.execute(&cx),

@@ -50,6 +50,10 @@ pub struct CreateArgs {
     #[command(flatten)]
     health: HealthArgs,
 
+    /// json-file log options: max-size=SIZE (e.g. 10m), max-file=N
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    log_opts: Vec<String>,
+
     /// Mount a volume or a host path: NAME:/path[:ro], /host/path:/path[:ro], or /path (a new
     /// anonymous volume)
     #[arg(short = 'v', long = "volume", value_name = "SOURCE:TARGET[:OPTIONS]")]
@@ -202,6 +206,7 @@ impl CreateArgs {
                 healthcheck: self.health.healthcheck()?,
                 stop_signal: self.stop_signal.clone(),
                 stop_timeout: self.stop_timeout,
+                log: crate::log::parse_log_options(&self.log_opts)?,
                 ..HostConfig::default()
             },
             mounts,
@@ -252,8 +257,7 @@ impl RunArgs {
             .storage
             .options()
             .map_err(ch04_images::Error::from)?;
-        let log = super::monitor::open_log(cx.store.containers(), &record.id)?;
-        monitor::run(cx.store.containers(), &record.id, &storage, mode, log)
+        monitor::run(cx.store.containers(), &record.id, &storage, mode)
     }
 }
 

@@ -36,7 +36,7 @@ use nix::unistd::Pid;
 use crate::container::{HostConfig, Paths, RunState, Status, read_json, write_json};
 use crate::error::{Error, Result};
 use crate::lifecycle::spec::container_spec;
-pub use pump::{LogSink, Stream};
+use crate::log::LogWriter;
 use pump::{Output, Pump};
 use ready::Ready;
 use restart::Decision;
@@ -99,13 +99,7 @@ impl SharedState {
 /// Runs the monitor of container `id` until the container ends for good; its result is the
 /// container's last exit status. A container that could not start is an error (and, detached,
 /// the starter is told why).
-pub fn run(
-    store: &Store,
-    id: &str,
-    storage: &StorageOptions,
-    mode: Mode,
-    log: Box<dyn LogSink>,
-) -> Result<i32> {
+pub fn run(store: &Store, id: &str, storage: &StorageOptions, mode: Mode) -> Result<i32> {
     let mut record = store.find(id)?;
     let paths = Paths::new(store, &record.id);
     // One monitor per container: a second `start` racing the first finds the lock taken.
@@ -129,11 +123,13 @@ pub fn run(
             ..previous
         },
     );
+    let log = || LogWriter::open(&paths.log(), host.log);
     let (mut output, mut ready) = match mode {
-        Mode::Detached { ready } => (Some((Output::capture(None)?, log)), Some(ready)),
-        Mode::Attached { stdout, stderr } => {
-            (Some((Output::capture(Some((stdout, stderr)))?, log)), None)
-        }
+        Mode::Detached { ready } => (Some((Output::capture(None)?, log()?)), Some(ready)),
+        Mode::Attached { stdout, stderr } => (
+            Some((Output::capture(Some((stdout, stderr)))?, log()?)),
+            None,
+        ),
         Mode::Terminal => (None, None),
     };
     let mut delay = restart::Backoff::default();
@@ -259,7 +255,7 @@ fn failed_start(shared: &SharedState, ready: Option<OwnedFd>, error: Error) -> E
 struct MonitorStep {
     shared: SharedState,
     ready: Option<OwnedFd>,
-    output: Option<(Output, Box<dyn LogSink>)>,
+    output: Option<(Output, LogWriter)>,
     pump: Option<Pump>,
 }
 

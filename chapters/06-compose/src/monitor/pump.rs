@@ -16,25 +16,7 @@ use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::error::{Error, Result};
-
-/// Which of the container's streams a chunk came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Its standard output.
-    Stdout,
-    /// Its standard error.
-    Stderr,
-}
-
-/// Where the container's output is kept: docker's json-file log.
-pub trait LogSink: Send {
-    /// Takes a chunk the container wrote on `stream` at `time_ns` (any length; lines may be
-    /// split across chunks).
-    fn write(&mut self, stream: Stream, bytes: &[u8], time_ns: u64) -> std::io::Result<()>;
-
-    /// The container ended: keep what is left of a line without its newline.
-    fn flush(&mut self, time_ns: u64) -> std::io::Result<()>;
-}
+use crate::log::{LogWriter, Stream};
 
 /// The read ends of the container's output pipes, and where to copy the output besides the
 /// log.
@@ -96,18 +78,18 @@ fn redirect(target: i32) -> Result<OwnedFd> {
 /// The running pump: its thread and the pipe whose closing stops it.
 pub struct Pump {
     stop: OwnedFd,
-    thread: JoinHandle<(Output, Box<dyn LogSink>)>,
+    thread: JoinHandle<(Output, LogWriter)>,
 }
 
 impl Pump {
     /// Starts the pump's thread (the container runs: the monitor clones nothing until
     /// [`Pump::finish`]).
-    pub fn start(output: Output, log: Box<dyn LogSink>) -> Pump {
+    pub fn start(output: Output, log: LogWriter) -> Pump {
         let (stop_read, stop) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
             .expect("a pipe for the pump's stop (descriptors exhausted)");
         let thread = std::thread::spawn(move || {
             let mut log = log;
-            pump(&output, log.as_mut(), &stop_read);
+            pump(&output, &mut log, &stop_read);
             (output, log)
         });
         Pump { stop, thread }
@@ -115,7 +97,7 @@ impl Pump {
 
     /// Stops the pump once the container ended; it drains the pipes first. Returns the pipes
     /// and the log for the next run.
-    pub fn finish(self) -> (Output, Box<dyn LogSink>) {
+    pub fn finish(self) -> (Output, LogWriter) {
         drop(self.stop);
         self.thread.join().expect("the pump thread does not panic")
     }
@@ -124,7 +106,7 @@ impl Pump {
 /// What a read of a pipe gets at most: the pipe's default capacity.
 const CHUNK: usize = 64 * 1024;
 
-fn pump(output: &Output, log: &mut dyn LogSink, stop: &OwnedFd) {
+fn pump(output: &Output, log: &mut LogWriter, stop: &OwnedFd) {
     let mut buffer = vec![0u8; CHUNK];
     loop {
         let mut fds = [
@@ -147,14 +129,15 @@ fn pump(output: &Output, log: &mut dyn LogSink, stop: &OwnedFd) {
         if stopping {
             copy(output, Stream::Stdout, log, &mut buffer);
             copy(output, Stream::Stderr, log, &mut buffer);
-            let _best_effort = log.flush(now_ns());
+            let _best_effort = log.flush_partial(Stream::Stdout, now_ns());
+            let _best_effort = log.flush_partial(Stream::Stderr, now_ns());
             return;
         }
     }
 }
 
 /// Copies what `stream`'s pipe holds now to the log (and the tee), until it is empty.
-fn copy(output: &Output, stream: Stream, log: &mut dyn LogSink, buffer: &mut [u8]) {
+fn copy(output: &Output, stream: Stream, log: &mut LogWriter, buffer: &mut [u8]) {
     let (pipe, tee) = match stream {
         Stream::Stdout => (&output.stdout, output.tee.as_ref().map(|t| &t.0)),
         Stream::Stderr => (&output.stderr, output.tee.as_ref().map(|t| &t.1)),
