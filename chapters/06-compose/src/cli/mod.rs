@@ -16,6 +16,7 @@ pub mod volume;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ch04_images::cli::{Context, Globals};
@@ -25,6 +26,7 @@ use dockyard_support::cli::{Invocation, exit_code, report};
 
 use crate::error::{Error, Result};
 use crate::lifecycle::start::MonitorCommand;
+use crate::monitor::health::Prober;
 
 /// Chapter 06's subcommands, with chapter 05's and those of chapter 04 it keeps.
 #[derive(Debug, Subcommand)]
@@ -69,6 +71,9 @@ pub enum Command {
         /// The container's id
         id: String,
     },
+    /// One health check, for a monitor (not by hand): its result as JSON
+    #[command(hide = true)]
+    HealthCheck(monitor::HealthCheckArgs),
     /// Build an image from a Dockerfile and a context, as the classic `docker build`
     Build(Box<ch05_dockerfile::cli::build::BuildArgs>),
     /// Read a Dockerfile as BuildKit does (chapter 05)
@@ -118,6 +123,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Monitor { id } => monitor::execute(&cx, id),
+        Command::HealthCheck(args) => args.execute(&cx),
         Command::Exec(_) | Command::Volume(_) | Command::Logs(_) => {
             unreachable!("handled above")
         }
@@ -136,14 +142,26 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
 /// How `start` executes a monitor: this very program, with the global options it was given
 /// (the same store, the same storage options) and the hidden `monitor` subcommand.
 pub fn monitor_command(cx: &Context) -> Result<MonitorCommand> {
+    let (program, args) = this_program(cx, "monitor")?;
+    Ok(MonitorCommand { program, args })
+}
+
+/// How a monitor runs a health check: this program's hidden `health-check`.
+pub fn prober(cx: &Context) -> Result<Prober> {
+    let (program, args) = this_program(cx, "health-check")?;
+    Ok(Prober { program, args })
+}
+
+/// This program, with its global options and `subcommand`.
+fn this_program(cx: &Context, subcommand: &str) -> Result<(PathBuf, Vec<OsString>)> {
     let program = std::env::current_exe().map_err(Error::io_op("find this program"))?;
     let storage = &cx.globals.storage;
     let mut args: Vec<OsString> = vec!["--root".into(), storage.root.clone().into()];
     for option in &storage.storage_opt {
         args.extend(["--storage-opt".into(), option.into()]);
     }
-    args.push("monitor".into());
-    Ok(MonitorCommand { program, args })
+    args.push(subcommand.into());
+    Ok((program, args))
 }
 
 /// Writes to stdout, as every command's output goes.

@@ -257,7 +257,13 @@ impl RunArgs {
             .storage
             .options()
             .map_err(ch04_images::Error::from)?;
-        monitor::run(cx.store.containers(), &record.id, &storage, mode)
+        monitor::run(
+            cx.store.containers(),
+            &record.id,
+            &storage,
+            mode,
+            super::prober(cx)?,
+        )
     }
 }
 

@@ -19,6 +19,7 @@
 //! The monitor clones the container from a single thread (chapter 01's rule): its pump thread
 //! starts only once the container runs and ends before the next start.
 
+pub mod health;
 mod pump;
 pub mod ready;
 pub mod restart;
@@ -33,10 +34,11 @@ use dockyard_support::FromIo;
 use dockyard_support::clock::now_ns;
 use nix::unistd::Pid;
 
-use crate::container::{HostConfig, Paths, RunState, Status, read_json, write_json};
+use crate::container::{Health, HostConfig, Paths, RunState, Status, read_json, write_json};
 use crate::error::{Error, Result};
-use crate::lifecycle::spec::container_spec;
+use crate::lifecycle::spec::{container_spec, running_config};
 use crate::log::LogWriter;
+use health::{Check, Checker, Prober};
 use pump::{Output, Pump};
 use ready::Ready;
 use restart::Decision;
@@ -99,7 +101,13 @@ impl SharedState {
 /// Runs the monitor of container `id` until the container ends for good; its result is the
 /// container's last exit status. A container that could not start is an error (and, detached,
 /// the starter is told why).
-pub fn run(store: &Store, id: &str, storage: &StorageOptions, mode: Mode) -> Result<i32> {
+pub fn run(
+    store: &Store,
+    id: &str,
+    storage: &StorageOptions,
+    mode: Mode,
+    prober: Prober,
+) -> Result<i32> {
     let mut record = store.find(id)?;
     let paths = Paths::new(store, &record.id);
     // One monitor per container: a second `start` racing the first finds the lock taken.
@@ -123,6 +131,12 @@ pub fn run(store: &Store, id: &str, storage: &StorageOptions, mode: Mode) -> Res
             ..previous
         },
     );
+    let config = running_config(&record)?;
+    let check = health::check_of(
+        config.healthcheck.as_ref(),
+        host.healthcheck.as_ref(),
+        config.shell.as_deref(),
+    );
     let log = || LogWriter::open(&paths.log(), host.log);
     let (mut output, mut ready) = match mode {
         Mode::Detached { ready } => (Some((Output::capture(None)?, log()?)), Some(ready)),
@@ -143,6 +157,10 @@ pub fn run(store: &Store, id: &str, storage: &StorageOptions, mode: Mode) -> Res
             ready: ready.take(),
             pump: None,
             output: output.take(),
+            health: check
+                .clone()
+                .map(|check| (check, prober.clone(), record.id.clone())),
+            checker: None,
         };
         let started_ns = now_ns();
         let end = ch03_union_fs::run::start(
@@ -154,6 +172,9 @@ pub fn run(store: &Store, id: &str, storage: &StorageOptions, mode: Mode) -> Res
             &Narrator::silent(),
             &mut [&mut step],
         );
+        if let Some(checker) = step.checker.take() {
+            checker.finish();
+        }
         // The pump drains what the container wrote last, then hands the pipes back.
         output = match step.pump.take() {
             Some(pump) => Some(pump.finish()),
@@ -226,9 +247,6 @@ fn record_end(shared: &SharedState, end: &RunEnd, decision: &Decision) -> Result
         s.exit_code = Some(end.status.code());
         s.finished_ns = Some(now_ns());
         s.oom_killed = oom;
-        if let Some(health) = &mut s.health {
-            health.status = crate::container::HealthStatus::Unhealthy;
-        }
     })
 }
 
@@ -257,6 +275,8 @@ struct MonitorStep {
     ready: Option<OwnedFd>,
     output: Option<(Output, LogWriter)>,
     pump: Option<Pump>,
+    health: Option<(Check, Prober, String)>,
+    checker: Option<Checker>,
 }
 
 impl Step for MonitorStep {
@@ -269,10 +289,13 @@ impl Step for MonitorStep {
     }
 
     fn started(&mut self, child: Pid, _n: &Narrator) {
+        let started_ns = now_ns();
+        let checked = self.health.is_some();
         let saved = self.shared.update(|s| {
+            s.health = checked.then(Health::default);
             s.status = Status::Running;
             s.pid = Some(child.as_raw() as u32);
-            s.started_ns = Some(now_ns());
+            s.started_ns = Some(started_ns);
             s.finished_ns = None;
             s.exit_code = None;
             s.error = None;
@@ -287,6 +310,10 @@ impl Step for MonitorStep {
         }
         if let Some((output, log)) = self.output.take() {
             self.pump = Some(Pump::start(output, log));
+        }
+        if let Some((check, prober, id)) = self.health.clone() {
+            let shared = self.shared.clone();
+            self.checker = Some(Checker::start(shared, prober, id, check, started_ns));
         }
     }
 
