@@ -30,7 +30,6 @@ enum Command {
     /// Run a command in new namespaces, with DIR as its root filesystem
     Run(RunArgs),
     /// Run a command in a running container, given the host pid of one of its processes
-    #[command(hide = true)]
     Exec(ExecArgs),
 }
 

@@ -54,7 +54,8 @@ fn main() -> ExitCode {
 fn run(args: &RunArgs, explain: bool) -> Result<i32, Error> {
     let options = args.limits.options()?;
     let command = &args.process;
-    let spec = (command.process.options()?).to_spec(args.rootfs.clone(), command.command.clone())?;
+    let spec =
+        (command.process.options()?).to_spec(args.rootfs.clone(), command.command.clone())?;
     let mut cgroup = CgroupStep::new(
         CGROUP_ROOT,
         &options.parent,

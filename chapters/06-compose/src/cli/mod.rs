@@ -155,6 +155,12 @@ pub fn prober(cx: &Context) -> Result<Prober> {
 /// This program, with its global options and `subcommand`.
 fn this_program(cx: &Context, subcommand: &str) -> Result<(PathBuf, Vec<OsString>)> {
     let program = std::env::current_exe().map_err(Error::io_op("find this program"))?;
+    // A program replaced on disk while it runs (an upgrade, a rebuild) reads as
+    // "PATH (deleted)": the new program at PATH is the one to execute.
+    let program = match program.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(path) => PathBuf::from(path),
+        None => program,
+    };
     let storage = &cx.globals.storage;
     let mut args: Vec<OsString> = vec!["--root".into(), storage.root.clone().into()];
     for option in &storage.storage_opt {

@@ -34,6 +34,7 @@ pub struct MonitorCommand {
 /// The descriptor on which a monitor answers.
 pub const READY_FD: i32 = 3;
 
+// ANCHOR: start
 /// Starts the container `reference` names under a new monitor and waits until its command
 /// runs. A container that runs already is left as it is.
 pub fn start(store: &Store, reference: &str, monitor: &MonitorCommand) -> Result<Live> {
@@ -88,3 +89,4 @@ pub fn start(store: &Store, reference: &str, monitor: &MonitorCommand) -> Result
         }),
     }
 }
+// ANCHOR_END: start

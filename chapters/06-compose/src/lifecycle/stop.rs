@@ -26,6 +26,7 @@ pub const DEFAULT_TIMEOUT: u32 = 10;
 /// How long a monitor may take to record the end of a container SIGKILL ended.
 const AFTER_KILL: Duration = Duration::from_secs(10);
 
+// ANCHOR: stop
 /// Stops the container `reference` names; a container that is not running is left as it is.
 /// `timeout` overrides the container's own wait (seconds; negative waits for ever, as docker).
 pub fn stop(store: &Store, reference: &str, timeout: Option<i64>) -> Result<Live> {
@@ -58,6 +59,7 @@ pub fn stop(store: &Store, reference: &str, timeout: Option<i64>) -> Result<Live
     }
     Ok(Live::of(store, live.record))
 }
+// ANCHOR_END: stop
 
 /// Sends `signal` to the running container `reference` names (`kill -s`).
 pub fn kill(store: &Store, reference: &str, signal: Signal) -> Result<Live> {

@@ -22,6 +22,7 @@ use super::Stream;
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
+// ANCHOR: encode_entry
 /// Appends one entry, its closing newline included, to `out`: what docker writes for a
 /// line `log` (its own newline, if it has one, included) of `stream` at `time_ns`.
 ///
@@ -49,6 +50,7 @@ pub fn encode_entry(out: &mut Vec<u8>, log: &[u8], stream: Stream, time_ns: u64)
     out.extend_from_slice(format_time(time_ns).as_bytes());
     out.extend_from_slice(b"\"}\n");
 }
+// ANCHOR_END: encode_entry
 
 /// Appends `bytes` as a JSON string, quotes included, escaped as docker escapes it.
 pub fn escape_string(out: &mut Vec<u8>, bytes: &[u8]) {

@@ -84,6 +84,7 @@ impl LogWriter {
         &self.path
     }
 
+    // ANCHOR: write
     /// Logs `bytes` read from `stream` at `time_ns` (nanoseconds since the epoch): every line
     /// they complete, and every 16 KiB piece of a line too long to wait for.
     pub fn write(&mut self, stream: Stream, bytes: &[u8], time_ns: u64) -> Result<()> {
@@ -122,6 +123,7 @@ impl LogWriter {
         }
         self.write_out()
     }
+    // ANCHOR_END: write
 
     /// Logs what is left of `stream`'s last line, without a newline: the stream ended (the
     /// container closed it, or exited) before the line did.
@@ -163,6 +165,7 @@ impl LogWriter {
         Ok(())
     }
 
+    // ANCHOR: rotate
     /// Moves the full file out of the way and starts a new one: `.1` becomes `.2`… up to
     /// `max-file - 1`, whose file is dropped; the current file becomes `.1`. With
     /// `max-file=1` the current file is unlinked instead: a reader that has it open (`logs
@@ -185,6 +188,7 @@ impl LogWriter {
         self.size = 0;
         Ok(())
     }
+    // ANCHOR_END: rotate
 }
 
 /// The `n`th rotated file of the log at `path`: `<id>-json.log.<n>`, `.1` the newest.

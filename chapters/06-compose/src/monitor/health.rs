@@ -94,6 +94,7 @@ pub fn check_of(
     })
 }
 
+// ANCHOR: record
 /// Records a check's result: docker's rules for the status and the failing streak.
 pub fn record(health: &mut Health, result: HealthResult, check: &Check, started_ns: u64) {
     if result.exit_code == 0 {
@@ -114,6 +115,7 @@ pub fn record(health: &mut Health, result: HealthResult, check: &Check, started_
         health.log.remove(0);
     }
 }
+// ANCHOR_END: record
 
 /// What a check process prints: how its command ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -98,6 +98,7 @@ impl SharedState {
     }
 }
 
+// ANCHOR: run
 /// Runs the monitor of container `id` until the container ends for good; its result is the
 /// container's last exit status. A container that could not start is an error (and, detached,
 /// the starter is told why).
@@ -108,17 +109,14 @@ pub fn run(
     mode: Mode,
     prober: Prober,
 ) -> Result<i32> {
-    let mut record = store.find(id)?;
+    let record = store.find(id)?;
     let paths = Paths::new(store, &record.id);
     // One monitor per container: a second `start` racing the first finds the lock taken.
-    let _lock = match lock(&paths)? {
-        Some(lock) => lock,
-        None => {
-            if let Mode::Detached { ready } = mode {
-                ready::send(ready, &Ready::Started);
-            }
-            return Ok(0);
+    let Some(_lock) = lock(&paths)? else {
+        if let Mode::Detached { ready } = mode {
+            ready::send(ready, &Ready::Started);
         }
+        return Ok(0);
     };
     let host: HostConfig = read_json(&paths.host_config())?;
     let previous: RunState = read_json(&paths.state()).unwrap_or_default();
@@ -127,7 +125,8 @@ pub fn run(
         RunState {
             status: Status::Created,
             monitor_pid: Some(std::process::id()),
-            restart_count: previous.restart_count,
+            // A start by hand counts restarts from zero again, as docker's.
+            restart_count: 0,
             ..previous
         },
     );
@@ -138,84 +137,122 @@ pub fn run(
         config.shell.as_deref(),
     );
     let log = || LogWriter::open(&paths.log(), host.log);
-    let (mut output, mut ready) = match mode {
+    let (output, ready) = match mode {
         Mode::Detached { ready } => (Some((Output::capture(None)?, log()?)), Some(ready)),
-        Mode::Attached { stdout, stderr } => (
-            Some((Output::capture(Some((stdout, stderr)))?, log()?)),
-            None,
-        ),
+        Mode::Attached { stdout, stderr } => {
+            let tee = Some((stdout, stderr));
+            (Some((Output::capture(tee)?, log()?)), None)
+        }
         Mode::Terminal => (None, None),
     };
-    let mut delay = restart::Backoff::default();
-    loop {
-        let spec = match container_spec(store, &record, &host, &Narrator::silent()) {
-            Ok(spec) => spec,
-            Err(error) => return Err(failed_start(&shared, ready.take(), error)),
-        };
+    let mut monitor = Monitor {
+        store,
+        storage,
+        record,
+        paths,
+        host,
+        shared,
+        health: check.map(|check| (check, prober)),
+        output,
+        ready,
+    };
+    monitor.keep()?;
+    let code = monitor.shared.get().exit_code.unwrap_or(0);
+    monitor.shared.update(|s| s.monitor_pid = None)?;
+    if monitor.host.auto_remove {
+        // `--rm` takes the container's anonymous volumes with it, as docker's does.
+        crate::lifecycle::remove::remove_files(store, &monitor.record, true)?;
+    }
+    Ok(code)
+}
+// ANCHOR_END: run
+
+/// What a monitor holds between two runs of its container.
+struct Monitor<'a> {
+    store: &'a Store,
+    storage: &'a StorageOptions,
+    record: ch03_union_fs::Record,
+    paths: Paths,
+    host: HostConfig,
+    shared: SharedState,
+    health: Option<(Check, Prober)>,
+    output: Option<(Output, LogWriter)>,
+    ready: Option<OwnedFd>,
+}
+
+impl Monitor<'_> {
+    // ANCHOR: keep
+    /// Runs the container, and again as long as its restart policy says so.
+    fn keep(&mut self) -> Result<()> {
+        let mut delay = restart::Backoff::default();
+        loop {
+            let started_ns = now_ns();
+            let end = match self.run_once() {
+                Ok(end) => end,
+                Err(error) => {
+                    let error = failed_start(&self.shared, self.ready.take(), error);
+                    if self.host.auto_remove {
+                        let _best_effort =
+                            crate::lifecycle::remove::remove_files(self.store, &self.record, true);
+                    }
+                    return Err(error);
+                }
+            };
+            let stopped_by_user = || self.paths.stop_requested().exists();
+            let restarts = self.shared.get().restart_count;
+            let decision =
+                restart::decide(&self.host.restart, &end.status, restarts, stopped_by_user());
+            record_end(&self.shared, &end, &decision)?;
+            if decision == Decision::Stay {
+                return Ok(());
+            }
+            let ran_ns = now_ns().saturating_sub(started_ns);
+            if !delay.wait(ran_ns, stopped_by_user) {
+                return self.shared.update(|s| s.status = Status::Exited);
+            }
+            self.shared.update(|s| s.restart_count += 1)?;
+        }
+    }
+    // ANCHOR_END: keep
+
+    // ANCHOR: run_once
+    /// Starts the container once and waits for its end: chapter 03's `start` with the
+    /// monitor's step, which learns when the command runs; then the checker and the pump are
+    /// stopped (the pump drains the pipes first) before the end is recorded.
+    fn run_once(&mut self) -> Result<RunEnd> {
+        let spec = container_spec(self.store, &self.record, &self.host, &Narrator::silent())?;
         let mut step = MonitorStep {
-            shared: shared.clone(),
-            ready: ready.take(),
+            shared: self.shared.clone(),
+            ready: self.ready.take(),
             pump: None,
-            output: output.take(),
-            health: check
+            output: self.output.take(),
+            health: self
+                .health
                 .clone()
-                .map(|check| (check, prober.clone(), record.id.clone())),
+                .map(|(c, p)| (c, p, self.record.id.clone())),
             checker: None,
         };
-        let started_ns = now_ns();
         let end = ch03_union_fs::run::start(
-            store,
-            &mut record,
+            self.store,
+            &mut self.record,
             spec,
-            &host.cgroup,
-            storage,
+            &self.host.cgroup,
+            self.storage,
             &Narrator::silent(),
             &mut [&mut step],
         );
         if let Some(checker) = step.checker.take() {
             checker.finish();
         }
-        // The pump drains what the container wrote last, then hands the pipes back.
-        output = match step.pump.take() {
+        self.output = match step.pump.take() {
             Some(pump) => Some(pump.finish()),
             None => step.output.take(),
         };
-        let end = match end {
-            Ok(end) => end,
-            Err(error) => {
-                let error = failed_start(&shared, step.ready.take(), error.into());
-                if host.auto_remove {
-                    let _best_effort = crate::lifecycle::remove::remove_files(store, &record, true);
-                }
-                return Err(error);
-            }
-        };
-        let decision = restart::decide(
-            &host.restart,
-            &end.status,
-            shared.get().restart_count,
-            paths.stop_requested().exists(),
-        );
-        record_end(&shared, &end, &decision)?;
-        match decision {
-            Decision::Stay => break,
-            Decision::Restart => {
-                let ran_ns = now_ns().saturating_sub(started_ns);
-                if !delay.wait(ran_ns, || paths.stop_requested().exists()) {
-                    shared.update(|s| s.status = Status::Exited)?;
-                    break;
-                }
-                shared.update(|s| s.restart_count += 1)?;
-            }
-        }
+        // A starter still waiting (the command never ran) learns why from `keep`.
+        self.ready = step.ready.take();
+        Ok(end?)
     }
-    let code = shared.get().exit_code.unwrap_or(0);
-    shared.update(|s| s.monitor_pid = None)?;
-    if host.auto_remove {
-        // `--rm` takes the container's anonymous volumes with it, as docker's does.
-        crate::lifecycle::remove::remove_files(store, &record, true)?;
-    }
-    Ok(code)
+    // ANCHOR_END: run_once
 }
 
 /// Takes the container's monitor lock (`monitor.lock`, an flock held for the monitor's life);
@@ -288,6 +325,7 @@ impl Step for MonitorStep {
         Ok(())
     }
 
+    // ANCHOR: started
     fn started(&mut self, child: Pid, _n: &Narrator) {
         let started_ns = now_ns();
         let checked = self.health.is_some();
@@ -316,6 +354,7 @@ impl Step for MonitorStep {
             self.checker = Some(Checker::start(shared, prober, id, check, started_ns));
         }
     }
+    // ANCHOR_END: started
 
     fn teardown(&mut self, _n: &Narrator) -> std::result::Result<(), StepError> {
         Ok(())

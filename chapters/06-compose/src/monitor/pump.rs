@@ -56,6 +56,7 @@ impl Drop for Output {
     }
 }
 
+// ANCHOR: redirect
 /// Replaces descriptor `target` with a new pipe's write end; returns the read end,
 /// non-blocking (the pump reads until a pipe is empty) and closed on exec.
 fn redirect(target: i32) -> Result<OwnedFd> {
@@ -74,6 +75,7 @@ fn redirect(target: i32) -> Result<OwnedFd> {
     }
     Ok(read)
 }
+// ANCHOR_END: redirect
 
 /// The running pump: its thread and the pipe whose closing stops it.
 pub struct Pump {
@@ -106,6 +108,7 @@ impl Pump {
 /// What a read of a pipe gets at most: the pipe's default capacity.
 const CHUNK: usize = 64 * 1024;
 
+// ANCHOR: pump
 fn pump(output: &Output, log: &mut LogWriter, stop: &OwnedFd) {
     let mut buffer = vec![0u8; CHUNK];
     loop {
@@ -135,6 +138,7 @@ fn pump(output: &Output, log: &mut LogWriter, stop: &OwnedFd) {
         }
     }
 }
+// ANCHOR_END: pump
 
 /// Copies what `stream`'s pipe holds now to the log (and the tee), until it is empty.
 fn copy(output: &Output, stream: Stream, log: &mut LogWriter, buffer: &mut [u8]) {

@@ -24,6 +24,7 @@ pub enum Decision {
     Restart,
 }
 
+// ANCHOR: decide
 /// Docker's rule: `policy`, the status it ended with, how often it was restarted already, and
 /// whether a user stopped it.
 pub fn decide(
@@ -46,6 +47,7 @@ pub fn decide(
         Decision::Stay
     }
 }
+// ANCHOR_END: decide
 
 /// The first delay.
 const FIRST_DELAY: Duration = Duration::from_millis(100);
@@ -63,6 +65,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    // ANCHOR: backoff
     /// The delay before the next start, after a run that lasted `ran`.
     pub fn next(&mut self, ran: Duration) -> Duration {
         let delay = match self.delay {
@@ -73,6 +76,7 @@ impl Backoff {
         self.delay = Some(delay);
         delay
     }
+    // ANCHOR_END: backoff
 
     /// Waits the next delay after a run of `ran_ns`; false if `stopped` became true meanwhile
     /// (the container is not to start again).

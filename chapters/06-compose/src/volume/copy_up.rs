@@ -170,6 +170,7 @@ fn flattened(volumes: &Volumes, layers: &[PathBuf], n: &Narrator) -> Result<Imag
     Ok(root)
 }
 
+// ANCHOR: fill
 /// Fills `volume` with the image's files at `target` if the volume is empty; `true` if it
 /// copied something.
 pub fn fill(
@@ -206,6 +207,7 @@ pub fn fill(
     let removed = remove_tree(&staging);
     copied.and(removed).map(|()| true)
 }
+// ANCHOR_END: fill
 
 /// Copies the tree at `source` into `staging`, moves it into `data`, and gives `data` the
 /// owner and mode of `source`.

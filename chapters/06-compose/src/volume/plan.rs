@@ -37,6 +37,7 @@ pub struct VolumePlan {
     pub mounts: Vec<Mount>,
 }
 
+// ANCHOR: plan
 /// Reads the command line's mounts and adds an anonymous volume for each of the image's
 /// `VOLUME` paths (`image_volumes`, the config's `Volumes` keys) that no mount targets.
 /// Two mounts on one target are refused, as docker refuses them.
@@ -80,6 +81,7 @@ where
     }
     Ok(plan)
 }
+// ANCHOR_END: plan
 
 #[cfg(test)]
 mod tests {

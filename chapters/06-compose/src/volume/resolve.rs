@@ -14,6 +14,7 @@ use super::error::{Error, Result};
 use super::store::{CreateOptions, Volumes};
 use crate::container::VolumeUse;
 
+// ANCHOR: mounts_for
 /// The mounts a container starts with: one for each of its `volumes` (created on first use,
 /// filled from the image's `layers` when empty unless `no_copy`) and its binds and tmpfs
 /// `mounts` (a bind's missing host directory is created, as docker does at start), sorted so
@@ -81,6 +82,7 @@ pub fn mounts_for(
     });
     Ok(resolved)
 }
+// ANCHOR_END: mounts_for
 
 /// Creates a bind's host directory if nothing is there (`-v /srv/new:/data`): `mkdir -p`,
 /// mode 0755. Something else in the way (a file) is left for the mount to use or refuse.
