@@ -19,7 +19,7 @@ use nix::fcntl::OFlag;
 
 use super::Live;
 use crate::error::{Error, Result};
-use crate::monitor::ready::{self, Ready};
+use crate::lifecycle::ready::{self, Ready};
 
 /// How to execute a monitor: a program and its arguments before the container's id (the
 /// CLI's own binary with its global options and `monitor`).

@@ -21,7 +21,6 @@
 
 pub mod health;
 mod pump;
-pub mod ready;
 pub mod restart;
 
 use std::os::fd::OwnedFd;
@@ -36,11 +35,11 @@ use nix::unistd::Pid;
 
 use crate::container::{Health, HostConfig, Paths, RunState, Status, read_json, write_json};
 use crate::error::{Error, Result};
+use crate::lifecycle::ready::{self, Ready};
 use crate::lifecycle::spec::{container_spec, running_config};
 use crate::log::LogWriter;
 use health::{Check, Checker, Prober};
 use pump::{Output, Pump};
-use ready::Ready;
 use restart::Decision;
 
 /// Where the container's output goes besides its log.

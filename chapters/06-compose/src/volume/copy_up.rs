@@ -36,7 +36,8 @@ use rustix::io::Errno;
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
 use super::error::{Error, Result};
-use super::store::{Volume, Volumes, remove_tree};
+use super::record::Volume;
+use super::store::{Volumes, remove_tree};
 
 /// How the target is looked up in the image: inside it, and never through `/proc`'s links.
 const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);

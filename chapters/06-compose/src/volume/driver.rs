@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use ch01_namespaces::MountKind;
 
 use super::error::{Error, Result};
+use super::record::Volume;
 use super::spec::{TmpfsOptions, tmpfs_options};
-use super::store::Volume;
 
 /// The option keys docker's local driver knows.
 const KNOWN: [&str; 4] = ["type", "device", "o", "size"];

@@ -26,19 +26,22 @@
 
 pub mod copy_up;
 pub mod driver;
-mod error;
+/// Its errors live with the crate's (each wraps the other).
+use crate::error::volume as error;
 pub mod name;
 pub mod plan;
 pub mod prune;
+pub mod record;
 pub mod resolve;
 pub mod spec;
 pub mod store;
 pub mod usage;
 pub mod view;
 
-pub use error::{Error, Result};
+pub use crate::error::volume::{Error, Result};
 pub use plan::{MountRequest, VolumePlan, plan};
 pub use prune::Pruned;
+pub use record::{Metadata, Volume};
 pub use resolve::{mounts_for, remove_anonymous};
-pub use store::{CreateOptions, Metadata, Volume, Volumes};
+pub use store::{CreateOptions, Volumes};
 pub use view::{Document, Filters};

@@ -419,7 +419,7 @@ impl MountFields {
                 self.volume_options = true;
                 self.no_copy = boolean()?;
             }
-            "volume-driver" if text == super::store::LOCAL_DRIVER => self.volume_options = true,
+            "volume-driver" if text == super::record::LOCAL_DRIVER => self.volume_options = true,
             "volume-driver" => {
                 return Err(format!(
                     "error looking up volume plugin {text}: plugin \"{text}\" not found"

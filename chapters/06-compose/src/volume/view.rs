@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::error::{Error, Result};
-use super::store::Volume;
+use super::record::Volume;
 
 /// The label docker 23+ puts on the anonymous volumes it makes for containers.
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
@@ -147,7 +147,7 @@ impl Filters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::volume::store::Metadata;
+    use crate::volume::record::Metadata;
 
     fn volume(name: &str, labels: &[(&str, &str)], anonymous: bool) -> Volume {
         Volume {

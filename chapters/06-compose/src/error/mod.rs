@@ -3,6 +3,8 @@
 
 use dockyard_support::{EngineError, ErrorKind, IoError};
 
+pub mod volume;
+
 /// A chapter 06 failure, one line naming the cause; [`EngineError::hint`] says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -49,7 +51,7 @@ pub enum Error {
     },
     /// A volume, or a `-v`/`--mount`/`--tmpfs`, that cannot be used.
     #[error(transparent)]
-    Volume(#[from] crate::volume::Error),
+    Volume(#[from] volume::Error),
     /// A file operation or a system call failed.
     #[error(transparent)]
     Io(#[from] IoError),
