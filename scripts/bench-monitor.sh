@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "$0: containers need root; run with sudo" >&2; exit 1; }
 
 cargo build --release -q -p ch06-compose
-tool=$PWD/target/release/ch06-compose
+tool=${CARGO_TARGET_DIR:-$PWD/target}/release/ch06-compose
 work=$(mktemp -d /tmp/dockyard-bench.XXXXXX)
 state=$work/state
 cleanup() {

@@ -307,3 +307,84 @@ fn pause_freezes_the_container_and_stop_still_ends_a_paused_one() {
     bench.ok(&["stop", "-t", "0", "frozen"]);
     assert_eq!(bench.state(&id)["exit_code"], 137);
 }
+
+#[test]
+fn container_prune_removes_what_does_not_run() {
+    require_root!();
+    let bench = Bench::new();
+    let running = bench.detach(&["busybox", "/probe", "sleep", "600"]);
+    let exited = bench.detach(&["busybox", "true"]);
+    bench.wait_for(&exited, "it ends", |s| s["status"] == "exited");
+    let created = bench.ok(&["create", "busybox", "true"]).trim().to_owned();
+    let report = bench.ok(&["container", "prune", "-f"]);
+    let mut expected = vec![exited.clone(), created.clone()];
+    expected.sort();
+    let mut deleted: Vec<String> = report
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    deleted.sort();
+    assert!(report.starts_with("Deleted Containers:\n"), "{report}");
+    assert_eq!(deleted, expected, "{report}");
+    assert!(report.contains("Total reclaimed space: "), "{report}");
+    assert_eq!(bench.containers(), vec![running]);
+}
+
+#[test]
+fn start_a_and_attach_show_the_output_and_end_with_the_status() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench
+        .ok(&[
+            "create",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 5",
+        ])
+        .trim()
+        .to_owned();
+    let output = bench.tool().args(["start", "-a", &id]).output().unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "err\n");
+    let refused = bench.tool().args(["attach", &id]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("You cannot attach to a stopped container")
+    );
+
+    let running = bench.detach(&[
+        "busybox",
+        "sh",
+        "-c",
+        "while ! test -e /tmp/go; do sleep 0.05; done; echo later; exit 7",
+    ]);
+    let attach = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ch06-compose"))
+        .arg("--root")
+        .arg(bench.root())
+        .args(["attach", &running])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once attach has the log open it sees everything written after: "later" comes only
+    // after /tmp/go exists.
+    let log = bench
+        .container_dir(&running)
+        .join(format!("{running}-json.log"));
+    let fds = format!("/proc/{}/fd", attach.id());
+    let following = wait_until(Duration::from_secs(10), || {
+        std::fs::read_dir(&fds).is_ok_and(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == log))
+        })
+    });
+    assert!(following, "attach opens the log");
+    bench.ok(&["exec", &running, "touch", "/tmp/go"]);
+    let attached = attach.wait_with_output().unwrap();
+    assert_eq!(attached.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&attached.stdout), "later\n");
+}

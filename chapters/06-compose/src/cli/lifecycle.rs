@@ -7,12 +7,18 @@ use clap::Args;
 use dockyard_support::cli::print_error;
 
 use super::{monitor_command, out};
-use crate::error::Result;
-use crate::lifecycle::{pause, remove, signal, start, stop, wait};
+use dockyard_support::FromIo;
 
-/// `start CONTAINER…`
+use crate::error::{Error, Result};
+use crate::lifecycle::{pause, prune, remove, signal, start, stop, wait};
+
+/// `start [-a] CONTAINER…`
 #[derive(Debug, Args)]
 pub struct StartArgs {
+    /// Attach to the container's output and exit with its status (one container only)
+    #[arg(short = 'a', long)]
+    attach: bool,
+
     /// Container names or ids
     #[arg(required = true)]
     containers: Vec<String>,
@@ -50,6 +56,30 @@ pub struct KillArgs {
     containers: Vec<String>,
 }
 
+/// `attach CONTAINER`
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Container name or id
+    container: String,
+}
+
+impl AttachArgs {
+    /// Shows what the running container writes from now on, until it stops; its status is
+    /// the container's. (Its standard input is not attached: a detached container's is
+    /// `/dev/null`.)
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let live = crate::lifecycle::Live::find(cx.store.containers(), &self.container)?;
+        if !live.running() {
+            return Err(Error::conflict(
+                "You cannot attach to a stopped container, start it first",
+                "start it with `start -a`, which attaches too",
+            ));
+        }
+        super::logs::follow_output(&live.paths, None)?;
+        wait::wait(cx.store.containers(), &self.container)
+    }
+}
+
 /// `pause CONTAINER…` and `unpause CONTAINER…`
 #[derive(Debug, Args)]
 pub struct PauseArgs {
@@ -72,6 +102,40 @@ impl PauseArgs {
             pause::unpause(cx.store.containers(), c).map(|_| c.to_owned())
         })
     }
+}
+
+/// `container prune [-f]`
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+}
+
+impl PruneArgs {
+    /// Removes every stopped container, once confirmed; docker's report.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        if !self.force
+            && !super::prune::confirmed("all stopped containers")
+                .map_err(Error::io_op("read the answer"))?
+        {
+            return Ok(0);
+        }
+        let done = prune::prune(cx.store.containers())?;
+        out(super::prune::report(
+            "Containers",
+            &done.ids,
+            done.reclaimed,
+        ))?;
+        Ok(0)
+    }
+}
+
+/// `container SUBCOMMAND`: what docker groups under `docker container`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ContainerCommand {
+    /// Remove all stopped containers
+    Prune(PruneArgs),
 }
 
 /// `wait CONTAINER…`
@@ -116,9 +180,21 @@ fn for_each(
 }
 
 impl StartArgs {
-    /// Starts each container.
+    /// Starts each container; with `-a`, the one container, then its output to its end.
     pub fn execute(&self, cx: &Context) -> Result<i32> {
         let monitor = monitor_command(cx)?;
+        if self.attach {
+            let [container] = self.containers.as_slice() else {
+                return Err(Error::invalid(
+                    "you cannot start and attach multiple containers at once",
+                    "start them without -a, or one at a time",
+                ));
+            };
+            let since = i64::try_from(dockyard_support::clock::now_ns()).ok();
+            let live = start::start(cx.store.containers(), container, &monitor)?;
+            super::logs::follow_output(&live.paths, since)?;
+            return wait::wait(cx.store.containers(), container);
+        }
         for_each(cx, &self.containers, |c| {
             start::start(cx.store.containers(), c, &monitor).map(|_| c.to_owned())
         })

@@ -115,6 +115,25 @@ impl LogsArgs {
 
 /// `--tail`: `all`, or how many entries. Docker's daemon shows everything for anything that
 /// is not a number of zero or more.
+/// Prints what the container `paths` names writes from now on (or, with `since_ns`, since
+/// then) until it stops: what `attach` and `start -a` show of a container without stdin.
+pub fn follow_output(paths: &Paths, since_ns: Option<i64>) -> Result<()> {
+    let options = ReadOptions {
+        tail: if since_ns.is_some() { None } else { Some(0) },
+        since_ns,
+        until_ns: None,
+    };
+    let reader = LogReader::open(&paths.log(), &options)?;
+    let mut output = Output::new(false);
+    let mut follower = Follower::new(reader, || has_stopped(paths));
+    while let Some(batch) = follower.next_batch()? {
+        if !output.show(&batch)? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 fn tail_count(text: &str) -> Option<usize> {
     text.parse::<i64>()
         .ok()

@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
+pub mod prune;
 pub mod ps;
 pub mod rename;
 pub mod run;
@@ -43,6 +44,8 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Send a signal to running containers (SIGKILL by default)
     Kill(lifecycle::KillArgs),
+    /// Show a running container's output until it stops, and exit with its status
+    Attach(lifecycle::AttachArgs),
     /// Freeze every process of containers (the cgroup freezer)
     Pause(lifecycle::PauseArgs),
     /// Thaw paused containers
@@ -51,6 +54,9 @@ pub enum Command {
     Wait(lifecycle::WaitArgs),
     /// Remove containers (-f: running ones too)
     Rm(lifecycle::RmArgs),
+    /// Manage containers: prune
+    #[command(subcommand)]
+    Container(lifecycle::ContainerCommand),
     /// Run a command in a running container
     Exec(Box<exec::ExecArgs>),
     /// Fetch the logs of a container
@@ -119,9 +125,11 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Restart(args) => args.restart(&cx),
         Command::Kill(args) => args.execute(&cx),
         Command::Wait(args) => args.execute(&cx),
+        Command::Attach(args) => args.execute(&cx),
         Command::Pause(args) => args.pause(&cx),
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
+        Command::Container(lifecycle::ContainerCommand::Prune(args)) => args.execute(&cx),
         Command::Monitor { id } => monitor::execute(&cx, id),
         Command::HealthCheck(args) => args.execute(&cx),
         Command::Exec(_) | Command::Volume(_) | Command::Logs(_) => {

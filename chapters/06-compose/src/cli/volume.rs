@@ -2,7 +2,7 @@
 //! [`Volumes`] returns as docker prints it.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use ch04_images::cli::Globals;
@@ -11,6 +11,7 @@ use dockyard_support::FromIo;
 use dockyard_support::cli::{Invocation, exit_code, print_error, report};
 use dockyard_support::format::template;
 
+use super::prune::{confirmed, report as pruned};
 use crate::volume::{CreateOptions, Document, Error, Filters, Result, Volumes, usage};
 
 /// `volume`'s subcommands.
@@ -284,20 +285,8 @@ impl PruneArgs {
         if !self.force && !self.confirmed()? {
             return Ok(0);
         }
-        let pruned = volumes.prune(self.all)?;
-        let mut text = String::new();
-        if !pruned.volumes.is_empty() {
-            text.push_str("Deleted Volumes:\n");
-            for name in &pruned.volumes {
-                text.push_str(&format!("{name}\n"));
-            }
-            text.push('\n');
-        }
-        text.push_str(&format!(
-            "Total reclaimed space: {}\n",
-            human_size(pruned.reclaimed)
-        ));
-        out(text)?;
+        let done = volumes.prune(self.all)?;
+        out(pruned("Volumes", &done.volumes, done.reclaimed))?;
         Ok(0)
     }
 
@@ -308,59 +297,12 @@ impl PruneArgs {
         } else {
             "anonymous local volumes"
         };
-        out(format!(
-            "WARNING! This will remove {which} not used by at least one container.\n\
-             Are you sure you want to continue? [y/N] "
-        ))?;
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(Error::io_op("read the answer"))?;
-        Ok(matches!(answer.trim(), "y" | "Y"))
+        confirmed(&format!("{which} not used by at least one container"))
+            .map_err(Error::io_op("read the answer"))
     }
-}
-
-/// docker's `units.HumanSize`: decimal units, four significant digits (`1.536MB`).
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let whole_digits = if value < 10.0 {
-        1
-    } else if value < 100.0 {
-        2
-    } else {
-        3
-    };
-    let text = format!("{value:.prec$}", prec = 4 - whole_digits);
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{text}{}", UNITS[unit])
 }
 
 /// Writes to stdout, as every command's output goes.
 fn out(text: impl std::fmt::Display) -> Result<()> {
     write!(std::io::stdout().lock(), "{text}").map_err(Error::io_op("write to stdout"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reclaimed_space_reads_as_dockers() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(12), "12B");
-        assert_eq!(human_size(1_536_003), "1.536MB");
-        assert_eq!(human_size(100_000), "100kB");
-        assert_eq!(human_size(1_234_567_890), "1.235GB");
-    }
 }

@@ -4,6 +4,7 @@
 
 pub mod create;
 pub mod pause;
+pub mod prune;
 pub mod ready;
 pub mod remove;
 pub mod signal;
