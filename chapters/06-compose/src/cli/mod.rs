@@ -6,7 +6,6 @@ pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
-pub mod monitor;
 pub mod prune;
 pub mod ps;
 pub mod rename;
@@ -15,7 +14,6 @@ pub mod stats;
 pub mod top;
 pub mod volume;
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +25,7 @@ use dockyard_support::cli::{Invocation, exit_code, report};
 
 use crate::error::{Error, Result};
 use crate::lifecycle::start::MonitorCommand;
+use crate::monitor::global_args;
 use crate::monitor::health::Prober;
 
 /// Chapter 06's subcommands, with chapter 05's and those of chapter 04 it keeps.
@@ -71,15 +70,6 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Give a container another name
     Rename(rename::RenameArgs),
-    /// The process that keeps a detached container (started by `start`, not by hand)
-    #[command(hide = true)]
-    Monitor {
-        /// The container's id
-        id: String,
-    },
-    /// One health check, for a monitor (not by hand): its result as JSON
-    #[command(hide = true)]
-    HealthCheck(monitor::HealthCheckArgs),
     /// Build an image from a Dockerfile and a context, as the classic `docker build`
     Build(Box<ch05_dockerfile::cli::build::BuildArgs>),
     /// Read a Dockerfile as BuildKit does (chapter 05)
@@ -130,8 +120,6 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Container(lifecycle::ContainerCommand::Prune(args)) => args.execute(&cx),
-        Command::Monitor { id } => monitor::execute(&cx, id),
-        Command::HealthCheck(args) => args.execute(&cx),
         Command::Exec(_) | Command::Volume(_) | Command::Logs(_) => {
             unreachable!("handled above")
         }
@@ -147,35 +135,39 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
     }
 }
 
-/// How `start` executes a monitor: this very program, with the global options it was given
-/// (the same store, the same storage options) and the hidden `monitor` subcommand.
+/// How `start` executes a monitor: `ch06-monitor`, installed beside this program, with the
+/// same store and storage options.
 pub fn monitor_command(cx: &Context) -> Result<MonitorCommand> {
-    let (program, args) = this_program(cx, "monitor")?;
-    Ok(MonitorCommand { program, args })
-}
-
-/// How a monitor runs a health check: this program's hidden `health-check`.
-pub fn prober(cx: &Context) -> Result<Prober> {
-    let (program, args) = this_program(cx, "health-check")?;
-    Ok(Prober { program, args })
-}
-
-/// This program, with its global options and `subcommand`.
-fn this_program(cx: &Context, subcommand: &str) -> Result<(PathBuf, Vec<OsString>)> {
-    let program = std::env::current_exe().map_err(Error::io_op("find this program"))?;
-    // A program replaced on disk while it runs (an upgrade, a rebuild) reads as
-    // "PATH (deleted)": the new program at PATH is the one to execute.
-    let program = match program.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
-        Some(path) => PathBuf::from(path),
-        None => program,
-    };
     let storage = &cx.globals.storage;
-    let mut args: Vec<OsString> = vec!["--root".into(), storage.root.clone().into()];
-    for option in &storage.storage_opt {
-        args.extend(["--storage-opt".into(), option.into()]);
+    Ok(MonitorCommand {
+        program: monitor_program()?,
+        args: global_args(&storage.root, &storage.storage_opt, "monitor"),
+    })
+}
+
+/// How a monitor of this process (an attached `run`) runs a health check: `ch06-monitor
+/// health-check`.
+pub fn prober(cx: &Context) -> Result<Prober> {
+    let storage = &cx.globals.storage;
+    Ok(Prober {
+        program: monitor_program()?,
+        args: global_args(&storage.root, &storage.storage_opt, "health-check"),
+    })
+}
+
+/// `ch06-monitor` beside this program. A program replaced on disk while it runs (an upgrade,
+/// a rebuild) reads as "PATH (deleted)": the directory is what counts.
+fn monitor_program() -> Result<PathBuf> {
+    let this = std::env::current_exe().map_err(Error::io_op("find this program"))?;
+    let monitor = this.with_file_name("ch06-monitor");
+    if monitor.exists() {
+        Ok(monitor)
+    } else {
+        Err(Error::invalid(
+            format!("the monitor program {} is missing", monitor.display()),
+            "install ch06-monitor beside ch06-compose (cargo build puts them together)",
+        ))
     }
-    args.push(subcommand.into());
-    Ok((program, args))
 }
 
 /// Writes to stdout, as every command's output goes.

@@ -3,8 +3,8 @@
 //!
 //! The monitor is a new process, not a fork of this one: `final/`'s daemon is multi-threaded,
 //! and a fork of a multi-threaded process may only call what is safe after `fork` until it
-//! executes something. So the monitor is a program executed afresh (this chapter's own binary,
-//! with a hidden `monitor` subcommand), in a session of its own so that no terminal's signals
+//! executes something. So the monitor is a program executed afresh (`ch06-monitor`, a small
+//! program of this chapter beside `ch06-compose`), in a session of its own so that no terminal's signals
 //! reach it, with a pipe on descriptor 3 on which it answers once the container runs.
 
 use std::ffi::OsString;
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle::ready::{self, Ready};
 
 /// How to execute a monitor: a program and its arguments before the container's id (the
-/// CLI's own binary with its global options and `monitor`).
+/// `ch06-monitor` with the store's options and `monitor`).
 #[derive(Debug, Clone)]
 pub struct MonitorCommand {
     /// The program.

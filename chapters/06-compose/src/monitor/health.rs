@@ -13,7 +13,7 @@
 //!
 //! The checks run in a thread of the monitor, beside the pump. A check is an `exec` into the
 //! container, which forks: a multi-threaded monitor must not, so each check is a process of
-//! its own ([`Prober`]), this chapter's binary again with a hidden `health-check` subcommand.
+//! its own ([`Prober`]): `ch06-monitor health-check`.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Command, Stdio};
@@ -124,6 +124,27 @@ pub struct Probe {
     pub exit_code: i32,
     /// The start of its output, or why it could not run.
     pub output: String,
+}
+
+/// Runs one check in the container `id`, in this (single-threaded) process: what
+/// `ch06-monitor health-check` does. A command that cannot run is a failed check (-1), with
+/// the reason as its output, as docker records it.
+pub fn probe_once(
+    store: &ch03_union_fs::Store,
+    id: &str,
+    command: Vec<String>,
+    timeout: Duration,
+) -> Probe {
+    match crate::exec::exec_capture(store, id, command, timeout) {
+        Ok(captured) => Probe {
+            exit_code: captured.exit_code,
+            output: captured.output,
+        },
+        Err(error) => Probe {
+            exit_code: -1,
+            output: error.to_string(),
+        },
+    }
 }
 
 /// How to run one check in a process of its own: a program, its arguments, then the

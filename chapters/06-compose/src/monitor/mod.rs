@@ -370,3 +370,18 @@ pub fn close_on_exec(fd: &OwnedFd) -> Result<()> {
     .map(drop)
     .map_err(|e| Error::io_op("mark a descriptor close-on-exec")(e.into()))
 }
+
+/// The arguments that give `ch06-monitor` (or a command line) a store: `--root`, each
+/// `--storage-opt`, then `subcommand`.
+pub fn global_args(
+    root: &std::path::Path,
+    storage_opts: &[String],
+    subcommand: &str,
+) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["--root".into(), root.as_os_str().to_owned()];
+    for option in storage_opts {
+        args.extend(["--storage-opt".into(), option.into()]);
+    }
+    args.push(subcommand.into());
+    args
+}
