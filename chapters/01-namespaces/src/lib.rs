@@ -75,3 +75,5 @@ pub use spawn::Container;
 pub use spec::{ContainerId, ContainerSpec, User};
 pub use status::ExitStatus;
 pub use steps::{RootfsMount, Step, StepError};
+/// The user's terminal, for a later chapter's client attaching to a container's: raw mode.
+pub use tty::{RawMode, stdin_terminal};

@@ -117,7 +117,7 @@ pub(crate) fn receive_master(socket: &OwnedFd) -> Result<Option<OwnedFd>> {
 }
 
 /// The engine's stdin, if it is a terminal.
-pub(crate) fn stdin_terminal() -> Option<BorrowedFd<'static>> {
+pub fn stdin_terminal() -> Option<BorrowedFd<'static>> {
     // SAFETY: fd 0 stays open for the life of the engine.
     let stdin = unsafe { BorrowedFd::borrow_raw(0) };
     isatty(stdin).unwrap_or(false).then_some(stdin)
@@ -140,13 +140,14 @@ pub(crate) fn copy_window_size(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
 /// The user's terminal in raw mode for as long as this guard lives: keys go to the container
 /// unprocessed (Ctrl-C is a byte, not a SIGINT for the engine), and the old mode comes back on drop.
 #[derive(Debug)]
-pub(crate) struct RawMode {
+pub struct RawMode {
     fd: BorrowedFd<'static>,
     saved: Termios,
 }
 
 impl RawMode {
-    pub(crate) fn enter(fd: BorrowedFd<'static>) -> Result<Self> {
+    /// Puts the terminal `fd` in raw mode until the guard is dropped.
+    pub fn enter(fd: BorrowedFd<'static>) -> Result<Self> {
         let saved = tcgetattr(fd).map_err(Error::sys("read the terminal's mode"))?;
         let mut raw = saved.clone();
         cfmakeraw(&mut raw);

@@ -357,34 +357,34 @@ fn start_a_and_attach_show_the_output_and_end_with_the_status() {
             .contains("You cannot attach to a stopped container")
     );
 
-    let running = bench.detach(&[
+    // With -i, what attach is given reaches the container's standard input; only once it
+    // arrived does the container answer, so the answer cannot come before attach is there.
+    let interactive = bench.detach(&[
+        "-i",
         "busybox",
         "sh",
         "-c",
-        "while ! test -e /tmp/go; do sleep 0.05; done; echo later; exit 7",
+        "read line; echo \"got $line\"; echo bye >&2; exit 7",
     ]);
-    let attach = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ch06-compose"))
-        .arg("--root")
-        .arg(bench.root())
-        .args(["attach", &running])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Once attach has the log open it sees everything written after: "later" comes only
-    // after /tmp/go exists.
-    let log = bench
-        .container_dir(&running)
-        .join(format!("{running}-json.log"));
-    let fds = format!("/proc/{}/fd", attach.id());
-    let following = wait_until(Duration::from_secs(10), || {
-        std::fs::read_dir(&fds).is_ok_and(|fds| {
-            fds.flatten()
-                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == log))
-        })
-    });
-    assert!(following, "attach opens the log");
-    bench.ok(&["exec", &running, "touch", "/tmp/go"]);
-    let attached = attach.wait_with_output().unwrap();
+    let attached = attach(&bench, &interactive, b"go\n");
     assert_eq!(attached.status.code(), Some(7));
-    assert_eq!(String::from_utf8_lossy(&attached.stdout), "later\n");
+    assert_eq!(String::from_utf8_lossy(&attached.stdout), "got go\n");
+    assert_eq!(String::from_utf8_lossy(&attached.stderr), "bye\n");
+
+    // With -t too, one stream through the container's terminal, which echoes what it reads.
+    let shell = bench.detach(&["-i", "-t", "busybox", "sh"]);
+    let attached = attach(&bench, &shell, b"echo hi-$((1+2))\nexit 3\n");
+    assert_eq!(attached.status.code(), Some(3));
+    let shown = String::from_utf8_lossy(&attached.stdout);
+    assert!(shown.contains("hi-3"), "{shown:?}");
+}
+
+/// `attach CONTAINER` with `input` on its standard input (not a terminal); how it ended.
+fn attach(bench: &Bench, container: &str, input: &[u8]) -> std::process::Output {
+    bench
+        .tool()
+        .args(["attach", container])
+        .write_stdin(input)
+        .output()
+        .unwrap()
 }

@@ -9,6 +9,7 @@ use dockyard_support::cli::print_error;
 use super::{monitor_command, out};
 use dockyard_support::FromIo;
 
+use crate::container::{HostConfig, read_json};
 use crate::error::{Error, Result};
 use crate::lifecycle::{pause, prune, remove, signal, start, stop, wait};
 
@@ -64,9 +65,9 @@ pub struct AttachArgs {
 }
 
 impl AttachArgs {
-    /// Shows what the running container writes from now on, until it stops; its status is
-    /// the container's. (Its standard input is not attached: a detached container's is
-    /// `/dev/null`.)
+    /// Connects this terminal to the running container: its output from now on, and (if it
+    /// was created with `-i`) what the user types; the status is the container's, unless the
+    /// user detaches (Ctrl-P Ctrl-Q).
     pub fn execute(&self, cx: &Context) -> Result<i32> {
         let live = crate::lifecycle::Live::find(cx.store.containers(), &self.container)?;
         if !live.running() {
@@ -75,8 +76,12 @@ impl AttachArgs {
                 "start it with `start -a`, which attaches too",
             ));
         }
-        super::logs::follow_output(&live.paths, None)?;
-        wait::wait(cx.store.containers(), &self.container)
+        let host: HostConfig = read_json(&live.paths.host_config())?;
+        let stream = crate::monitor::attach::connect(&live.paths)?;
+        match super::attach::session(stream, host.process.tty, host.process.interactive)? {
+            super::attach::Ended::Detached => Ok(0),
+            super::attach::Ended::Container => wait::wait(cx.store.containers(), &self.container),
+        }
     }
 }
 

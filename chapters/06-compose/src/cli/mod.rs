@@ -2,6 +2,7 @@
 //! carried over. Each subcommand is a module with a clap `Args` struct and an `execute` that
 //! calls the library with plain values and prints what it returns; the library never prints.
 
+pub mod attach;
 pub mod exec;
 pub mod inspect;
 pub mod lifecycle;

@@ -58,6 +58,11 @@ impl Paths {
         self.dir.join(format!("{}-json.log", self.id))
     }
 
+    /// The socket `attach` connects to, while a monitor keeps the container.
+    pub fn attach_socket(&self) -> PathBuf {
+        self.dir.join("attach.sock")
+    }
+
     /// Present while a `stop` or a `kill` asked the container to end: its monitor must not
     /// restart it (docker's "manually stopped").
     pub fn stop_requested(&self) -> PathBuf {

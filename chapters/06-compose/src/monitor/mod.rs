@@ -19,6 +19,7 @@
 //! The monitor clones the container from a single thread (chapter 01's rule): its pump thread
 //! starts only once the container runs and ends before the next start.
 
+pub mod attach;
 pub mod health;
 mod pump;
 pub mod restart;
@@ -38,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle::ready::{self, Ready};
 use crate::lifecycle::spec::{container_spec, running_config};
 use crate::log::LogWriter;
+use attach::AttachPoint;
 use health::{Check, Checker, Prober};
 use pump::{Output, Pump};
 use restart::Decision;
@@ -137,7 +139,12 @@ pub fn run(
     );
     let log = || LogWriter::open(&paths.log(), host.log);
     let (output, ready) = match mode {
-        Mode::Detached { ready } => (Some((Output::capture(None)?, log()?)), Some(ready)),
+        Mode::Detached { ready } => {
+            let stdin = host.process.interactive.then(stdin_pipe).transpose()?;
+            let point = AttachPoint::listen(&paths, host.process.tty, stdin)?;
+            let output = Output::capture(None)?.attach(point);
+            (Some((output, log()?)), Some(ready))
+        }
         Mode::Attached { stdout, stderr } => {
             let tee = Some((stdout, stderr));
             (Some((Output::capture(tee)?, log()?)), None)
@@ -252,6 +259,25 @@ impl Monitor<'_> {
         Ok(end?)
     }
     // ANCHOR_END: run_once
+}
+
+/// Makes this process's standard input (and so the container's) a pipe, whose write end it
+/// returns: `attach` writes what the user types into it.
+fn stdin_pipe() -> Result<OwnedFd> {
+    use nix::fcntl::OFlag;
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| Error::io_op("make the input pipe")(e.into()))?;
+    // The monitor's end never blocks it: what does not fit in the pipe is dropped.
+    nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+        .map_err(|e| Error::io_op("make the input pipe non-blocking")(e.into()))?;
+    // SAFETY: dup2 onto this process's own standard input; the copy is not close-on-exec, so
+    // the container inherits it.
+    if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&read), 0) } < 0 {
+        return Err(Error::io_op("make the input pipe the container's")(
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(write)
 }
 
 /// Takes the container's monitor lock (`monitor.lock`, an flock held for the monitor's life);

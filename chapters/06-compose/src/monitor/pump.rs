@@ -15,6 +15,7 @@ use dockyard_support::clock::now_ns;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use super::attach::AttachPoint;
 use crate::error::{Error, Result};
 use crate::log::{LogWriter, Stream};
 
@@ -25,6 +26,7 @@ pub struct Output {
     stdout: OwnedFd,
     stderr: OwnedFd,
     tee: Option<(OwnedFd, OwnedFd)>,
+    attach: Option<AttachPoint>,
 }
 
 impl Output {
@@ -38,7 +40,14 @@ impl Output {
             stdout,
             stderr,
             tee,
+            attach: None,
         })
+    }
+
+    /// Also sends the output to the clients of `attach`, and their input to the container.
+    pub fn attach(mut self, point: AttachPoint) -> Output {
+        self.attach = Some(point);
+        self
     }
 }
 
@@ -90,8 +99,8 @@ impl Pump {
         let (stop_read, stop) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
             .expect("a pipe for the pump's stop (descriptors exhausted)");
         let thread = std::thread::spawn(move || {
-            let mut log = log;
-            pump(&output, &mut log, &stop_read);
+            let (mut output, mut log) = (output, log);
+            pump(&mut output, &mut log, &stop_read);
             (output, log)
         });
         Pump { stop, thread }
@@ -109,24 +118,39 @@ impl Pump {
 const CHUNK: usize = 64 * 1024;
 
 // ANCHOR: pump
-fn pump(output: &Output, log: &mut LogWriter, stop: &OwnedFd) {
+fn pump(output: &mut Output, log: &mut LogWriter, stop: &OwnedFd) {
     let mut buffer = vec![0u8; CHUNK];
     loop {
-        let mut fds = [
-            PollFd::new(output.stdout.as_fd(), PollFlags::POLLIN),
-            PollFd::new(output.stderr.as_fd(), PollFlags::POLLIN),
-            PollFd::new(stop.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return,
+        let (ready, attach_ready) = {
+            let mut fds = vec![
+                PollFd::new(output.stdout.as_fd(), PollFlags::POLLIN),
+                PollFd::new(output.stderr.as_fd(), PollFlags::POLLIN),
+                PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+            ];
+            if let Some(point) = &output.attach {
+                fds.extend(
+                    point
+                        .fds()
+                        .into_iter()
+                        .map(|fd| PollFd::new(fd, PollFlags::POLLIN)),
+                );
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return,
+            }
+            let ready: Vec<bool> = fds.iter().map(|fd| fd.any().unwrap_or(true)).collect();
+            (ready[..3].to_vec(), ready[3..].to_vec())
+        };
+        if let Some(point) = &mut output.attach {
+            point.serve(&attach_ready);
         }
-        let stopping = fds[2].any().unwrap_or(true);
-        if fds[0].any().unwrap_or(false) {
+        let stopping = ready[2];
+        if ready[0] {
             copy(output, Stream::Stdout, log, &mut buffer);
         }
-        if fds[1].any().unwrap_or(false) {
+        if ready[1] {
             copy(output, Stream::Stderr, log, &mut buffer);
         }
         if stopping {
@@ -134,6 +158,9 @@ fn pump(output: &Output, log: &mut LogWriter, stop: &OwnedFd) {
             copy(output, Stream::Stderr, log, &mut buffer);
             let _best_effort = log.flush_partial(Stream::Stdout, now_ns());
             let _best_effort = log.flush_partial(Stream::Stderr, now_ns());
+            if let Some(point) = &mut output.attach {
+                point.release_clients();
+            }
             return;
         }
     }
@@ -141,7 +168,7 @@ fn pump(output: &Output, log: &mut LogWriter, stop: &OwnedFd) {
 // ANCHOR_END: pump
 
 /// Copies what `stream`'s pipe holds now to the log (and the tee), until it is empty.
-fn copy(output: &Output, stream: Stream, log: &mut LogWriter, buffer: &mut [u8]) {
+fn copy(output: &mut Output, stream: Stream, log: &mut LogWriter, buffer: &mut [u8]) {
     let (pipe, tee) = match stream {
         Stream::Stdout => (&output.stdout, output.tee.as_ref().map(|t| &t.0)),
         Stream::Stderr => (&output.stderr, output.tee.as_ref().map(|t| &t.1)),
@@ -156,6 +183,9 @@ fn copy(output: &Output, stream: Stream, log: &mut LogWriter, buffer: &mut [u8])
                 let _best_effort = log.write(stream, chunk, now_ns());
                 if let Some(tee) = tee {
                     let _best_effort = write_all(tee, chunk);
+                }
+                if let Some(point) = &mut output.attach {
+                    point.broadcast(stream, chunk);
                 }
             }
         }
