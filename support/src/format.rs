@@ -21,8 +21,15 @@ pub fn human_duration(seconds: u64) -> String {
     }
 }
 
-/// docker's `units.HumanSize`: decimal units, three significant digits (`1.23kB`, `45MB`).
+/// Sizes as `docker images` prints them: decimal units, three significant digits (`1.23kB`,
+/// `45MB`; docker's `units.HumanSizeWithPrecision(size, 3)`).
 pub fn human_size(bytes: u64) -> String {
+    human_size_with_precision(bytes, 3)
+}
+
+/// Decimal units with `significant` digits at most, as go-units' `HumanSizeWithPrecision`
+/// (`units.HumanSize`, which prune reports use, is 4).
+pub fn human_size_with_precision(bytes: u64, significant: usize) -> String {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -37,7 +44,10 @@ pub fn human_size(bytes: u64) -> String {
     } else {
         3
     };
-    let text = format!("{value:.prec$}", prec = 3 - digits_before_point);
+    let text = format!(
+        "{value:.prec$}",
+        prec = significant.saturating_sub(digits_before_point)
+    );
     let text = if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.')
     } else {

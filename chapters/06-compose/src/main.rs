@@ -28,3 +28,14 @@ fn main() -> ExitCode {
     let cli: Cli = parse_or_exit();
     execute(PROGRAM, &cli.globals, &cli.command)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap checks a command's definition only when it parses one: this checks them all.
+        super::Cli::command().debug_assert();
+    }
+}

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::fs;
-
 use common::Bench;
 use dockyard_tests::require_root;
 
@@ -54,14 +52,10 @@ fn a_check_turns_healthy_then_unhealthy_and_ps_shows_it() {
 fn the_images_healthcheck_applies_and_a_slow_check_times_out() {
     require_root!();
     let bench = Bench::new();
-    let context = bench.dir.path().join("context");
-    fs::create_dir_all(&context).unwrap();
-    fs::write(
-        context.join("Dockerfile"),
+    bench.build(
+        "slow",
         "FROM busybox\nHEALTHCHECK --interval=100ms --timeout=100ms --retries=1 CMD [\"/probe\", \"sleep\", \"5\"]\n",
-    )
-    .unwrap();
-    bench.ok(&["build", "-q", "-t", "slow", context.to_str().unwrap()]);
+    );
     let id = bench.detach(&["slow", "/probe", "sleep", "600"]);
     bench.wait_for(&id, "unhealthy: the check never ends in time", |s| {
         health(s) == "unhealthy"

@@ -84,14 +84,10 @@ fn a_named_volume_outlives_its_containers() {
 fn an_images_volume_is_anonymous_filled_once_and_goes_with_rm_v() {
     require_root!();
     let bench = Bench::new();
-    let context = bench.dir.path().join("context");
-    fs::create_dir_all(&context).unwrap();
-    fs::write(
-        context.join("Dockerfile"),
+    bench.build(
+        "seeded",
         "FROM busybox\nRUN mkdir /data && echo from-image > /data/seed\nVOLUME /data\n",
-    )
-    .unwrap();
-    bench.ok(&["build", "-q", "-t", "seeded", context.to_str().unwrap()]);
+    );
 
     let (_, out, err) = run(&bench, &["--name", "first", "seeded", "cat", "/data/seed"]);
     assert_eq!(out, "from-image\n", "{err}");

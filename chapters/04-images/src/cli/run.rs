@@ -10,24 +10,25 @@ use super::Context;
 use crate::error::Result;
 use crate::run::{ImageRun, Overrides, run_image};
 
-/// `run`'s options: chapter 03's, 02's and 01's, and the image's overrides.
-#[derive(Debug, Args)]
+/// `run`'s options: chapter 03's, 02's and 01's, and the image's overrides. Chapter 06's
+/// `run` and `create` take them all and add their own.
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    container: ContainerArgs,
+    pub container: ContainerArgs,
 
     /// Overwrite the image's entrypoint ("" clears it)
     #[arg(long, value_name = "COMMAND")]
-    entrypoint: Option<String>,
+    pub entrypoint: Option<String>,
 
     #[command(flatten)]
-    limits: LimitArgs,
+    pub limits: LimitArgs,
 
     #[command(flatten)]
-    process: ProcessArgs,
+    pub process: ProcessArgs,
 
     /// The image: name or id
-    image: String,
+    pub image: String,
 
     /// The command and its arguments, instead of the image's Cmd
     #[arg(
@@ -35,25 +36,29 @@ pub struct RunArgs {
         allow_hyphen_values = true,
         value_name = "CMD"
     )]
-    command: Vec<String>,
+    pub command: Vec<String>,
 }
 
 impl RunArgs {
-    /// Runs the container; its status is the tool's.
-    pub fn execute(&self, cx: &Context) -> Result<i32> {
-        let cgroup = self.limits.options()?;
-        let limits = cgroup.limits.clone();
-        let request = ImageRun {
+    /// The library's request: the image, its overrides, the process and cgroup options.
+    pub fn image_run(&self) -> Result<ImageRun> {
+        Ok(ImageRun {
             image: self.image.clone(),
             overrides: Overrides {
                 entrypoint: self.entrypoint.clone(),
                 command: self.command.clone(),
             },
             process: self.process.options()?,
-            cgroup,
+            cgroup: self.limits.options()?,
             name: self.container.name.clone(),
             remove: self.container.rm,
-        };
+        })
+    }
+
+    /// Runs the container; its status is the tool's.
+    pub fn execute(&self, cx: &Context) -> Result<i32> {
+        let request = self.image_run()?;
+        let limits = request.cgroup.limits.clone();
         let storage = cx.globals.storage.options()?;
         let events = |event| print_event(cx.program, event);
         let end = run_image(&cx.store, request, &storage, &cx.narrator, &events)?;

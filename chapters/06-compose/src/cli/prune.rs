@@ -35,27 +35,7 @@ pub fn report(heading: &str, deleted: &[String], reclaimed: u64) -> String {
 
 /// docker's `units.HumanSize`: decimal units, four significant digits (`1.536MB`).
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let whole_digits = if value < 10.0 {
-        1
-    } else if value < 100.0 {
-        2
-    } else {
-        3
-    };
-    let text = format!("{value:.prec$}", prec = 4 - whole_digits);
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{text}{}", UNITS[unit])
+    dockyard_support::format::human_size_with_precision(bytes, 4)
 }
 
 #[cfg(test)]

@@ -7,14 +7,11 @@
 
 use std::os::fd::OwnedFd;
 
-use ch01_namespaces::cli::ProcessArgs;
-use ch02_cgroups::cli::LimitArgs;
 use ch03_union_fs::Record;
-use ch03_union_fs::cli::ContainerArgs;
 use ch03_union_fs::cli::run::print_event;
 use ch04_images::cli::Context;
 use ch04_images::oci::Healthcheck;
-use ch04_images::run::{ImageRun, Overrides};
+
 use clap::Args;
 use dockyard_support::FromIo;
 
@@ -29,11 +26,7 @@ use crate::volume::MountRequest;
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     #[command(flatten)]
-    container: ContainerArgs,
-
-    /// Overwrite the image's entrypoint ("" clears it)
-    #[arg(long, value_name = "COMMAND")]
-    entrypoint: Option<String>,
+    run: ch04_images::cli::run::RunArgs,
 
     /// Restart policy: no, on-failure[:N], always, unless-stopped
     #[arg(long, value_name = "POLICY", default_value = "no")]
@@ -62,27 +55,12 @@ pub struct CreateArgs {
     /// Mount a tmpfs: /path[:size=64m,mode=1777,exec…]
     #[arg(long = "tmpfs", value_name = "PATH[:OPTIONS]")]
     tmpfs: Vec<String>,
-
-    #[command(flatten)]
-    limits: LimitArgs,
-
-    #[command(flatten)]
-    process: ProcessArgs,
-
-    /// The image: name or id
-    image: String,
-
-    /// The command and its arguments, instead of the image's Cmd
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
-    command: Vec<String>,
 }
 
-/// `run`'s options: `create`'s and `-d`.
+/// `run`'s options: `create`'s and `-d`. (Its group is renamed: chapter 04's `run` options,
+/// inside, already use the struct's name.)
 #[derive(Debug, Args)]
+#[group(id = "detachable-run")]
 pub struct RunArgs {
     /// Run the container in the background and print its id
     #[arg(short = 'd', long)]
@@ -177,11 +155,9 @@ impl HealthArgs {
 impl CreateArgs {
     /// Creates the container.
     fn create(&self, cx: &Context) -> Result<Record> {
-        let cgroup = self.limits.options().map_err(ch04_images::Error::from)?;
         // `--mount` is chapter 01's option read with volumes added: chapter 06 reads it.
-        let mut process_args = self.process.clone();
-        let mount_options = std::mem::take(&mut process_args.mounts);
-        let process = process_args.options()?;
+        let mut run = self.run.clone();
+        let mount_options = std::mem::take(&mut run.process.mounts);
         let mounts = MountRequest {
             volumes: self.volumes.clone(),
             mounts: mount_options,
@@ -189,20 +165,10 @@ impl CreateArgs {
             cwd: std::env::current_dir().map_err(Error::io_op("find the working directory"))?,
         };
         let options = CreateOptions {
-            run: ImageRun {
-                image: self.image.clone(),
-                overrides: Overrides {
-                    entrypoint: self.entrypoint.clone(),
-                    command: self.command.clone(),
-                },
-                process,
-                cgroup,
-                name: self.container.name.clone(),
-                remove: self.container.rm,
-            },
+            run: run.image_run()?,
             host: HostConfig {
                 restart: self.restart,
-                auto_remove: self.container.rm,
+                auto_remove: self.run.container.rm,
                 healthcheck: self.health.healthcheck()?,
                 stop_signal: self.stop_signal.clone(),
                 stop_timeout: self.stop_timeout,
@@ -244,7 +210,7 @@ impl RunArgs {
             out(format!("{}\n", record.id))?;
             return Ok(0);
         }
-        let mode = if self.create.process.tty {
+        let mode = if self.create.run.process.tty {
             Mode::Terminal
         } else {
             Mode::Attached {

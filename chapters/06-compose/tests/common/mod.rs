@@ -61,6 +61,20 @@ impl Bench {
         String::from_utf8(output.stdout).expect("utf-8")
     }
 
+    /// Builds `dockerfile` (a context holding only it) as the image `tag`.
+    pub fn build(&self, tag: &str, dockerfile: &str) {
+        let context = self.dir.path().join(format!("context-{tag}"));
+        fs::create_dir_all(&context).expect("create a build context");
+        fs::write(context.join("Dockerfile"), dockerfile).expect("write the Dockerfile");
+        self.ok(&[
+            "build",
+            "-q",
+            "-t",
+            tag,
+            context.to_str().expect("a UTF-8 path"),
+        ]);
+    }
+
     /// `run -d ARGS…`: the new container's id.
     pub fn detach(&self, args: &[&str]) -> String {
         let mut all = vec!["run", "-d"];
