@@ -45,6 +45,10 @@ fn a_detached_container_runs_under_its_monitor_and_logs_its_output() {
     let log = bench.log(&id);
     assert!(log.contains("out\n") && log.contains("err\n"), "{log:?}");
     assert!(!cgroups_of(&id).is_empty(), "the container has its cgroup");
+    // Without --name, a name made up as docker makes them: adjective_person.
+    let name = bench.ok(&["inspect", "-f", "{{.Name}}", &id]);
+    let (adjective, person) = name.trim().trim_start_matches('/').split_once('_').unwrap();
+    assert!(!adjective.is_empty() && !person.is_empty(), "{name:?}");
 
     bench.ok(&["rm", "-f", &id]);
     assert!(gone(&[container, monitor]));

@@ -9,6 +9,7 @@ use dockyard_support::Sink;
 
 use ch04_images::oci::ContainerConfig;
 
+use super::names;
 use crate::container::{HostConfig, Paths, RestartPolicy, RunState, write_json};
 use crate::error::{Error, Result};
 use crate::volume::{self, MountRequest};
@@ -64,7 +65,7 @@ pub fn create(
     host.volumes = planned.volumes;
     host.process.mounts = planned.mounts;
     let store = images.containers();
-    let record = ch03_union_fs::run::create(store, &request, storage, n, events)?;
+    let record = create_named(store, request, storage, n, events)?;
     // Volumes are made (and filled from the image) now, as docker's create makes them.
     let saved = save(store, &record, &host).and_then(|()| {
         volume::mounts_for(
@@ -88,4 +89,39 @@ fn save(store: &Store, record: &Record, host: &HostConfig) -> Result<()> {
     let paths = Paths::new(store, &record.id);
     write_json(&paths.host_config(), host)?;
     write_json(&paths.state(), &RunState::default())
+}
+
+/// How many generated names are tried before giving up (each is taken with one chance in
+/// about 1800 in a store of one container per name).
+const NAME_ATTEMPTS: u32 = 16;
+
+/// Chapter 03's create, with a generated name (`brave_hopper`) when the user gave none, as
+/// docker names every container; a generated name that is taken is drawn again.
+fn create_named(
+    store: &Store,
+    mut request: ch03_union_fs::run::RunRequest,
+    storage: &StorageOptions,
+    n: &Narrator,
+    events: &dyn Sink<RunEvent>,
+) -> Result<Record> {
+    if request.name.is_some() {
+        return Ok(ch03_union_fs::run::create(
+            store, &request, storage, n, events,
+        )?);
+    }
+    // The id is random already: its digits are the draws.
+    let seed = u64::from_str_radix(&request.spec.id.as_str()[..16], 16).unwrap_or(0);
+    for attempt in 0..NAME_ATTEMPTS {
+        request.name = Some(names::generate(
+            seed.rotate_left(attempt * 11) ^ u64::from(attempt),
+        ));
+        match ch03_union_fs::run::create(store, &request, storage, n, events) {
+            Err(ch03_union_fs::Error::NameInUse(_)) => continue,
+            created => return Ok(created?),
+        }
+    }
+    Err(Error::conflict(
+        "no free container name found",
+        "give the container a name with --name",
+    ))
 }

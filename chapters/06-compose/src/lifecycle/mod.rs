@@ -3,6 +3,7 @@
 //! prints what they return.
 
 pub mod create;
+pub mod names;
 pub mod pause;
 pub mod prune;
 pub mod ready;
