@@ -2,7 +2,8 @@
 # Benchmark: what a detached container's monitor costs, beside podman's conmon (and docker's
 # containerd shim when a dockerd answers on DOCKER_HOST): resident memory (VmRSS), its
 # proportional share (Pss, from smaps_rollup: pages shared with the other monitors count in
-# part), and the time `run -d` takes to return.
+# part), and the time `run -d` takes to return. Docker runs on a private dockerd of its own
+# (scripts/lib/private-dockerd.sh) when dockerd is installed.
 #   sudo scripts/bench-monitor.sh [CONTAINERS]
 # Needs busybox-static; podman is compared when installed (apt-get install podman).
 set -euo pipefail
@@ -50,13 +51,13 @@ for dir in "$state"/containers/*/; do
 done
 echo "dockyard monitor:    $(memory "${monitors[@]}"); run -d took ${elapsed} ms each"
 
-if command -v podman >/dev/null; then
+compare_podman() {
     podman import -q "$work/rootfs.tar" localhost/dockyard-bench >/dev/null
     start=$(date +%s%N)
     for _ in $(seq "$count"); do
         # A machine whose file limit is below what podman asks for refuses its containers.
         podman run -d --label dockyard-bench --network none localhost/dockyard-bench sleep 600 >/dev/null ||
-            { echo "podman conmon:       podman could not run a container here"; exit 0; }
+            { echo "podman conmon:       podman could not run a container here"; return 0; }
     done
     elapsed=$(( ($(date +%s%N) - start) / count / 1000000 ))
     conmons=()
@@ -64,9 +65,20 @@ if command -v podman >/dev/null; then
         conmons+=("$(pgrep -f "conmon.*$id" | head -1)")
     done
     echo "podman conmon:       $(memory "${conmons[@]}"); podman run -d took ${elapsed} ms each"
-fi
+}
+command -v podman >/dev/null && compare_podman
 
-if [ -n "${DOCKER_HOST:-}" ] && command -v docker >/dev/null; then
-    shims=$(pgrep -f containerd-shim || true)
-    [ -n "$shims" ] && echo "containerd shims:    $(memory $shims)"
+if command -v dockerd >/dev/null; then
+    . scripts/lib/private-dockerd.sh
+    mkdir -p "$work/docker"
+    start_private_dockerd "$work/docker"
+    trap 'stop_private_dockerd "$work/docker"; cleanup' EXIT
+    docker import "$work/rootfs.tar" dockyard-bench >/dev/null
+    start=$(date +%s%N)
+    for _ in $(seq "$count"); do
+        docker run -d --network none dockyard-bench sleep 600 >/dev/null
+    done
+    elapsed=$(( ($(date +%s%N) - start) / count / 1000000 ))
+    echo "containerd shim:     $(memory $(pgrep -f "containerd-shim.*$work")); docker run -d took ${elapsed} ms each"
+    docker rm -f $(docker ps -q) >/dev/null
 fi
