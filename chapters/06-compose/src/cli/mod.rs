@@ -2,6 +2,7 @@
 //! carried over. Each subcommand is a module with a clap `Args` struct and an `execute` that
 //! calls the library with plain values and prints what it returns; the library never prints.
 
+pub mod cp;
 pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
@@ -53,6 +54,8 @@ pub enum Command {
     Rm(lifecycle::RmArgs),
     /// Run a command in a running container
     Exec(Box<exec::ExecArgs>),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Fetch the logs of a container
     Logs(logs::LogsArgs),
     /// List containers
@@ -132,6 +135,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Top(args) => args.execute(&cx),
         Command::Stats(args) => args.execute(&cx),
         Command::Rename(args) => args.execute(&cx),
+        Command::Cp(args) => args.execute(&cx),
     };
     match status {
         Ok(status) => exit_code(status),
