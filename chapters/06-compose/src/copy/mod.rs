@@ -22,7 +22,9 @@
 //!   container's `/etc/passwd`.
 //!
 //! Where the copy lands follows docker's rules ([`rules`]), on paths read as docker reads
-//! them ([`path`]); this machine's side is looked up as docker's client does ([`host`]).
+//! them ([`path`]); this machine's side is looked up as docker's client does ([`host`]). A
+//! stopped container's files are mounted by `cp` itself, under a lock that keeps its monitor
+//! from mounting them too meanwhile ([`lock`]).
 //!
 //! **Owners.** Docker's documentation says: copied into a container, files belong to root;
 //! copied out, to the user running `cp`; with `-a`, they keep their owners. That is what
