@@ -37,8 +37,8 @@ use crate::error::{Error, Result};
 use crate::lifecycle::Live;
 use dockyard_support::FromIo;
 
-/// How long `cp` waits for a container that is neither running nor left alone by its
-/// monitor (starting, restarting, ending) to be one or the other.
+/// How long `cp` waits for a container whose monitor neither runs it nor has left it
+/// (starting, restarting, ending) to be one or the other.
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// How often it looks again meanwhile.
@@ -77,7 +77,7 @@ impl ContainerFs {
         storage: &StorageOptions,
         n: &Narrator,
     ) -> Result<ContainerFs> {
-        let deadline = Instant::now() + PATIENCE;
+        let mut deadline = Instant::now() + PATIENCE;
         loop {
             let live = Live::find(store, reference)?;
             let opened = if live.running() {
@@ -90,7 +90,9 @@ impl ContainerFs {
                 };
                 Some((root, held))
             } else {
-                None // a monitor is starting it, restarting it, or recording its end
+                // A monitor is starting it, restarting it or recording its end; or, with no
+                // monitor, another `cp` is working on its files, for as long as it takes.
+                None
             };
             if let Some((root, held)) = opened {
                 return Ok(ContainerFs {
@@ -99,7 +101,9 @@ impl ContainerFs {
                     _held: held,
                 });
             }
-            if Instant::now() >= deadline {
+            if live.monitor().is_none() {
+                deadline = Instant::now() + PATIENCE;
+            } else if Instant::now() >= deadline {
                 return Err(CopyError::Restarting(reference.to_owned()).into());
             }
             std::thread::sleep(RETRY);
