@@ -18,6 +18,9 @@
 //!                       `init_module: EPERM`: a refused call, and who refused it, by errno
 //! probe exe PID         try to reach /proc/PID/exe (readlink, open for reading), e.g.
 //!                       `open /proc/1/exe: EACCES`
+//! probe swap A B       exchange the names A and B (renameat2 RENAME_EXCHANGE) as fast as it
+//!                       can, forever: a directory and a symbolic link that trade places under
+//!                       an engine's feet (the attack of CVE-2018-15664)
 //! probe send-exe PID SOCKET
 //!                       open /proc/PID/exe with O_PATH and send the descriptor over the UNIX
 //!                       datagram socket SOCKET (SCM_RIGHTS), as an attacker would keep it
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         ["spawn-and-exit"] => spawn_and_exit(),
         ["exe", pid] => exe(pid),
         ["send-exe", pid, socket] => send_exe(pid, socket),
+        ["swap", a, b] => swap(a, b),
         _ => {
             eprintln!("probe: unknown arguments {args:?}; see the module documentation");
             ExitCode::from(2)
@@ -465,6 +469,37 @@ fn send_exe(pid: &str, socket: &str) -> ExitCode {
     }
 }
 
+/// `renameat2(2)`'s number on x86_64, and its flag that exchanges two names atomically.
+const SYS_RENAMEAT2: i64 = 316;
+const RENAME_EXCHANGE: u64 = 2;
+const AT_FDCWD: i64 = -100;
+
+/// Exchanges `a` and `b` in a loop that never ends: at every instant each name is one of the
+/// two files, never missing, so whoever walks through them meets either.
+fn swap(a: &str, b: &str) -> ExitCode {
+    let (Ok(a), Ok(b)) = (std::ffi::CString::new(a), std::ffi::CString::new(b)) else {
+        eprintln!("probe: swap: a name holds a NUL byte");
+        return ExitCode::from(2);
+    };
+    println!("swap: exchanging");
+    let _ = io::stdout().flush();
+    loop {
+        let args = [
+            AT_FDCWD as u64,
+            a.as_ptr() as u64,
+            AT_FDCWD as u64,
+            b.as_ptr() as u64,
+            RENAME_EXCHANGE,
+            0,
+        ];
+        let result = raw_syscall(SYS_RENAMEAT2, args);
+        if result < 0 {
+            println!("swap: {}", errno_name(-result));
+            return ExitCode::from(1);
+        }
+    }
+}
+
 fn syscalls(names: &[&str]) -> ExitCode {
     let mut out = String::new();
     for name in names {
@@ -489,8 +524,9 @@ fn syscalls(names: &[&str]) -> ExitCode {
 #[cfg(target_arch = "x86_64")]
 fn raw_syscall(nr: i64, args: [u64; 6]) -> i64 {
     let ret: i64;
-    // SAFETY: the table above passes only null pointers, -1 or constants, so the kernel reads
-    // and writes no memory of ours; rcx and r11 are clobbered by the syscall instruction.
+    // SAFETY: the callers pass null pointers, -1, constants, or pointers to NUL-terminated
+    // strings that outlive the call, which the kernel only reads; rcx and r11 are clobbered
+    // by the syscall instruction.
     unsafe {
         std::arch::asm!(
             "syscall",

@@ -69,7 +69,7 @@ mod tty;
 pub use error::{Error, Result};
 pub use explain::{Actor, Narrator};
 pub use join::{CgroupJoin, Exec, ExecSpec, Joined};
-pub use mounts::{Mount, MountKind};
+pub use mounts::{Mount, MountKind, mount_inside};
 pub use options::{ProcessOptions, resolve_env};
 pub use spawn::Container;
 pub use spec::{ContainerId, ContainerSpec, User};

@@ -350,7 +350,7 @@ fn resolve_user(store: &Store, record: &Record, user: &str) -> Result<User> {
 /// Whether process `pid` is container `id`'s: the root of its mount table is the container's
 /// root filesystem, whose mount names the container's directory (the overlay's upper layer, or
 /// the vfs copy it was bound from).
-fn is_container_process(pid: u32, id: &str) -> std::result::Result<(), StepError> {
+pub(crate) fn is_container_process(pid: u32, id: &str) -> std::result::Result<(), StepError> {
     let path = format!("/proc/{pid}/mountinfo");
     let mountinfo = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
     let needle = format!("/containers/{id}/");

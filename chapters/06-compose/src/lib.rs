@@ -20,6 +20,8 @@
 //!   together and checked against the processes that exist; [`rename`]: another name;
 //! - [`volume`]: named and anonymous volumes, `-v`/`--mount`/`--tmpfs`, and what a container's
 //!   mounts become when it starts;
+//! - [`copy`]: `cp`, files between a container and this machine, never read or written
+//!   outside the container whatever it does meanwhile;
 //! - [`log`]: its output, as docker's `json-file` log: written line by line from the
 //!   container's pipes, rotated, read back with `--tail`, `--since`, `--until`, followed;
 //! - [`cli`]: the command line (and chapter 05's commands carried over);
@@ -27,6 +29,7 @@
 
 pub mod cli;
 pub mod container;
+pub mod copy;
 mod error;
 pub mod exec;
 pub mod lifecycle;

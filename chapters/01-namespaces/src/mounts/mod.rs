@@ -18,6 +18,8 @@ mod detached;
 mod spec;
 mod target;
 
+use std::os::fd::OwnedFd;
+
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use rustix::mount::{MoveMountFlags, move_mount};
@@ -43,10 +45,15 @@ pub(crate) fn attach_all(detached: Vec<Detached<'_>>, n: &Narrator) -> Result<()
     }
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let root = open("/", flags, Mode::empty()).map_err(Error::sys("open the root directory"))?;
+    attach_inside(&root, detached, n)
+}
+
+/// Attaches the detached mounts, in order, each at its target inside the directory `root`.
+fn attach_inside(root: &OwnedFd, detached: Vec<Detached<'_>>, n: &Narrator) -> Result<()> {
     for one in detached {
         let mount = one.mount;
-        let target = target::resolve(&root, mount, one.is_dir, n)?;
-        if target::is_the_root(&root, &target).map_err(mount.failed("inspect the target"))? {
+        let target = target::resolve(root, mount, one.is_dir, n)?;
+        if target::is_the_root(root, &target).map_err(mount.failed("inspect the target"))? {
             return Err(Error::MountOverRoot {
                 what: mount.what(),
                 target: mount.target.clone(),
@@ -62,6 +69,14 @@ pub(crate) fn attach_all(detached: Vec<Detached<'_>>, n: &Narrator) -> Result<()
     Ok(())
 }
 // ANCHOR_END: attach
+
+/// Makes `mounts` and attaches them, in order, inside the directory `root` rather than the
+/// current root, in the caller's mount namespace: each target is resolved inside `root` as a
+/// container's are. Chapter 06's `cp` shows a stopped container's volumes over its root
+/// filesystem this way, in a namespace of its own.
+pub fn mount_inside(root: &OwnedFd, mounts: &[Mount], n: &Narrator) -> Result<()> {
+    attach_inside(root, detach_all(mounts, n)?, n)
+}
 
 /// `move_mount /srv/data on /data (rbind,ro)`, as the other mounts are narrated.
 fn describe(mount: &Mount) -> String {

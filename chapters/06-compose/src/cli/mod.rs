@@ -3,6 +3,7 @@
 //! calls the library with plain values and prints what it returns; the library never prints.
 
 pub mod attach;
+pub mod cp;
 pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
@@ -59,6 +60,8 @@ pub enum Command {
     Container(lifecycle::ContainerCommand),
     /// Run a command in a running container
     Exec(Box<exec::ExecArgs>),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Fetch the logs of a container
     Logs(logs::LogsArgs),
     /// List containers
@@ -129,6 +132,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Top(args) => args.execute(&cx),
         Command::Stats(args) => args.execute(&cx),
         Command::Rename(args) => args.execute(&cx),
+        Command::Cp(args) => args.execute(&cx),
     };
     match status {
         Ok(status) => exit_code(status),

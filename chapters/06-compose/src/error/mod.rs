@@ -3,6 +3,7 @@
 
 use dockyard_support::{EngineError, ErrorKind, IoError};
 
+pub mod copy;
 pub mod volume;
 
 /// A chapter 06 failure, one line naming the cause; [`EngineError::hint`] says what to do.
@@ -52,6 +53,9 @@ pub enum Error {
     /// A volume, or a `-v`/`--mount`/`--tmpfs`, that cannot be used.
     #[error(transparent)]
     Volume(#[from] volume::Error),
+    /// A `cp` that cannot be made as asked.
+    #[error(transparent)]
+    Copy(#[from] copy::Error),
     /// A file operation or a system call failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -99,6 +103,7 @@ impl EngineError for Error {
             Error::Start { .. } => ErrorKind::Internal,
             Error::CorruptState { .. } => ErrorKind::Internal,
             Error::Volume(inner) => inner.kind(),
+            Error::Copy(inner) => inner.kind(),
             Error::Io(io) => io.kind(),
             Error::Process(inner) => inner.kind(),
             Error::Cgroup(inner) => inner.kind(),
@@ -121,6 +126,7 @@ impl EngineError for Error {
                 Some("remove the container with `rm -f`; its state cannot be trusted".to_owned())
             }
             Error::Volume(inner) => inner.hint(),
+            Error::Copy(inner) => inner.hint(),
             Error::Io(_) => None,
             Error::Process(inner) => inner.hint(),
             Error::Cgroup(inner) => inner.hint(),

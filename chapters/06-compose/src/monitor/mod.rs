@@ -112,6 +112,9 @@ pub fn run(
 ) -> Result<i32> {
     let record = store.find(id)?;
     let paths = Paths::new(store, &record.id);
+    // A `cp` that mounted the stopped container's files holds them: wait until it is done,
+    // so that the container's overlay is never mounted twice over one upper directory.
+    let _files = crate::copy::lock::share(&paths)?;
     // One monitor per container: a second `start` racing the first finds the lock taken.
     let Some(_lock) = lock(&paths)? else {
         if let Mode::Detached { ready } = mode {

@@ -115,6 +115,23 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Copies the directory `source` itself, with everything in it, to `name` in `dir`: a
+    /// directory already there is kept and filled, anything else in the way is replaced, and
+    /// the copy takes `source`'s mode, times and (with `keep_owners`) owner. Chapter 06's `cp`
+    /// copies a directory into a container this way.
+    pub fn copy_dir(
+        &self,
+        source: &Path,
+        metadata: &Metadata,
+        dir: BorrowedFd<'_>,
+        name: &str,
+    ) -> Result<(), IoError> {
+        let copy = make_dir(dir, name, source)?;
+        self.copy_dir_contents(source, "", copy.as_fd())?;
+        // Last: creating the entries inside changed its times.
+        self.finish(&copy, metadata, true, source)
+    }
+
     /// Copies the entry at `source` (not a directory; nothing on its path is a link) to
     /// `name` in `dir`.
     pub fn copy_entry(
