@@ -7,6 +7,14 @@ pub fn alive(pid: u32) -> bool {
     Path::new("/proc").join(pid.to_string()).exists()
 }
 
+/// The parent of process `pid`: the fourth field of `/proc/PID/stat`, counted after the command
+/// in parentheses (which may itself hold spaces and parentheses).
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_command) = stat.rsplit_once(')')?;
+    after_command.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// How many threads this process runs (the `Threads:` line of `/proc/self/status`). Cloning
 /// a container, forking a worker and a mount namespace of one's own all need one.
 pub fn threads() -> Option<usize> {
@@ -38,6 +46,15 @@ mod tests {
     fn this_process_is_alive() {
         assert!(super::alive(std::process::id()));
         assert!(!super::alive(u32::MAX));
+    }
+
+    #[test]
+    fn the_parent_of_this_process_is_read_from_proc() {
+        assert_eq!(
+            super::parent_of(std::process::id()),
+            Some(std::os::unix::process::parent_id())
+        );
+        assert_eq!(super::parent_of(u32::MAX), None);
     }
 
     #[test]

@@ -117,14 +117,7 @@ fn children_of(parent: u32) -> Vec<u32> {
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            // Field 4 of /proc/PID/stat, counted after the command name's parenthesis.
-            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                stat.rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                    .is_some_and(|ppid| ppid == parent.to_string())
-            })
-        })
+        .filter(|pid| dockyard_support::process::parent_of(*pid) == Some(parent))
         .collect()
 }
 

@@ -29,14 +29,8 @@ fn a_detached_container_runs_under_its_monitor_and_logs_its_output() {
     let (monitor, container) = (pid(&state, "monitor_pid"), pid(&state, "pid"));
     assert!(alive(monitor) && alive(container), "{state}");
     // The command that started it has ended; the monitor is the container's parent.
-    let stat = std::fs::read_to_string(format!("/proc/{container}/stat")).unwrap();
-    let parent: u64 = stat[stat.rfind(')').unwrap() + 2..]
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(parent, monitor);
+    let parent = dockyard_support::process::parent_of(container as u32);
+    assert_eq!(parent, Some(monitor as u32));
     assert!(
         wait_until(Duration::from_secs(10), || bench.log(&id).contains("err")),
         "log: {:?}",

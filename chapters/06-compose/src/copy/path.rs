@@ -73,21 +73,8 @@ pub fn absolute(parts: &[String]) -> PathBuf {
 /// `path`'s elements after `start`'s, cleaned as Go's `filepath.Clean` cleans: `..` takes
 /// the element before it away, and stops at the root.
 fn clean(start: &[String], path: &str) -> Vec<String> {
-    let mut parts = if path.starts_with('/') {
-        Vec::new()
-    } else {
-        start.to_vec()
-    };
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part.to_owned()),
-        }
-    }
-    parts
+    // The lexical rule chapter 05 applies to COPY's destinations and WORKDIR.
+    ch05_dockerfile::build::copy::destination::in_image(path, &format!("/{}", start.join("/")))
 }
 
 /// `link`'s target as a path of elements, read where the link is (`dir`): an absolute target

@@ -15,7 +15,7 @@ pub mod stop;
 pub mod wait;
 
 use ch03_union_fs::{Record, Store};
-use dockyard_support::process;
+use dockyard_support::process::{self, parent_of};
 
 use crate::container::{Paths, RunState, Status, read_json};
 
@@ -78,22 +78,5 @@ impl Live {
             .name
             .as_deref()
             .unwrap_or(self.record.short_id())
-    }
-}
-
-/// The parent of process `pid` (the fourth field of `/proc/PID/stat`, after the command in
-/// parentheses, which may itself hold spaces and parentheses).
-pub fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_command = &stat[stat.rfind(')')? + 2..];
-    after_command.split(' ').nth(1)?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_parent_of_this_process_is_read_from_proc() {
-        let parent = super::parent_of(std::process::id());
-        assert_eq!(parent, Some(std::os::unix::process::parent_id()));
     }
 }

@@ -42,14 +42,15 @@ pub fn unpause(store: &Store, reference: &str) -> Result<Live> {
     Ok(live)
 }
 
-/// Thaws the container if it is frozen, so that a signal just sent takes effect.
-pub fn thaw_if_frozen(live: &Live) -> Result<()> {
-    if let Some(group) = group(live)?
-        && group.frozen()?
+/// Thaws the container if it is frozen, so that a signal just sent takes effect. The signal
+/// may have ended the container already, and its monitor removed its cgroup meanwhile: a group
+/// that is gone, or going, had nothing left to thaw, so nothing here is an error.
+pub fn thaw_if_frozen(live: &Live) {
+    if let Ok(Some(group)) = group(live)
+        && group.frozen().unwrap_or(false)
     {
-        group.thaw(&Narrator::silent())?;
+        let _gone_meanwhile = group.thaw(&Narrator::silent());
     }
-    Ok(())
 }
 
 fn group_of_running(live: &Live) -> Result<Cgroup> {

@@ -38,7 +38,7 @@ pub fn remove(store: &Store, reference: &str, force: bool, volumes: bool) -> Res
         if let Some(pid) = live.pid() {
             let _gone =
                 nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
-            super::pause::thaw_if_frozen(&live)?;
+            super::pause::thaw_if_frozen(&live);
         }
         if let Some(monitor) = live.monitor()
             && !wait_for_exit(monitor, Some(AFTER_KILL))?

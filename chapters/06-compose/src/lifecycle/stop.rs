@@ -40,7 +40,7 @@ pub fn stop(store: &Store, reference: &str, timeout: Option<i64>) -> Result<Live
     let wait = timeout.unwrap_or(i64::from(host.stop_timeout.unwrap_or(DEFAULT_TIMEOUT)));
     if let Some(pid) = live.pid() {
         send(pid, stop_signal)?;
-        super::pause::thaw_if_frozen(&live)?;
+        super::pause::thaw_if_frozen(&live);
     }
     let patience = u64::try_from(wait).ok().map(Duration::from_secs);
     if !wait_for_exit(monitor, patience)? {
@@ -75,7 +75,7 @@ pub fn kill(store: &Store, reference: &str, signal: Signal) -> Result<Live> {
         request_stop(&live)?;
     }
     send(pid, signal)?;
-    super::pause::thaw_if_frozen(&live)?;
+    super::pause::thaw_if_frozen(&live);
     Ok(live)
 }
 
