@@ -187,6 +187,7 @@ fn new_record(
     }
 }
 
+// ANCHOR: run_on
 /// Chapter 02's run on the prepared root filesystem: the cgroup step first, then `steps`.
 fn run_on(
     spec: ContainerSpec,
@@ -215,3 +216,4 @@ fn run_on(
     let outcome = container.run();
     (outcome, cgroup.outcome().cloned())
 }
+// ANCHOR_END: run_on

@@ -68,6 +68,7 @@ pub fn run_image(
 }
 // ANCHOR_END: run_image
 
+// ANCHOR: prepare
 /// Chapter 03's request for a container from an image: the image's layers, and its config
 /// under the caller's options. `create` (chapter 06) takes it as `run_image` does.
 pub fn prepare(store: &ImageStore, request: ImageRun) -> Result<RunRequest> {
@@ -90,6 +91,7 @@ pub fn prepare(store: &ImageStore, request: ImageRun) -> Result<RunRequest> {
         cgroup: request.cgroup,
     })
 }
+// ANCHOR_END: prepare
 
 // ANCHOR: command
 /// The command the container runs: docker's rules for `Entrypoint`, `Cmd` and the command
