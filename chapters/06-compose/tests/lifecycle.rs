@@ -128,17 +128,17 @@ fn on_failure_restarts_up_to_its_limit_and_always_ends_with_stop() {
     let bench = Bench::new();
     let failing = bench.detach(&[
         "--restart",
-        "on-failure:2",
+        "on-failure:3",
         "busybox",
         "sh",
         "-c",
         "echo try; exit 3",
     ]);
-    bench.wait_for(&failing, "two restarts, then the end", |s| {
-        s["status"] == "exited" && s["restart_count"] == 2 && s["monitor_pid"].is_null()
+    bench.wait_for(&failing, "three restarts, then the end", |s| {
+        s["status"] == "exited" && s["restart_count"] == 3 && s["monitor_pid"].is_null()
     });
     assert_eq!(bench.state(&failing)["exit_code"], 3);
-    assert_eq!(bench.log(&failing), "try\ntry\ntry\n");
+    assert_eq!(bench.log(&failing), "try\ntry\ntry\ntry\n");
 
     let service = bench.detach(&["--restart", "always", "busybox", "sh", "-c", "exit 0"]);
     bench.wait_for(&service, "always restarts", |s| {
@@ -385,4 +385,24 @@ fn attach(bench: &Bench, container: &str, input: &[u8]) -> std::process::Output 
         .write_stdin(input)
         .output()
         .unwrap()
+}
+
+#[test]
+fn logs_f_follows_a_detached_container_to_its_end() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.detach(&[
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo line $i; sleep 0.2; done; echo done >&2",
+    ]);
+    // Started while the container still runs, `logs -f` ends when it does, with every line.
+    let output = bench.tool().args(["logs", "-f", &id]).output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "line 1\nline 2\nline 3\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "done\n");
 }
