@@ -35,7 +35,7 @@ measure() {
     echo "--- $name"
     $cli run -d --name bench-exec $image sleep 3600 >/dev/null
     hyperfine -N --style basic --runs "$runs" \
-        --prepare "$cli rm -f bench-run" \
+        --prepare "sh -c '$cli rm -f bench-run >/dev/null 2>&1 || true'" \
         -n "$name run -d" "$cli run -d --name bench-run $image sleep 3600" \
         -n "$name exec" "$cli exec bench-exec /bin/true" 2>&1 | grep -E "^Benchmark|Time"
     hyperfine -N --style basic --runs "$runs" \
