@@ -50,6 +50,7 @@ fn runs_an_image_with_plain_options(store: &ImageStore) {
     // Helper threads of the fixtures may still be ending: a clone needs this process alone.
     let single = dockyard_tests::wait_until(Duration::from_secs(10), || threads() == 1);
     assert!(single, "the test process stayed multi-threaded");
+    let parent = format!("dockyard-test-library-{}", std::process::id());
     let request = ImageRun {
         image: "busybox".into(),
         overrides: Overrides {
@@ -62,7 +63,7 @@ fn runs_an_image_with_plain_options(store: &ImageStore) {
             ..ProcessOptions::default()
         },
         cgroup: CgroupOptions {
-            parent: format!("dockyard-test-library-{}", std::process::id()),
+            parent: parent.clone(),
             limits: Limits {
                 memory: Some(64 << 20),
                 pids: Some(64),
@@ -97,6 +98,15 @@ fn runs_an_image_with_plain_options(store: &ImageStore) {
     );
     let left = store.containers().list().expect("list containers");
     assert!(left.is_empty(), "--rm left {left:?}");
+    // The test's own parent group, now empty, goes too (on every hierarchy).
+    ch02_cgroups::remove_leftover(std::path::Path::new(ch02_cgroups::CGROUP_ROOT), "", &parent)
+        .expect("remove the test's parent cgroup");
+    let parents = std::fs::read_dir(ch02_cgroups::CGROUP_ROOT)
+        .expect("list the cgroup hierarchies")
+        .flatten()
+        .filter(|h| h.path().join(&parent).exists())
+        .count();
+    assert_eq!(parents, 0, "the parent group {parent} is left");
 }
 
 /// `push` and `pull` send docker's steps as events, in order, and return what they did.
