@@ -174,6 +174,9 @@ pub const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
 /// The pause between two removal attempts while processes are still in the group.
 const RETRY_INTERVAL: Duration = Duration::from_millis(1);
 
+/// How long a leftover group may take to empty: its last process exiting.
+const LEFTOVER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 // ANCHOR: remove_leftover
 /// Removes what is left of the group `parent/name` under `root` after its engine died
 /// without removing it (killed with SIGKILL: no teardown ran). Its processes died with the
@@ -186,13 +189,26 @@ pub fn remove_leftover(root: &Path, parent: &str, name: &str) -> Result<usize> {
         candidates.extend(hierarchies.flatten().map(|h| h.path().join(&relative)));
     }
     let mut removed = 0;
+    // The last process may still be exiting (its namespaces are gone before it leaves its
+    // cgroups): a busy group gets a moment to empty.
+    let deadline = std::time::Instant::now() + LEFTOVER_PATIENCE;
     for dir in candidates {
-        match std::fs::remove_dir(&dir) {
-            Ok(()) => removed += 1,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            // A v1 hierarchy path that is a file (cgroup.procs…) is not a group: skip it.
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
-            Err(e) => return Err(Error::io("remove the leftover cgroup", &dir)(e)),
+        loop {
+            match std::fs::remove_dir(&dir) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // A v1 hierarchy path that is a file (cgroup.procs…) is not a group: skip it.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EBUSY)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Err(e) => return Err(Error::io("remove the leftover cgroup", &dir)(e)),
+            }
+            break;
         }
     }
     Ok(removed)

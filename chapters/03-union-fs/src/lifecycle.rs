@@ -178,12 +178,21 @@ pub fn sizes(store: &Store, record: &Record) -> (u64, u64) {
     (writable, writable + layers)
 }
 
-/// Removes a container that is not running.
+/// Removes a container that is not running, and what is left of its cgroup if the engine that
+/// ran it was killed before its teardown (under the default parent: the record does not keep
+/// a `--cgroup-parent`).
 pub fn remove(store: &Store, record: &Record) -> Result<()> {
     if let State::Running { .. } = effective_state(record) {
         return Err(Error::ContainerRunning(record.short_id().into()));
     }
-    store.remove(record)
+    store.remove(record)?;
+    // Empty groups only, and best effort: the record is gone, which is what was asked.
+    let _best_effort = ch02_cgroups::remove_leftover(
+        Path::new(ch02_cgroups::CGROUP_ROOT),
+        ch02_cgroups::DEFAULT_PARENT,
+        &record.id,
+    );
+    Ok(())
 }
 
 /// What the container changed.

@@ -437,7 +437,22 @@ fn killed_engine_leaves_no_mount_and_ps_shows_it_stopped() {
     });
     assert!(gone, "the overlay outlived its container");
     assert!(!fx.stdout(&["ps"]).contains("victim"));
+    let short_id = fx.stdout(&["ps", "-a", "-q"]).trim().to_owned();
     fx.cmd(&["rm", "victim"]).assert().success();
+    // No teardown ran in the killed engine: `rm` removed its empty cgroup.
+    let groups: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .filter_map(|h| std::fs::read_dir(h.path().join("dockyard")).ok())
+        .flatten()
+        .flatten()
+        .filter(|g| g.file_name().to_string_lossy().starts_with(&short_id))
+        .map(|g| g.path())
+        .collect();
+    assert!(
+        groups.is_empty(),
+        "the killed container's cgroup is left: {groups:?}"
+    );
 }
 
 /// Columns separated by " | " instead of padding, so redacted cells do not shift the rest.
