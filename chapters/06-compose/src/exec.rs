@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ch01_namespaces::security::capabilities;
-use ch01_namespaces::{CgroupJoin, Exec, ExecSpec, ExitStatus, Narrator, StepError, User};
+use ch01_namespaces::{CgroupJoin, Exec, ExecSpec, ExitStatus, Narrator, User};
 use ch03_union_fs::{Driver, Record, Store};
 use ch04_images::oci::ContainerConfig;
 use dockyard_support::FromIo;
@@ -33,7 +33,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::{pipe2, read};
 
-use crate::container::{HostConfig, Paths, RunState, Status, read_json};
+use crate::container::{HostConfig, Paths, RunState, Status, is_container_process, read_json};
 use crate::error::{Error, Result};
 
 /// What `docker exec` takes besides the container: plain values.
@@ -98,7 +98,13 @@ fn joining(prepared: Prepared, n: &Narrator) -> Exec {
     let Prepared { id, pid, spec } = prepared;
     Exec::new(pid, spec)
         .narrate(n.clone())
-        .verify_target(move |pid| is_container_process(pid, &id))
+        .verify_target(move |pid| {
+            if is_container_process(pid, &id) {
+                Ok(())
+            } else {
+                Err(Error::NotRunning(id.clone()).into())
+            }
+        })
 }
 
 /// The most output a health check keeps, as docker's (`maxOutputLen` in moby's
@@ -345,25 +351,6 @@ fn resolve_user(store: &Store, record: &Record, user: &str) -> Result<User> {
     });
     Ok(ch04_images::run::resolve_user(user, &layers)?)
 }
-
-// ANCHOR: is_container_process
-/// Whether process `pid` is container `id`'s: the root of its mount table is the container's
-/// root filesystem, whose mount names the container's directory (the overlay's upper layer, or
-/// the vfs copy it was bound from).
-pub(crate) fn is_container_process(pid: u32, id: &str) -> std::result::Result<(), StepError> {
-    let path = format!("/proc/{pid}/mountinfo");
-    let mountinfo = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
-    let needle = format!("/containers/{id}/");
-    let root = mountinfo.lines().find(|line| {
-        let fields: Vec<&str> = line.split(' ').collect();
-        fields.get(4) == Some(&"/")
-    });
-    match root {
-        Some(line) if line.contains(&needle) => Ok(()),
-        _ => Err(Error::NotRunning(id.to_owned()).into()),
-    }
-}
-// ANCHOR_END: is_container_process
 
 /// A closure for `map_err` naming what this module was attempting.
 fn sys(action: &'static str) -> impl FnOnce(Errno) -> Error {

@@ -70,6 +70,19 @@ impl Paths {
     }
 }
 
+// ANCHOR: is_container_process
+/// Whether process `pid` is one of container `id`'s: its cgroup (`/proc/PID/cgroup`, one line
+/// per hierarchy) is the container's group, named by the id. A pid read from `state.json` may
+/// have been reused by an unrelated process since; a process in the container's group cannot.
+pub fn is_container_process(pid: u32, id: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|groups| {
+        groups
+            .lines()
+            .any(|line| line.trim_end().ends_with(&format!("/{id}")))
+    })
+}
+// ANCHOR_END: is_container_process
+
 /// Reads a JSON state file of the store.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(Error::io("read", path))?;
@@ -86,4 +99,23 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let json = serde_json::to_vec_pretty(value).expect("a state always serializes");
     std::fs::write(&temp, json).map_err(Error::io("write", &temp))?;
     std::fs::rename(&temp, path).map_err(Error::io("replace", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_belongs_to_the_container_its_cgroup_names() {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let last = own
+            .lines()
+            .filter_map(|l| l.rsplit('/').next())
+            .find(|name| !name.is_empty());
+        if let Some(name) = last {
+            assert!(is_container_process(std::process::id(), name));
+        }
+        assert!(!is_container_process(std::process::id(), &"f".repeat(64)));
+        assert!(!is_container_process(u32::MAX, &"f".repeat(64)));
+    }
 }

@@ -152,9 +152,9 @@ impl ContainerFs {
 /// process is gone (or the pid is now another's), for the caller to look again.
 ///
 /// The pid was read from a file. A pidfd is opened first, and the process it holds must be
-/// the container's (its mount table's root is the container's root filesystem); then its
-/// root is opened by pid; then the pidfd must not say it exited. A process that has not
-/// exited keeps its pid, so the `/proc/PID` opened in between was that very process.
+/// the container's (it is in the container's cgroup); then its root is opened by pid; then
+/// the pidfd must not say it exited. A process that has not exited keeps its pid, so the
+/// `/proc/PID` opened in between was that very process.
 fn open_running(live: &Live) -> Result<Option<OwnedFd>> {
     let Some(pid) = live.pid() else {
         return Ok(None);
@@ -168,7 +168,7 @@ fn open_running(live: &Live) -> Result<Option<OwnedFd>> {
         Err(e) if gone(e) => return Ok(None),
         Err(e) => return Err(Error::io_op("open a pidfd of the container")(e.into())),
     };
-    if crate::exec::is_container_process(pid, &live.record.id).is_err() {
+    if !crate::container::is_container_process(pid, &live.record.id) {
         return Ok(None);
     }
     let path = format!("/proc/{pid}/root");

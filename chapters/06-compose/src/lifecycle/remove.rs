@@ -12,7 +12,7 @@ use nix::sys::signal::Signal;
 
 use super::Live;
 use super::stop::wait_for_exit;
-use crate::container::{HostConfig, read_json};
+use crate::container::{HostConfig, is_container_process, read_json};
 use crate::error::{Error, Result};
 
 /// How long the monitor of a container SIGKILL ended may take to record it and exit.
@@ -91,10 +91,9 @@ fn orphaned_processes(live: &Live) -> Vec<u32> {
     let Some(pid) = live.state.pid else {
         return Vec::new();
     };
-    let in_container = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|groups| {
-        groups
-            .lines()
-            .any(|line| line.ends_with(&format!("/{}", live.record.id)))
-    });
-    if in_container { vec![pid] } else { Vec::new() }
+    if is_container_process(pid, &live.record.id) {
+        vec![pid]
+    } else {
+        Vec::new()
+    }
 }

@@ -9,7 +9,7 @@
 //! Both leave `stop-requested` in the container's directory first: the monitor then does not
 //! apply the restart policy to this end.
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use ch03_union_fs::Store;
@@ -112,17 +112,16 @@ fn send(pid: u32, signal: Signal) -> Result<()> {
 /// for ever); whether it ended. A pidfd (Linux 5.3) becomes readable when the process ends,
 /// and it names that process even if its pid is reused meanwhile.
 pub fn wait_for_exit(pid: u32, patience: Option<Duration>) -> Result<bool> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        let error = std::io::Error::last_os_error();
-        return match error.raw_os_error() {
-            Some(libc::ESRCH) => Ok(true),
-            _ => Err(Error::io_op(format!("watch process {pid}"))(error)),
-        };
-    }
-    // SAFETY: the descriptor was just returned to this process and nothing else owns it.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let watch_failed =
+        |e: rustix::io::Errno| Error::io_op(format!("watch process {pid}"))(e.into());
+    let Some(process) = rustix::process::Pid::from_raw(pid as i32) else {
+        return Ok(true);
+    };
+    let pidfd = match rustix::process::pidfd_open(process, rustix::process::PidfdFlags::empty()) {
+        Ok(pidfd) => pidfd,
+        Err(rustix::io::Errno::SRCH) => return Ok(true),
+        Err(e) => return Err(watch_failed(e)),
+    };
     let deadline = patience.map(|p| std::time::Instant::now() + p);
     loop {
         let left = match deadline {

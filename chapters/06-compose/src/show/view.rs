@@ -28,7 +28,9 @@ use ch04_images::oci::ContainerConfig;
 use dockyard_support::process;
 use serde::de::DeserializeOwned;
 
-use crate::container::{self, HealthStatus, HostConfig, Paths, RunState, Status};
+use crate::container::{
+    self, HealthStatus, HostConfig, Paths, RunState, Status, is_container_process,
+};
 use crate::error::{Error, Result};
 
 /// A container, as `ps`, `inspect`, `top` and `stats` show it.
@@ -180,16 +182,6 @@ pub fn effective_status(state: &RunState, id: &str) -> (Status, bool) {
     }
 }
 
-/// Whether `pid` is a process of container `id`: its cgroup (`/proc/PID/cgroup`, one line
-/// per hierarchy) is the container's group, named by the id.
-pub fn is_container_process(pid: u32, id: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|groups| {
-        groups
-            .lines()
-            .any(|line| line.trim_end().ends_with(&format!("/{id}")))
-    })
-}
-
 /// Whether the container's cgroup is frozen. A group that is gone, or that has no freezer
 /// (a v1 group created without it), is not: the container may end between the reads.
 fn frozen(host: &HostConfig, id: &str) -> bool {
@@ -248,19 +240,5 @@ mod tests {
                 (status, false)
             );
         }
-    }
-
-    #[test]
-    fn a_process_belongs_to_the_container_its_cgroup_names() {
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-        let last = own
-            .lines()
-            .filter_map(|l| l.rsplit('/').next())
-            .find(|name| !name.is_empty());
-        if let Some(name) = last {
-            assert!(is_container_process(std::process::id(), name));
-        }
-        assert!(!is_container_process(std::process::id(), &"f".repeat(64)));
-        assert!(!is_container_process(NO_PROCESS, &"f".repeat(64)));
     }
 }
