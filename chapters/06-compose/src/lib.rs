@@ -35,6 +35,7 @@ pub mod exec;
 pub mod lifecycle;
 pub mod log;
 pub mod monitor;
+pub mod network;
 pub mod rename;
 pub mod show;
 pub mod volume;

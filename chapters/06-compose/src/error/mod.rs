@@ -4,6 +4,7 @@
 use dockyard_support::{EngineError, ErrorKind, IoError};
 
 pub mod copy;
+pub mod network;
 pub mod volume;
 
 /// A chapter 06 failure, one line naming the cause; [`EngineError::hint`] says what to do.
@@ -56,6 +57,9 @@ pub enum Error {
     /// A `cp` that cannot be made as asked.
     #[error(transparent)]
     Copy(#[from] copy::Error),
+    /// A network, an address or a published port that cannot be used.
+    #[error(transparent)]
+    Network(#[from] network::Error),
     /// A file operation or a system call failed.
     #[error(transparent)]
     Io(#[from] IoError),
@@ -104,6 +108,7 @@ impl EngineError for Error {
             Error::CorruptState { .. } => ErrorKind::Internal,
             Error::Volume(inner) => inner.kind(),
             Error::Copy(inner) => inner.kind(),
+            Error::Network(inner) => inner.kind(),
             Error::Io(io) => io.kind(),
             Error::Process(inner) => inner.kind(),
             Error::Cgroup(inner) => inner.kind(),
@@ -127,6 +132,7 @@ impl EngineError for Error {
             }
             Error::Volume(inner) => inner.hint(),
             Error::Copy(inner) => inner.hint(),
+            Error::Network(inner) => inner.hint(),
             Error::Io(_) => None,
             Error::Process(inner) => inner.hint(),
             Error::Cgroup(inner) => inner.hint(),

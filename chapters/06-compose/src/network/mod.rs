@@ -1,0 +1,29 @@
+//! # Networks: bridges, addresses, published ports, names
+//!
+//! Until now a container's network namespace held only `lo`. This module gives it a way out,
+//! as docker's bridge driver does:
+//!
+//! ```text
+//!    host                                              container (its own netns)
+//!  ┌───────────────────────────────────────────┐      ┌──────────────────────────┐
+//!  │ eth0 ◀─ NAT (nftables) ─▶ dy-0123456789ab │      │ eth0 172.18.0.2/16       │
+//!  │                           (bridge,        │ veth │ default via 172.18.0.1   │
+//!  │                           172.18.0.1/16)──┼──────┼─                         │
+//!  │                            vethab12cd3    │ pair │ 127.0.0.11:53 (DNS, held │
+//!  └───────────────────────────────────────────┘      │ by the monitor)          │
+//!                                                     └──────────────────────────┘
+//! ```
+//!
+//! - [`record`]: a network as the store keeps it, with its endpoints (the address ledger);
+//! - [`store`]: the networks of a `--root`, under a lock: create, find, list, remove, and the
+//!   address manager's allocate and release;
+//! - [`netns`]: doing something inside a container's network namespace (a socket made there);
+//! - [`netlink`]: the kernel's routing messages: bridges, veth pairs, addresses, routes;
+//! - [`attach`]: chapter 01's setup step that plugs a container into its networks.
+
+pub mod netns;
+pub mod ports;
+pub mod record;
+
+pub use crate::error::network::{Error, Result};
+pub use record::{DEFAULT_NETWORK, Endpoint, Network};

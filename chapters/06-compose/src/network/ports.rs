@@ -1,0 +1,28 @@
+//! Published ports: `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`, `-p CONTAINERPORT`, `-P`.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+/// A transport protocol a port is published for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// `/tcp`, the default.
+    Tcp,
+    /// `/udp`.
+    Udp,
+}
+
+/// One published port: a host address and port forwarded to a container port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PortBinding {
+    /// The port inside the container.
+    pub container_port: u16,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// The host address it is published on; `None` is every address (`0.0.0.0`).
+    pub host_ip: Option<Ipv4Addr>,
+    /// The host port; 0 in a request means "one the kernel chooses".
+    pub host_port: u16,
+}
