@@ -15,6 +15,15 @@ pub fn parent_of(pid: u32) -> Option<u32> {
     after_command.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// When process `pid` started, in clock ticks since boot (the 22nd field of `/proc/PID/stat`):
+/// with the pid, it names one process for good, since a pid is reused but never at the same
+/// moment.
+pub fn started_at(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, after_command) = stat.rsplit_once(')')?;
+    after_command.split_whitespace().nth(19)?.parse().ok()
+}
+
 /// How many threads this process runs (the `Threads:` line of `/proc/self/status`). Cloning
 /// a container, forking a worker and a mount namespace of one's own all need one.
 pub fn threads() -> Option<usize> {
@@ -55,6 +64,14 @@ mod tests {
             Some(std::os::unix::process::parent_id())
         );
         assert_eq!(super::parent_of(u32::MAX), None);
+    }
+
+    #[test]
+    fn a_process_start_time_is_read() {
+        let me = std::process::id();
+        let started = super::started_at(me).expect("our own start");
+        assert_eq!(super::started_at(me), Some(started));
+        assert_eq!(super::started_at(u32::MAX), None);
     }
 
     #[test]

@@ -7,7 +7,6 @@ use dockyard_support::cli::print_error;
 use dockyard_support::error::exit_code;
 use dockyard_support::format::{Columns, fill_template};
 use dockyard_support::{EngineError, ErrorKind};
-use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::show::inspect::{Inspected, Kind, inspect};
@@ -71,13 +70,7 @@ impl InspectArgs {
 
 /// The documents as docker prints them: a JSON array, indented by four spaces.
 fn pretty(found: &[Inspected]) -> String {
-    let mut json = Vec::new();
-    let indent = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut serializer = serde_json::Serializer::with_formatter(&mut json, indent);
-    found
-        .serialize(&mut serializer)
-        .expect("documents serialize");
-    format!("{}\n", String::from_utf8(json).expect("JSON is UTF-8"))
+    format!("{}\n", super::docker_json(&found))
 }
 
 /// Each document through the template, a line each.

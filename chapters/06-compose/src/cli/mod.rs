@@ -8,6 +8,7 @@ pub mod exec;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
+pub mod network;
 pub mod prune;
 pub mod ps;
 pub mod rename;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Manage volumes: create, ls, inspect, rm, prune
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks: create, ls, inspect, rm, prune
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Chapter 04's commands about images and registries
     #[command(flatten)]
     Store(ch04_images::cli::StoreCommand),
@@ -106,6 +110,9 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
     if let Command::Volume(command) = command {
         return volume::execute(program, globals, command);
     }
+    if let Command::Network(command) = command {
+        return network::execute(program, globals, command);
+    }
     let status = match command {
         Command::Build(args) => return ch05_dockerfile::cli::execute_build(program, globals, args),
         Command::Parse(args) => return ch05_dockerfile::cli::execute_parse(program, globals, args),
@@ -124,7 +131,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Container(lifecycle::ContainerCommand::Prune(args)) => args.execute(&cx),
-        Command::Exec(_) | Command::Volume(_) | Command::Logs(_) => {
+        Command::Exec(_) | Command::Volume(_) | Command::Network(_) | Command::Logs(_) => {
             unreachable!("handled above")
         }
         Command::Ps(args) => args.execute(&cx),
@@ -178,4 +185,15 @@ fn monitor_program() -> Result<PathBuf> {
 /// Writes to stdout, as every command's output goes.
 pub fn out(text: impl std::fmt::Display) -> Result<()> {
     write!(std::io::stdout().lock(), "{text}").map_err(Error::io_op("write to stdout"))
+}
+
+/// JSON as docker's `inspect` prints it: indented by four spaces.
+pub(crate) fn docker_json(value: &impl serde::Serialize) -> String {
+    let mut bytes = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, formatter);
+    value
+        .serialize(&mut serializer)
+        .expect("documents serialize");
+    String::from_utf8(bytes).expect("JSON is UTF-8")
 }

@@ -20,6 +20,7 @@ use crate::container::{HostConfig, RestartPolicy};
 use crate::error::{Error, Result};
 use crate::lifecycle::create::{CreateOptions, create};
 use crate::monitor::{self, Mode};
+use crate::network::config::{NetworkConfig, NetworkMode};
 use crate::volume::MountRequest;
 
 /// `create`'s options: chapter 04's `run`'s, and how the container lives once it runs.
@@ -43,6 +44,9 @@ pub struct CreateArgs {
     #[command(flatten)]
     health: HealthArgs,
 
+    #[command(flatten)]
+    network: NetworkArgs,
+
     /// json-file log options: max-size=SIZE (e.g. 10m), max-file=N
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
     log_opts: Vec<String>,
@@ -55,6 +59,88 @@ pub struct CreateArgs {
     /// Mount a tmpfs: /path[:size=64m,mode=1777,exec…]
     #[arg(long = "tmpfs", value_name = "PATH[:OPTIONS]")]
     tmpfs: Vec<String>,
+}
+
+/// `run`'s network options.
+#[derive(Debug, Args)]
+struct NetworkArgs {
+    /// Connect the container to a network: bridge (the default), none, host, or a name
+    #[arg(
+        long = "network",
+        alias = "net",
+        value_name = "NETWORK",
+        default_value = "bridge"
+    )]
+    network: String,
+    /// Another name the container is found by on its network
+    #[arg(long = "network-alias", alias = "net-alias", value_name = "NAME")]
+    aliases: Vec<String>,
+    /// A fixed IPv4 address on the network (e.g. 172.30.0.10)
+    #[arg(long, value_name = "IP")]
+    ip: Option<String>,
+    /// Publish a container's port on the host: [IP:][HOSTPORT:]CONTAINERPORT[/udp]
+    #[arg(short = 'p', long = "publish", value_name = "PORTS")]
+    publish: Vec<String>,
+    /// Publish every exposed port on a port the kernel chooses
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    /// A name server instead of the host's
+    #[arg(long, value_name = "IP")]
+    dns: Vec<String>,
+    /// A DNS search domain
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    dns_search: Vec<String>,
+    /// A resolver option (resolv.conf's options line)
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPTION")]
+    dns_options: Vec<String>,
+    /// Add a line to /etc/hosts: NAME:IP
+    #[arg(long = "add-host", value_name = "NAME:IP")]
+    extra_hosts: Vec<String>,
+}
+
+impl NetworkArgs {
+    /// The container's network settings; values are checked here, before it exists.
+    fn config(&self) -> Result<NetworkConfig> {
+        let mut ports = Vec::new();
+        for spec in &self.publish {
+            ports.extend(crate::network::ports::parse(spec)?);
+        }
+        let ip = match &self.ip {
+            Some(text) => Some(text.parse().map_err(|_| {
+                Error::invalid(
+                    format!(
+                        "invalid argument {text:?} for \"--ip\" flag: {text} is not an ip address"
+                    ),
+                    "write an IPv4 address such as 172.30.0.10",
+                )
+            })?),
+            None => None,
+        };
+        let mut dns = Vec::new();
+        for text in &self.dns {
+            dns.push(text.parse().map_err(|_| {
+                Error::invalid(
+                    format!(
+                        "invalid argument {text:?} for \"--dns\" flag: {text} is not an ip address"
+                    ),
+                    "write the name server's address, e.g. 192.0.2.53",
+                )
+            })?);
+        }
+        let config = NetworkConfig {
+            mode: NetworkMode::parse(&self.network)?,
+            aliases: self.aliases.clone(),
+            ip,
+            ports,
+            publish_all: self.publish_all,
+            dns,
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_options.clone(),
+            extra_hosts: self.extra_hosts.clone(),
+        };
+        config.check()?;
+        Ok(config)
+    }
 }
 
 /// `run`'s options: `create`'s and `-d`. (Its group is renamed: chapter 04's `run` options,
@@ -173,6 +259,7 @@ impl CreateArgs {
                 stop_signal: self.stop_signal.clone(),
                 stop_timeout: self.stop_timeout,
                 log: crate::log::parse_log_options(&self.log_opts)?,
+                network: self.network.config()?,
                 ..HostConfig::default()
             },
             mounts,

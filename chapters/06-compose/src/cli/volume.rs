@@ -11,6 +11,7 @@ use dockyard_support::FromIo;
 use dockyard_support::cli::{Invocation, exit_code, print_error, report};
 use dockyard_support::format::template;
 
+use super::docker_json;
 use super::prune::{confirmed, report as pruned};
 use crate::volume::{CreateOptions, Document, Error, Filters, Result, Volumes, usage};
 
@@ -226,17 +227,6 @@ impl InspectArgs {
         }
         Ok(i32::from(!missing.is_empty()))
     }
-}
-
-/// JSON as docker's `inspect` prints it: indented by four spaces.
-fn docker_json(value: &impl serde::Serialize) -> String {
-    let mut bytes = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, formatter);
-    value
-        .serialize(&mut serializer)
-        .expect("documents serialize");
-    String::from_utf8(bytes).expect("JSON is UTF-8")
 }
 
 /// `volume rm`'s options.

@@ -31,6 +31,10 @@ pub struct HostConfig {
     pub stop_timeout: Option<u32>,
     /// The volumes it mounts, named or anonymous.
     pub volumes: Vec<VolumeUse>,
+    /// Its network: `--network`, `-p`, `--dns`… (absent from containers made before
+    /// networks existed: they get the default).
+    #[serde(default)]
+    pub network: crate::network::config::NetworkConfig,
 }
 
 /// A volume a container mounts: `-v NAME:/path`, `--mount type=volume`, or an anonymous

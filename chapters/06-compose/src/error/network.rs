@@ -69,6 +69,9 @@ pub enum Error {
     /// A file operation or a system call failed.
     #[error(transparent)]
     Io(#[from] IoError),
+    /// Chapter 01 failed (a random id).
+    #[error(transparent)]
+    Process(#[from] ch01_namespaces::Error),
 }
 
 impl Error {
@@ -105,6 +108,7 @@ impl EngineError for Error {
                 ErrorKind::Internal
             }
             Error::Io(io) => io.kind(),
+            Error::Process(inner) => inner.kind(),
         }
     }
 
@@ -125,6 +129,7 @@ impl EngineError for Error {
             }
             Error::Corrupt { .. } => Some("remove the network with `network rm`".into()),
             Error::Io(_) => None,
+            Error::Process(inner) => inner.hint(),
         }
     }
 }

@@ -47,6 +47,13 @@ pub fn create(
             "a container removed when it ends cannot be restarted: drop one of them",
         ));
     }
+    host.network.check()?;
+    if let Some(name) = host.network.mode.network()
+        && name != crate::network::DEFAULT_NETWORK
+    {
+        // Docker refuses a container for a network that does not exist at create.
+        crate::network::store::Networks::open(images.containers())?.find(name)?;
+    }
     // A container that keeps running is watched (`stats`) and may be paused (`pause`): on
     // cgroup v1 both need hierarchies a one-shot run leaves out.
     let mut run = run;

@@ -37,6 +37,7 @@ pub fn container_spec(
         &record.layers,
     )?;
     spec.id = ContainerId::parse(&record.id)?;
+    spec.host_network = host.network.mode == crate::network::config::NetworkMode::Host;
     if host.process.hostname.is_none() {
         spec.hostname = spec.id.short().to_owned();
     }

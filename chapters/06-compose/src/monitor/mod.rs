@@ -39,6 +39,8 @@ use crate::error::{Error, Result};
 use crate::lifecycle::ready::{self, Ready};
 use crate::lifecycle::spec::{container_spec, running_config};
 use crate::log::LogWriter;
+use crate::network::attach::{Attachment, NetworkStep};
+use crate::network::store::{JoinRequest, Networks};
 use attach::AttachPoint;
 use health::{Check, Checker, Prober};
 use pump::{Output, Pump};
@@ -241,6 +243,12 @@ impl Monitor<'_> {
                 .map(|(c, p)| (c, p, self.record.id.clone())),
             checker: None,
         };
+        let mut network = network_step(self.store, &self.record, &self.host)?;
+        let mut steps: Vec<&mut dyn Step> = Vec::new();
+        if let Some(network) = network.as_mut() {
+            steps.push(network);
+        }
+        steps.push(&mut step);
         let end = ch03_union_fs::run::start(
             self.store,
             &mut self.record,
@@ -248,7 +256,7 @@ impl Monitor<'_> {
             &self.host.cgroup,
             self.storage,
             &Narrator::silent(),
-            &mut [&mut step],
+            &mut steps,
         );
         if let Some(checker) = step.checker.take() {
             checker.finish();
@@ -263,6 +271,42 @@ impl Monitor<'_> {
     }
     // ANCHOR_END: run_once
 }
+
+// ANCHOR: network_step
+/// The step that plugs the container into its network, if it has one: the default network is
+/// made the first time a container needs it, and `-P` publishes the image's exposed ports.
+fn network_step(
+    store: &Store,
+    record: &ch03_union_fs::Record,
+    host: &HostConfig,
+) -> Result<Option<NetworkStep>> {
+    let Some(name) = host.network.mode.network() else {
+        return Ok(None);
+    };
+    let networks = Networks::open(store)?;
+    if name == crate::network::DEFAULT_NETWORK {
+        networks.default_network(&Narrator::silent())?;
+    }
+    let mut ports = host.network.ports.clone();
+    if host.network.publish_all {
+        ports.extend(crate::network::ports::exposed(&running_config(record)?));
+    }
+    let attachment = Attachment {
+        network: name.to_owned(),
+        container: record.id.clone(),
+        request: JoinRequest {
+            name: record
+                .name
+                .clone()
+                .unwrap_or_else(|| record.short_id().to_owned()),
+            aliases: host.network.aliases.clone(),
+            ip: host.network.ip,
+        },
+        ports,
+    };
+    Ok(Some(NetworkStep::new(networks, attachment)))
+}
+// ANCHOR_END: network_step
 
 /// Makes this process's standard input (and so the container's) a pipe, whose write end it
 /// returns: `attach` writes what the user types into it.

@@ -21,9 +21,15 @@
 //! - [`netlink`]: the kernel's routing messages: bridges, veth pairs, addresses, routes;
 //! - [`attach`]: chapter 01's setup step that plugs a container into its networks.
 
+pub mod attach;
+pub mod config;
+pub mod firewall;
+pub mod netlink;
 pub mod netns;
 pub mod ports;
 pub mod record;
+pub mod store;
+pub mod view;
 
 pub use crate::error::network::{Error, Result};
 pub use record::{DEFAULT_NETWORK, Endpoint, Network};

@@ -26,3 +26,26 @@ pub struct PortBinding {
     /// The host port; 0 in a request means "one the kernel chooses".
     pub host_port: u16,
 }
+
+// TEMPORARY (local only, replaced by the net-fw branch).
+/// Ports held.
+#[derive(Debug)]
+pub struct Reserved(Vec<PortBinding>);
+impl Reserved {
+    /// The bindings.
+    pub fn bindings(&self) -> &[PortBinding] {
+        &self.0
+    }
+}
+/// Parse.
+pub fn parse(_: &str) -> super::Result<Vec<PortBinding>> {
+    Ok(Vec::new())
+}
+/// Exposed.
+pub fn exposed(_: &ch04_images::oci::ContainerConfig) -> Vec<PortBinding> {
+    Vec::new()
+}
+/// Reserve.
+pub fn reserve(b: &[PortBinding]) -> super::Result<Reserved> {
+    Ok(Reserved(b.to_vec()))
+}

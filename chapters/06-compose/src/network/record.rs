@@ -53,6 +53,34 @@ pub struct Endpoint {
     pub host_veth: String,
     /// Its published ports, with the host ports the kernel chose for `-p CONTAINERPORT`.
     pub ports: Vec<PortBinding>,
+    /// The process that holds the endpoint (the container's monitor): when it is gone, so is
+    /// the endpoint.
+    pub holder: Holder,
+}
+
+/// A process, named for good: its pid and when it started (a pid alone may be reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// Its pid.
+    pub pid: u32,
+    /// When it started, in clock ticks since boot.
+    pub started: u64,
+}
+
+impl Holder {
+    /// This process.
+    pub fn this_process() -> Holder {
+        let pid = std::process::id();
+        Holder {
+            pid,
+            started: dockyard_support::process::started_at(pid).unwrap_or(0),
+        }
+    }
+
+    /// Whether the process still runs.
+    pub fn alive(&self) -> bool {
+        dockyard_support::process::started_at(self.pid) == Some(self.started)
+    }
 }
 
 impl Network {
