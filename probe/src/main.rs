@@ -21,6 +21,14 @@
 //! probe swap A B       exchange the names A and B (renameat2 RENAME_EXCHANGE) as fast as it
 //!                       can, forever: a directory and a symbolic link that trade places under
 //!                       an engine's feet (the attack of CVE-2018-15664)
+//! probe serve PORT      a TCP server on 0.0.0.0:PORT: to each connection it writes
+//!                       `hello from HOSTNAME` and closes it, forever (a stand-in for a service)
+//! probe connect HOST PORT SECS
+//!                       resolve HOST (its /etc/hosts, then the name server of its
+//!                       /etc/resolv.conf), connect to PORT, print the first line received, or
+//!                       after retrying for SECS seconds why it failed, e.g.
+//!                       `connect 172.18.0.2:80: ECONNREFUSED`
+//! probe resolve NAME    print `NAME: ADDRESS…`, or `NAME: not found`
 //! probe send-exe PID SOCKET
 //!                       open /proc/PID/exe with O_PATH and send the descriptor over the UNIX
 //!                       datagram socket SOCKET (SCM_RIGHTS), as an attacker would keep it
@@ -31,6 +39,8 @@ use std::io::{self, Write};
 use std::process::{Command, ExitCode};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+mod net;
 
 /// The sections of a full report, in the order they are printed.
 const SECTIONS: &[&str] = &[
@@ -67,6 +77,9 @@ fn main() -> ExitCode {
         ["exe", pid] => exe(pid),
         ["send-exe", pid, socket] => send_exe(pid, socket),
         ["swap", a, b] => swap(a, b),
+        ["serve", port] => net::serve(port),
+        ["connect", host, port, secs] => net::connect(host, port, secs.parse().unwrap_or(5.0)),
+        ["resolve", name] => net::resolve(name),
         _ => {
             eprintln!("probe: unknown arguments {args:?}; see the module documentation");
             ExitCode::from(2)

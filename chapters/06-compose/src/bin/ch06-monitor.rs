@@ -62,7 +62,14 @@ fn run(args: &[String]) -> Result<i32, Box<dyn std::error::Error>> {
                 args: global_args(&storage.root, &storage.storage_opt, "health-check"),
             };
             let mode = Mode::Detached { ready };
-            Ok(monitor::run(&store, id, &storage.options()?, mode, prober)?)
+            Ok(monitor::run(
+                &store,
+                id,
+                &storage.options()?,
+                mode,
+                prober,
+                &ch01_namespaces::Narrator::silent(),
+            )?)
         }
         [command, timeout_ns, id, dashes, check @ ..]
             if command == "health-check" && dashes == "--" =>

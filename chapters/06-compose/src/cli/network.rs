@@ -9,7 +9,7 @@ use ch04_images::cli::Globals;
 use clap::{Args, Subcommand};
 use dockyard_support::FromIo;
 use dockyard_support::cli::{Invocation, exit_code, print_error, report};
-use dockyard_support::format::tabwriter;
+use dockyard_support::format::{tabwriter, template};
 
 use super::prune::confirmed;
 use crate::network::store::{CreateOptions, Networks};
@@ -147,7 +147,20 @@ pub struct LsArgs {
     /// Do not truncate the ids
     #[arg(long = "no-trunc")]
     no_trunc: bool,
+    /// Format output with a template: {{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Labels}}
+    #[arg(long)]
+    format: Option<String>,
 }
+
+/// The `--format` fields of `network ls`, with their headers.
+const LS_FIELDS: [(&str, &str); 6] = [
+    ("{{.ID}}", "NETWORK ID"),
+    ("{{.Name}}", "NAME"),
+    ("{{.Driver}}", "DRIVER"),
+    ("{{.Scope}}", "SCOPE"),
+    ("{{.Internal}}", "INTERNAL"),
+    ("{{.Labels}}", "LABELS"),
+];
 
 impl LsArgs {
     fn execute(&self, networks: &Networks) -> Result<i32> {
@@ -174,6 +187,26 @@ impl LsArgs {
                 row
             })
             .collect();
+        if let Some(format) = &self.format {
+            let rows: Vec<Vec<String>> = rows
+                .into_iter()
+                .zip(&all)
+                .map(|(mut row, network)| {
+                    let labels: Vec<String> = network
+                        .labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    row.push(network.internal.to_string());
+                    row.push(labels.join(","));
+                    row
+                })
+                .collect();
+            let text = template(format, &LS_FIELDS, &rows)
+                .map_err(|message| Error::invalid(message, "use the fields listed in --help"))?;
+            out(text)?;
+            return Ok(0);
+        }
         out(tabwriter(
             &["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
             &rows,

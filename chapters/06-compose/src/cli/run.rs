@@ -316,6 +316,7 @@ impl RunArgs {
             &storage,
             mode,
             super::prober(cx)?,
+            &cx.narrator,
         )
     }
 }

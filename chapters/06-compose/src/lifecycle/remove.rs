@@ -4,6 +4,7 @@
 //! nobody to wait for it; `rm -f` finds its processes by the cgroup named after it, kills
 //! them, and removes the groups, so nothing outlives the container.
 
+use ch01_namespaces::Narrator;
 use std::time::Duration;
 
 use ch02_cgroups::CGROUP_ROOT;
@@ -73,6 +74,7 @@ pub fn remove_files(store: &Store, record: &Record, volumes: bool) -> Result<()>
         .map(|host| host.cgroup.parent.clone())
         .unwrap_or_else(|| ch02_cgroups::DEFAULT_PARENT.to_owned());
     store.remove(record)?;
+    crate::network::store::Networks::open(store)?.release(&record.id, &Narrator::silent())?;
     if volumes && let Some(host) = &host {
         crate::volume::remove_anonymous(store, &host.volumes)?;
     }

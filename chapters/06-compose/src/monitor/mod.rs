@@ -111,6 +111,7 @@ pub fn run(
     storage: &StorageOptions,
     mode: Mode,
     prober: Prober,
+    n: &Narrator,
 ) -> Result<i32> {
     let record = store.find(id)?;
     let paths = Paths::new(store, &record.id);
@@ -166,6 +167,7 @@ pub fn run(
         health: check.map(|check| (check, prober)),
         output,
         ready,
+        narrator: n.clone(),
     };
     monitor.keep()?;
     let code = monitor.shared.get().exit_code.unwrap_or(0);
@@ -189,6 +191,8 @@ struct Monitor<'a> {
     health: Option<(Check, Prober)>,
     output: Option<(Output, LogWriter)>,
     ready: Option<OwnedFd>,
+    /// `--explain`'s narrator (attached `run` only: a detached monitor has no terminal).
+    narrator: Narrator,
 }
 
 impl Monitor<'_> {
@@ -231,7 +235,7 @@ impl Monitor<'_> {
     /// monitor's step, which learns when the command runs; then the checker and the pump are
     /// stopped (the pump drains the pipes first) before the end is recorded.
     fn run_once(&mut self) -> Result<RunEnd> {
-        let spec = container_spec(self.store, &self.record, &self.host, &Narrator::silent())?;
+        let spec = container_spec(self.store, &self.record, &self.host, &self.narrator)?;
         let mut step = MonitorStep {
             shared: self.shared.clone(),
             ready: self.ready.take(),
@@ -243,7 +247,7 @@ impl Monitor<'_> {
                 .map(|(c, p)| (c, p, self.record.id.clone())),
             checker: None,
         };
-        let mut network = network_step(self.store, &self.record, &self.host)?;
+        let mut network = network_step(self.store, &self.record, &self.host, &self.narrator)?;
         let mut steps: Vec<&mut dyn Step> = Vec::new();
         if let Some(network) = network.as_mut() {
             steps.push(network);
@@ -255,7 +259,7 @@ impl Monitor<'_> {
             spec,
             &self.host.cgroup,
             self.storage,
-            &Narrator::silent(),
+            &self.narrator,
             &mut steps,
         );
         if let Some(checker) = step.checker.take() {
@@ -279,13 +283,14 @@ fn network_step(
     store: &Store,
     record: &ch03_union_fs::Record,
     host: &HostConfig,
+    n: &Narrator,
 ) -> Result<Option<NetworkStep>> {
     let Some(name) = host.network.mode.network() else {
         return Ok(None);
     };
     let networks = Networks::open(store)?;
     if name == crate::network::DEFAULT_NETWORK {
-        networks.default_network(&Narrator::silent())?;
+        networks.default_network(n)?;
     }
     let mut ports = host.network.ports.clone();
     if host.network.publish_all {

@@ -16,7 +16,7 @@
 //! Setup undoes its own work when it fails part way (chapter 01 tears down only the steps
 //! whose setup succeeded); teardown runs however the container ended.
 
-use ch01_namespaces::{Narrator, Step, StepError};
+use ch01_namespaces::{Actor, Narrator, Step, StepError};
 use ipnet::Ipv4Net;
 use nix::unistd::Pid;
 
@@ -73,16 +73,13 @@ impl NetworkStep {
         self.joined = Some((network.clone(), endpoint.clone()));
 
         let mut host = Netlink::open()?;
-        let bridge = host.index_of(&network.bridge)?.ok_or_else(|| {
-            super::Error::NotFound(format!("{} (its bridge {})", network.name, network.bridge))
-        })?;
         // A leftover of this container's earlier run (its monitor killed before teardown,
         // the namespace somehow kept) would make the name taken.
         host.delete_link(&endpoint.host_veth, &Narrator::silent())?;
         host.create_veth(
             &VethPair {
                 host: &endpoint.host_veth,
-                bridge,
+                bridge: &network.bridge,
                 peer: "eth0",
                 peer_mac: parse_mac(&endpoint.mac).expect("the address manager's own format"),
                 peer_pid: child.as_raw() as u32,
@@ -95,11 +92,8 @@ impl NetworkStep {
         let gateway = (!network.internal).then_some(network.gateway);
         netns::within(child, || {
             let mut inside = Netlink::open()?;
-            let eth0 = inside.index_of("eth0")?.ok_or_else(|| {
-                super::Error::NotFound("eth0 in the container's namespace".to_owned())
-            })?;
-            inside.add_address(eth0, address, n)?;
-            inside.set_up(eth0, n)?;
+            inside.add_address("eth0", address, n)?;
+            inside.set_up("eth0", n)?;
             // An internal network has no way out, so no default route: a connection to the
             // outside fails at once ("network unreachable") instead of waiting.
             if let Some(gateway) = gateway {
@@ -141,13 +135,28 @@ impl NetworkStep {
         }
         self.reserved = None;
         match Netlink::open().and_then(|mut host| host.delete_link(&endpoint.host_veth, n)) {
-            Ok(_) => {}
+            Ok(true) => {}
+            // The usual case: the namespace ended with the container's last process, which
+            // destroyed eth0, and a veth pair never outlives either of its ends.
+            Ok(false) => n.say(
+                Actor::Engine,
+                format!("{} went with the container's namespace", endpoint.host_veth),
+            ),
             Err(error) => {
                 first_error.get_or_insert(error);
             }
         }
-        if let Err(error) = self.networks.leave(&network.id, &self.attachment.container) {
-            first_error.get_or_insert(error);
+        match self.networks.leave(&network.id, &self.attachment.container) {
+            Ok(_) => n.say(
+                Actor::Engine,
+                format!(
+                    "address manager: {} on {} is free",
+                    endpoint.ip, network.name
+                ),
+            ),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
         }
         first_error.map_or(Ok(()), Err)
     }

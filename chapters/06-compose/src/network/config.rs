@@ -106,7 +106,13 @@ impl NetworkConfig {
                 "give --network NAME of a network made with `network create`",
             ));
         }
-        if self.mode == NetworkMode::Bridge(DEFAULT_NETWORK.into()) && !self.aliases.is_empty() {
+        if self.mode == NetworkMode::default() && self.ip.is_some() {
+            return Err(Error::invalid(
+                "user specified IP address is supported on user defined networks only",
+                "create a network with `network create` and run with --network NAME --ip ADDRESS",
+            ));
+        }
+        if self.mode == NetworkMode::default() && !self.aliases.is_empty() {
             return Err(Error::invalid(
                 "network-scoped alias is supported only for containers in user defined networks",
                 "create a network with `network create` and run with --network NAME",

@@ -47,7 +47,7 @@ pub struct VethPair<'a> {
     /// The end that stays in this namespace, e.g. `veth1a2b3c4`.
     pub host: &'a str,
     /// The bridge the host end is plugged into.
-    pub bridge: u32,
+    pub bridge: &'a str,
     /// The other end's name, e.g. `eth0`.
     pub peer: &'a str,
     /// The other end's hardware address.
@@ -73,8 +73,8 @@ impl Netlink {
     }
 
     // ANCHOR: bridge
-    /// `ip link add NAME type bridge` and `ip link set NAME up`: returns its index.
-    pub fn create_bridge(&mut self, name: &str, n: &Narrator) -> Result<u32> {
+    /// `ip link add NAME type bridge` and `ip link set NAME up`.
+    pub fn create_bridge(&mut self, name: &str, n: &Narrator) -> Result<()> {
         let mut link = LinkMessage::default();
         link.header.flags = LinkFlags::Up;
         link.header.change_mask = LinkFlags::Up;
@@ -90,9 +90,7 @@ impl Netlink {
             RouteNetlinkMessage::NewLink(link),
             NLM_F_CREATE | NLM_F_EXCL,
             format!("create bridge {name}"),
-        )?;
-        self.index_of(name)?
-            .ok_or_else(|| Error::netlink(format!("find bridge {name}"))(not_found()))
+        )
     }
     // ANCHOR_END: bridge
 
@@ -101,6 +99,7 @@ impl Netlink {
     /// one message makes both ends, plugs one into the bridge and puts the other in the
     /// container's namespace, already named as the container sees it.
     pub fn create_veth(&mut self, pair: &VethPair, n: &Narrator) -> Result<()> {
+        let bridge = self.require(pair.bridge)?;
         let mut peer = LinkMessage::default();
         peer.attributes = vec![
             LinkAttribute::IfName(pair.peer.to_owned()),
@@ -112,7 +111,7 @@ impl Netlink {
         link.header.change_mask = LinkFlags::Up;
         link.attributes = vec![
             LinkAttribute::IfName(pair.host.to_owned()),
-            LinkAttribute::Controller(pair.bridge),
+            LinkAttribute::Controller(bridge),
             LinkAttribute::LinkInfo(vec![
                 LinkInfo::Kind(InfoKind::Veth),
                 LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
@@ -138,8 +137,9 @@ impl Netlink {
     // ANCHOR_END: veth
 
     // ANCHOR: address
-    /// `ip addr add ADDRESS/PREFIX dev INDEX`.
-    pub fn add_address(&mut self, index: u32, address: Ipv4Net, n: &Narrator) -> Result<()> {
+    /// `ip addr add ADDRESS/PREFIX dev NAME`.
+    pub fn add_address(&mut self, name: &str, address: Ipv4Net, n: &Narrator) -> Result<()> {
+        let index = self.require(name)?;
         let mut message = AddressMessage::default();
         message.header.family = AddressFamily::Inet;
         message.header.prefix_len = address.prefix_len();
@@ -152,7 +152,7 @@ impl Netlink {
         ];
         n.say(
             Actor::Engine,
-            format!("netlink RTM_NEWADDR {address} dev {index}"),
+            format!("netlink RTM_NEWADDR {address} dev {name}"),
         );
         self.ask(
             RouteNetlinkMessage::NewAddress(message),
@@ -161,17 +161,18 @@ impl Netlink {
         )
     }
 
-    /// `ip link set INDEX up`.
-    pub fn set_up(&mut self, index: u32, n: &Narrator) -> Result<()> {
+    /// `ip link set NAME up`.
+    pub fn set_up(&mut self, name: &str, n: &Narrator) -> Result<()> {
+        let index = self.require(name)?;
         let mut link = LinkMessage::default();
         link.header.index = index;
         link.header.flags = LinkFlags::Up;
         link.header.change_mask = LinkFlags::Up;
-        n.say(Actor::Engine, format!("netlink RTM_NEWLINK dev {index} up"));
+        n.say(Actor::Engine, format!("netlink RTM_NEWLINK {name} up"));
         self.ask(
             RouteNetlinkMessage::SetLink(link),
             0,
-            format!("bring interface {index} up"),
+            format!("bring {name} up"),
         )
     }
 
@@ -236,6 +237,12 @@ impl Netlink {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// The index of the interface `name`, which must exist.
+    fn require(&mut self, name: &str) -> Result<u32> {
+        self.index_of(name)?
+            .ok_or_else(|| Error::netlink(format!("find {name}"))(not_found()))
     }
 
     /// The names of every interface here (`ip link`).

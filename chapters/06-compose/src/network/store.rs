@@ -287,6 +287,31 @@ impl Networks {
         Ok(left)
     }
 
+    // ANCHOR: release
+    /// Called when a container is removed: drops what its monitor could not give back (killed
+    /// before its teardown), on every network. An endpoint still held by a live process other
+    /// than this one is left alone: that process gives it back itself.
+    pub fn release(&self, container: &str, n: &Narrator) -> Result<()> {
+        let _store = self.lock()?;
+        let me = Holder::this_process();
+        for mut network in self.list()? {
+            let Some(endpoint) = network.endpoints.get(container) else {
+                continue;
+            };
+            if endpoint.holder.alive() && endpoint.holder != me {
+                continue;
+            }
+            let endpoint = network.endpoints.remove(container).expect("just found");
+            if !endpoint.ports.is_empty() {
+                firewall::unpublish(&network, endpoint.ip, &endpoint.ports, n)?;
+            }
+            Netlink::open()?.delete_link(&endpoint.host_veth, n)?;
+            self.save(&network)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: release
+
     /// The endpoints `container` holds on every network (for `inspect`, `ps` and `port`).
     pub fn endpoints_of(&self, container: &str) -> Result<Vec<(Network, Endpoint)>> {
         Ok(self
@@ -393,10 +418,10 @@ impl Networks {
 
 /// Makes a network's bridge, gives it the gateway address, and installs its rules.
 fn make_bridge(network: &Network, netlink: &mut Netlink, n: &Narrator) -> Result<()> {
-    let index = netlink.create_bridge(&network.bridge, n)?;
+    netlink.create_bridge(&network.bridge, n)?;
     let address = Ipv4Net::new(network.gateway, network.subnet.prefix_len())
         .expect("the prefix comes from a valid subnet");
-    netlink.add_address(index, address, n)?;
+    netlink.add_address(&network.bridge, address, n)?;
     firewall::install(network, n)
 }
 

@@ -136,10 +136,32 @@ impl Bench {
 }
 
 impl Drop for Bench {
+    /// Removes the containers, then the networks (the default one included: its bridge and
+    /// rules live on the host, not in the test's directory).
     fn drop(&mut self) {
         for id in self.containers() {
             let _ = self.tool().args(["rm", "-f", &id]).output();
         }
+        for id in self.networks() {
+            let _ = self.tool().args(["network", "rm", &id]).output();
+        }
+    }
+}
+
+impl Bench {
+    /// The ids of the store's networks.
+    pub fn networks(&self) -> Vec<String> {
+        let Ok(output) = self
+            .tool()
+            .args(["network", "ls", "-q", "--no-trunc"])
+            .output()
+        else {
+            return Vec::new();
+        };
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 }
 

@@ -1,0 +1,319 @@
+//! Networks for real: bridges, veth pairs, addresses, and what is left once containers and
+//! networks are gone (nothing). Traffic goes only between containers these tests make, on
+//! bridges these tests make.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Bench, PATIENCE};
+use dockyard_tests::{require_root, wait_until};
+
+/// `network inspect NAME` as JSON.
+fn inspect(bench: &Bench, name: &str) -> serde_json::Value {
+    let text = bench.ok(&["network", "inspect", name]);
+    let mut all: Vec<serde_json::Value> = serde_json::from_str(&text).expect("inspect JSON");
+    all.remove(0)
+}
+
+/// The addresses of a network's members, by container name.
+fn members(bench: &Bench, name: &str) -> Vec<(String, String)> {
+    let document = inspect(bench, name);
+    let mut found: Vec<(String, String)> = document["Containers"]
+        .as_object()
+        .expect("Containers")
+        .values()
+        .map(|member| {
+            (
+                member["Name"].as_str().expect("Name").to_owned(),
+                member["IPv4Address"]
+                    .as_str()
+                    .expect("IPv4Address")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Whether the host has an interface `name`.
+fn interface_exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
+}
+
+/// `run --rm ARGS…`: exit status and stdout.
+fn run(bench: &Bench, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = bench
+        .tool()
+        .args(["run", "--rm"])
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn containers_on_a_network_get_addresses_and_talk() {
+    require_root!();
+    let bench = Bench::new();
+    let id = bench.ok(&["network", "create", "backend"]);
+    let network = inspect(&bench, "backend");
+    assert_eq!(network["Id"].as_str(), Some(id.trim()));
+    let bridge = network["Options"]["com.docker.network.bridge.name"]
+        .as_str()
+        .expect("bridge")
+        .to_owned();
+    assert!(interface_exists(&bridge), "the bridge {bridge} exists");
+
+    bench.detach(&[
+        "--name",
+        "server",
+        "--hostname",
+        "srv",
+        "--network",
+        "backend",
+        "busybox",
+        "/probe",
+        "serve",
+        "5000",
+    ]);
+    let address = members(&bench, "backend")[0].1.clone();
+    let ip = address.split('/').next().expect("an address");
+    let (code, out, err) = run(
+        &bench,
+        &[
+            "--network",
+            "backend",
+            "busybox",
+            "/probe",
+            "connect",
+            ip,
+            "5000",
+            "10",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (Some(0), "hello from srv\n"), "{err}");
+
+    // The host reaches it too, on the bridge.
+    let (code, out, _) = run(
+        &bench,
+        &[
+            "--network",
+            "host",
+            "busybox",
+            "/probe",
+            "connect",
+            ip,
+            "5000",
+            "10",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (Some(0), "hello from srv\n"));
+
+    bench.ok(&["rm", "-f", "server"]);
+    assert!(
+        members(&bench, "backend").is_empty(),
+        "the address is free again"
+    );
+    bench.ok(&["network", "rm", "backend"]);
+    assert!(!interface_exists(&bridge), "the bridge {bridge} is gone");
+}
+
+#[test]
+fn fifty_containers_get_fifty_addresses_and_give_them_back() {
+    require_root!();
+    let bench = Bench::new();
+    bench.ok(&["network", "create", "crowd"]);
+    let ids: Vec<String> = (0..50)
+        .map(|n| {
+            bench.detach(&[
+                "--name",
+                &format!("member{n}"),
+                "--network",
+                "crowd",
+                "busybox",
+                "/probe",
+                "sleep",
+                "600",
+            ])
+        })
+        .collect();
+    let all = members(&bench, "crowd");
+    assert_eq!(all.len(), 50);
+    let distinct: BTreeSet<&String> = all.iter().map(|(_, ip)| ip).collect();
+    assert_eq!(distinct.len(), 50, "{all:?}");
+
+    let network = inspect(&bench, "crowd");
+    let veths: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .expect("interfaces")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            let master = Path::new("/sys/class/net").join(name).join("master");
+            std::fs::read_link(master).is_ok_and(|bridge| {
+                bridge.file_name().and_then(|b| b.to_str())
+                    == network["Options"]["com.docker.network.bridge.name"].as_str()
+            })
+        })
+        .collect();
+    assert_eq!(veths.len(), 50, "one veth per container on the bridge");
+
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(ids.iter().map(String::as_str));
+    bench.ok(&rm);
+    assert!(members(&bench, "crowd").is_empty());
+    for veth in &veths {
+        assert!(!interface_exists(veth), "{veth} is gone");
+    }
+}
+
+#[test]
+fn the_default_network_is_made_once_and_shared() {
+    require_root!();
+    let bench = Bench::new();
+    bench.detach(&["--name", "first", "busybox", "/probe", "sleep", "600"]);
+    bench.detach(&["--name", "second", "busybox", "/probe", "sleep", "600"]);
+    let all = members(&bench, "bridge");
+    assert_eq!(
+        all.iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>(),
+        ["first", "second"]
+    );
+    assert_ne!(all[0].1, all[1].1);
+    let listed = bench.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(listed.lines().filter(|l| *l == "bridge").count(), 1);
+}
+
+#[test]
+fn none_has_only_loopback_and_host_has_the_hosts_interfaces() {
+    require_root!();
+    let bench = Bench::new();
+    let (_, none, _) = run(
+        &bench,
+        &[
+            "--network",
+            "none",
+            "busybox",
+            "/probe",
+            "report",
+            "interfaces",
+        ],
+    );
+    assert_eq!(none, "interfaces: lo(up)\n");
+    let (_, bridged, _) = run(&bench, &["busybox", "/probe", "report", "interfaces"]);
+    assert_eq!(bridged, "interfaces: eth0(up) lo(up)\n");
+    let (_, host, _) = run(
+        &bench,
+        &[
+            "--network",
+            "host",
+            "busybox",
+            "/probe",
+            "report",
+            "interfaces",
+        ],
+    );
+    assert!(host.contains("lo(up)"), "{host}");
+    assert!(
+        host.split_whitespace().count() > 2,
+        "the host's interfaces: {host}"
+    );
+}
+
+#[test]
+fn bad_input_gives_one_clear_error_and_leaves_nothing() {
+    require_root!();
+    let bench = Bench::new();
+    // Docker's statuses: 125 for what the engine refuses to start or cannot read, 1 for a
+    // conflict with what exists or a missing network outside `run`.
+    let fails = |args: &[&str], status: i32, expected: &str| {
+        let output = bench.tool().args(args).output().expect("run");
+        let err = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(status), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    };
+    fails(
+        &["network", "create", "--subnet", "10.0.0/8", "bad"],
+        125,
+        "invalid CIDR address: 10.0.0/8",
+    );
+    // The loopback range is a route of every host.
+    fails(
+        &["network", "create", "--subnet", "127.99.0.0/16", "bad"],
+        1,
+        "Pool overlaps with other one on this address space",
+    );
+    bench.ok(&["network", "create", "taken"]);
+    let subnet = inspect(&bench, "taken")["IPAM"]["Config"][0]["Subnet"]
+        .as_str()
+        .expect("subnet")
+        .to_owned();
+    fails(
+        &["network", "create", "--subnet", &subnet, "bad"],
+        1,
+        "Pool overlaps",
+    );
+    fails(&["network", "create", "taken"], 1, "already exists");
+    fails(
+        &["run", "--network", "nosuch", "busybox", "true"],
+        125,
+        "network nosuch not found",
+    );
+    fails(
+        &["run", "--ip", "10.1.2.3", "busybox", "true"],
+        125,
+        "user specified IP address is supported on user defined networks only",
+    );
+    fails(&["network", "rm", "nosuch"], 1, "network nosuch not found");
+    let listed = bench.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(listed, "taken\n", "nothing half-made");
+    assert!(bench.containers().is_empty(), "no container was made");
+}
+
+#[test]
+fn a_network_in_use_is_kept_and_a_killed_monitor_gives_its_address_back() {
+    require_root!();
+    let bench = Bench::new();
+    bench.ok(&["network", "create", "busy"]);
+    let id = bench.detach(&["--network", "busy", "busybox", "/probe", "sleep", "600"]);
+    let output = bench
+        .tool()
+        .args(["network", "rm", "busy"])
+        .output()
+        .expect("rm");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("has active endpoints"), "{err}");
+
+    let network = inspect(&bench, "busy");
+    let member = &network["Containers"][&id];
+    assert!(member.is_object(), "{network}");
+    let state = bench.state(&id);
+    let monitor = state["monitor_pid"].as_u64().expect("a monitor");
+    let pid = state["pid"].as_u64().expect("a pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the monitor");
+    assert!(
+        wait_until(PATIENCE, || !common::alive(pid)),
+        "the container dies with its monitor"
+    );
+    // Its address is free at once for the next container, before anyone runs rm.
+    assert!(members(&bench, "busy").is_empty());
+    bench.ok(&["rm", "-f", &id]);
+    bench.ok(&["network", "rm", "busy"]);
+    assert!(wait_until(Duration::from_secs(5), || bench
+        .networks()
+        .is_empty()));
+}
