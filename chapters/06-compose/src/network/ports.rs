@@ -817,8 +817,8 @@ mod tests {
 
     #[test]
     fn an_address_the_host_lacks_is_refused() {
-        // 192.0.2.0/24 is TEST-NET-1 (RFC 5737), assigned to no host.
-        let error = reserve(&[tcp(80, Some("192.0.2.1"), 8080)]).expect_err("not ours");
+        // 198.51.100.0/24 is TEST-NET-2 (RFC 5737), documentation only.
+        let error = reserve(&[tcp(80, Some("198.51.100.1"), 8080)]).expect_err("not ours");
         assert!(
             error.to_string().contains("not an address of this host"),
             "{error}"
