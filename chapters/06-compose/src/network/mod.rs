@@ -19,6 +19,7 @@
 //!   address manager's allocate and release;
 //! - [`netns`]: doing something inside a container's network namespace (a socket made there);
 //! - [`netlink`]: the kernel's routing messages: bridges, veth pairs, addresses, routes;
+//! - [`firewall`]: the engine's nftables rules: NAT out, published ports in, isolation;
 //! - [`attach`]: chapter 01's setup step that plugs a container into its networks.
 
 pub mod attach;
