@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
 pub mod network;
+pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod rename;
@@ -71,6 +72,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Show the processes of a running container
     Top(top::TopArgs),
+    /// List a running container's published ports, or where one port is published
+    Port(port::PortArgs),
     /// Show what containers use: CPU, memory, processes
     Stats(stats::StatsArgs),
     /// Give a container another name
@@ -137,6 +140,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Ps(args) => args.execute(&cx),
         Command::Inspect(args) => args.execute(&cx),
         Command::Top(args) => args.execute(&cx),
+        Command::Port(args) => args.execute(&cx),
         Command::Stats(args) => args.execute(&cx),
         Command::Rename(args) => args.execute(&cx),
         Command::Cp(args) => args.execute(&cx),

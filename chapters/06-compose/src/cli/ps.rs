@@ -167,7 +167,8 @@ impl PsArgs {
             }
             ".Mounts" => self.mounts(view),
             ".LocalVolumes" => view.host.volumes.len().to_string(),
-            ".Ports" | ".Networks" => String::new(),
+            ".Ports" => crate::show::network::ports_column(view),
+            ".Networks" => crate::show::network::networks_column(view),
             ".Size" => match row.size {
                 Some((writable, all)) => {
                     format!("{} (virtual {})", human_size(writable), human_size(all))

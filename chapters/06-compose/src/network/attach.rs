@@ -115,7 +115,12 @@ impl NetworkStep {
             let reserved = ports::reserve(&a.ports)?;
             endpoint.ports = reserved.bindings().to_vec();
             self.reserved = Some(reserved);
-            firewall::publish(&network, endpoint.ip, &endpoint.ports, n)?;
+            if firewall::publish(&network, endpoint.ip, &endpoint.ports, n).is_err() {
+                // The network's table is gone (someone ran `nft flush ruleset`): make it
+                // again, once, rather than check it at every start.
+                firewall::install(&network, n)?;
+                firewall::publish(&network, endpoint.ip, &endpoint.ports, n)?;
+            }
             self.joined = Some((network.clone(), endpoint.clone()));
             self.networks.update(&network.id, &a.container, &endpoint)?;
         }

@@ -8,7 +8,7 @@
 //! `RestartCount`; `hostconfig.json` gives `HostConfig` and `Mounts`; the image config it
 //! runs with gives `Config`. Times are RFC 3339 with nanoseconds, and "never" is Go's zero
 //! time, `0001-01-01T00:00:00Z`, as docker writes them. What later parts of the chapter add
-//! (networks, ports) is not shown yet.
+//! `NetworkSettings` comes from the endpoints its monitor holds on its networks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,6 +97,8 @@ pub struct Container {
     pub mounts: Vec<MountPoint>,
     /// What it runs, in the image config's terms.
     pub config: ConfigDocument,
+    /// Its addresses and published ports.
+    pub network_settings: super::network::NetworkSettings,
 }
 
 /// docker's `State`.
@@ -196,6 +198,16 @@ pub struct HostConfigDocument {
     pub pids_limit: Option<u64>,
     /// `--init`.
     pub init: bool,
+    /// `--network`: `bridge`, `none`, `host` or a network's name.
+    pub network_mode: String,
+    /// `-p`, as asked (host port `""` for one the kernel chooses).
+    pub port_bindings: BTreeMap<String, Vec<super::network::HostBinding>>,
+    /// `-P`.
+    pub publish_all_ports: bool,
+    /// `--dns`; `[]` when none.
+    pub dns: Vec<String>,
+    /// `--add-host`; `null` when none.
+    pub extra_hosts: Option<Vec<String>>,
 }
 
 /// docker's `LogConfig`: always `json-file` here, with its options.
@@ -338,6 +350,7 @@ pub fn container(store: &ImageStore, view: &ContainerView) -> Container {
         graph_driver: graph_driver(containers, view),
         mounts: mounts(store.root(), view),
         config: config(view),
+        network_settings: super::network::NetworkSettings::of(view),
     }
 }
 
@@ -457,7 +470,32 @@ fn host_config(view: &ContainerView) -> HostConfigDocument {
         memory_swap: limits.memory_swap.unwrap_or(0),
         pids_limit: limits.pids,
         init: process.init,
+        network_mode: host.network.mode.name().to_owned(),
+        port_bindings: port_bindings(&host.network.ports),
+        publish_all_ports: host.network.publish_all,
+        dns: host.network.dns.iter().map(ToString::to_string).collect(),
+        extra_hosts: non_empty(host.network.extra_hosts.clone()),
     }
+}
+
+/// `-p` as docker's `HostConfig.PortBindings` keeps it.
+fn port_bindings(
+    ports: &[crate::network::ports::PortBinding],
+) -> BTreeMap<String, Vec<super::network::HostBinding>> {
+    let mut bindings: BTreeMap<String, Vec<super::network::HostBinding>> = BTreeMap::new();
+    for port in ports {
+        bindings
+            .entry(format!("{}/{}", port.container_port, port.protocol))
+            .or_default()
+            .push(super::network::HostBinding {
+                host_ip: port.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                host_port: match port.host_port {
+                    0 => String::new(),
+                    n => n.to_string(),
+                },
+            });
+    }
+    bindings
 }
 
 /// A byte count as `--log-opt max-size` takes it: the largest binary unit that divides it

@@ -18,6 +18,7 @@
 
 pub mod filter;
 pub mod inspect;
+pub mod network;
 pub mod stats;
 mod status;
 pub mod template;

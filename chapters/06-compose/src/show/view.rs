@@ -32,6 +32,8 @@ use crate::container::{
     self, HealthStatus, HostConfig, Paths, RunState, Status, is_container_process,
 };
 use crate::error::{Error, Result};
+use crate::network::store::Networks;
+use crate::network::{Endpoint, Network};
 
 /// A container, as `ps`, `inspect`, `top` and `stats` show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,8 @@ pub struct ContainerView {
     pub paused: bool,
     /// It runs, but its monitor is gone: nobody will record its end or restart it.
     pub orphaned: bool,
+    /// Its attachments to networks while it runs (its monitor holds them); none otherwise.
+    pub endpoints: Vec<(Network, Endpoint)>,
 }
 
 impl ContainerView {
@@ -73,6 +77,15 @@ impl ContainerView {
         };
         let (status, orphaned) = effective_status(&state, &record.id);
         let paused = status == Status::Running && frozen(&host, &record.id);
+        let endpoints = if status == Status::Running {
+            Networks::open(store)?
+                .endpoints_of(&record.id)?
+                .into_iter()
+                .filter(|(_, endpoint)| endpoint.holder.alive())
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(ContainerView {
             record,
             host,
@@ -81,6 +94,7 @@ impl ContainerView {
             status,
             paused,
             orphaned,
+            endpoints,
         })
     }
 
