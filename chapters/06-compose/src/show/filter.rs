@@ -229,6 +229,7 @@ mod tests {
             status,
             paused: false,
             orphaned: false,
+            endpoints: Vec::new(),
         }
     }
 

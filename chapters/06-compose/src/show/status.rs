@@ -112,6 +112,7 @@ mod tests {
             status,
             paused: false,
             orphaned: false,
+            endpoints: Vec::new(),
         }
     }
 
