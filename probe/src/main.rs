@@ -346,6 +346,12 @@ const ERRNOS: &[(i64, &str)] = &[
     (30, "EROFS"),
     (38, "ENOSYS"),
     (95, "EOPNOTSUPP"),
+    (98, "EADDRINUSE"),
+    (99, "EADDRNOTAVAIL"),
+    (101, "ENETUNREACH"),
+    (110, "ETIMEDOUT"),
+    (111, "ECONNREFUSED"),
+    (113, "EHOSTUNREACH"),
 ];
 
 /// An errno's name from the table above, or its number.

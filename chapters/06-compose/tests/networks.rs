@@ -317,3 +317,298 @@ fn a_network_in_use_is_kept_and_a_killed_monitor_gives_its_address_back() {
         .networks()
         .is_empty()));
 }
+
+/// The host port `port CONTAINER PRIVATE` names.
+fn host_port(bench: &Bench, container: &str, private: &str) -> u16 {
+    let line = bench.ok(&["port", container, private]);
+    line.trim()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("a host port in {line:?}"))
+}
+
+/// The first line a TCP server at `address` sends, retried until `PATIENCE`.
+fn greeting(address: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut line = String::new();
+    let reached = wait_until(PATIENCE, || {
+        let Ok(stream) = std::net::TcpStream::connect(address) else {
+            return false;
+        };
+        line.clear();
+        BufReader::new(stream).read_line(&mut line).is_ok() && !line.is_empty()
+    });
+    assert!(reached, "{address} answers");
+    line
+}
+
+/// The entries of a network's published-ports map (`nft list map`).
+fn published_rules(bench: &Bench, network: &str) -> String {
+    let id = inspect(bench, network)["Id"]
+        .as_str()
+        .expect("Id")
+        .to_owned();
+    let output = std::process::Command::new("nft")
+        .args([
+            "list",
+            "map",
+            "ip",
+            &format!("dockyard_{}", &id[..12]),
+            "ports",
+        ])
+        .output()
+        .expect("nft");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.lines()
+        .filter(|line| line.contains(':') && !line.contains("type"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_published_port_is_reachable_and_a_busy_one_is_refused() {
+    require_root!();
+    let bench = Bench::new();
+    bench.detach(&[
+        "--name",
+        "web",
+        "--hostname",
+        "web",
+        "-p",
+        "5000",
+        "busybox",
+        "/probe",
+        "serve",
+        "5000",
+    ]);
+    let port = host_port(&bench, "web", "5000/tcp");
+    assert_eq!(greeting(&format!("127.0.0.1:{port}")), "hello from web\n");
+    let gateway = inspect(&bench, "bridge")["IPAM"]["Config"][0]["Gateway"]
+        .as_str()
+        .expect("gateway")
+        .to_owned();
+    assert_eq!(greeting(&format!("{gateway}:{port}")), "hello from web\n");
+    let ps = bench.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert_eq!(ps, format!("0.0.0.0:{port}->5000/tcp\n"));
+
+    // A port something else holds: one clear error, and nothing of the network made.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a port");
+    let busy = holder.local_addr().expect("address").port().to_string();
+    let output = bench
+        .tool()
+        .args(["run", "-d", "--name", "late", "-p", &format!("{busy}:5000")])
+        .args(["busybox", "/probe", "serve", "5000"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "Bind for 0.0.0.0:{busy} failed: port is already allocated"
+        )),
+        "{err}"
+    );
+    let members = members(&bench, "bridge");
+    assert_eq!(members.len(), 1, "only web holds an address: {members:?}");
+    let rules = published_rules(&bench, "bridge");
+    assert!(
+        !rules.contains(&busy),
+        "no rule for the refused port: {rules}"
+    );
+    assert_eq!(rules.matches(':').count(), 1, "web's rule alone: {rules}");
+
+    bench.ok(&["rm", "-f", "web", "late"]);
+    assert_eq!(
+        published_rules(&bench, "bridge"),
+        "",
+        "the rules went with web"
+    );
+}
+
+#[test]
+fn publish_all_publishes_the_exposed_ports() {
+    require_root!();
+    let bench = Bench::new();
+    bench.build(
+        "service",
+        "FROM busybox\nEXPOSE 5000\nCMD [\"/probe\", \"serve\", \"5000\"]\n",
+    );
+    bench.detach(&["--name", "svc", "--hostname", "svc", "-P", "service"]);
+    let port = host_port(&bench, "svc", "5000");
+    assert_eq!(greeting(&format!("127.0.0.1:{port}")), "hello from svc\n");
+    let listed = bench.ok(&["port", "svc"]);
+    assert_eq!(listed, format!("5000/tcp -> 0.0.0.0:{port}\n"));
+}
+
+#[test]
+fn user_defined_networks_are_isolated_from_each_other() {
+    require_root!();
+    let bench = Bench::new();
+    bench.ok(&["network", "create", "left"]);
+    bench.ok(&["network", "create", "right"]);
+    bench.detach(&[
+        "--name",
+        "server",
+        "--hostname",
+        "srv",
+        "--network",
+        "left",
+        "busybox",
+        "/probe",
+        "serve",
+        "5000",
+    ]);
+    let ip = members(&bench, "left")[0]
+        .1
+        .split('/')
+        .next()
+        .expect("ip")
+        .to_owned();
+    let (code, out, _) = run(
+        &bench,
+        &[
+            "--network",
+            "left",
+            "busybox",
+            "/probe",
+            "connect",
+            &ip,
+            "5000",
+            "10",
+        ],
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (Some(0), "hello from srv\n"),
+        "same network"
+    );
+    let (code, out, _) = run(
+        &bench,
+        &[
+            "--network",
+            "right",
+            "busybox",
+            "/probe",
+            "connect",
+            &ip,
+            "5000",
+            "2",
+        ],
+    );
+    assert_eq!(code, Some(1), "another network cannot reach it: {out}");
+    assert!(out.starts_with(&format!("connect {ip}:5000: ")), "{out}");
+}
+
+/// "The outside world" for one test: a network namespace of its own, joined to the host by a
+/// veth pair (`198.18.77.1` on the host's side, `198.18.77.2` inside, a benchmarking range no
+/// real network uses), with the probe serving TCP on port 7000 inside. Containers reach it
+/// only through the host, so only through the engine's NAT. Removed on drop.
+struct Outside {
+    namespace: String,
+    host_end: String,
+    server: std::process::Child,
+}
+
+impl Outside {
+    const ADDRESS: &'static str = "198.18.77.2";
+
+    fn new() -> Outside {
+        let tag = std::process::id() % 100_000;
+        let namespace = format!("dy-outside-{tag}");
+        let host_end = format!("dyo{tag}");
+        let ip = |args: &[&str]| {
+            let status = std::process::Command::new("ip")
+                .args(args)
+                .status()
+                .expect("ip");
+            assert!(status.success(), "ip {args:?}");
+        };
+        ip(&["netns", "add", &namespace]);
+        let mut outside = Outside {
+            namespace: namespace.clone(),
+            host_end: host_end.clone(),
+            server: std::process::Command::new("true").spawn().expect("true"),
+        };
+        ip(&[
+            "link", "add", &host_end, "type", "veth", "peer", "name", "eth0", "netns", &namespace,
+        ]);
+        ip(&["addr", "add", "198.18.77.1/30", "dev", &host_end]);
+        ip(&["link", "set", &host_end, "up"]);
+        ip(&[
+            "-n",
+            &namespace,
+            "addr",
+            "add",
+            "198.18.77.2/30",
+            "dev",
+            "eth0",
+        ]);
+        ip(&["-n", &namespace, "link", "set", "eth0", "up"]);
+        ip(&["-n", &namespace, "link", "set", "lo", "up"]);
+        outside.server = std::process::Command::new("ip")
+            .args(["netns", "exec", &namespace])
+            .arg(dockyard_tests::probe())
+            .args(["serve", "7000"])
+            .spawn()
+            .expect("the outside server");
+        outside
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host_end])
+            .status();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .status();
+    }
+}
+
+#[test]
+fn containers_reach_the_outside_through_nat_but_not_from_an_internal_network() {
+    require_root!();
+    let bench = Bench::new();
+    let outside = Outside::new();
+    // The outside has no route back to the containers' subnet: only the engine's masquerade,
+    // which makes the host the sender, lets the answer come back.
+    let (code, out, err) = run(
+        &bench,
+        &[
+            "busybox",
+            "/probe",
+            "connect",
+            Outside::ADDRESS,
+            "7000",
+            "10",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("hello from "), "{out}");
+
+    bench.ok(&["network", "create", "--internal", "sealed"]);
+    let (code, out, _) = run(
+        &bench,
+        &[
+            "--network",
+            "sealed",
+            "busybox",
+            "/probe",
+            "connect",
+            Outside::ADDRESS,
+            "7000",
+            "1",
+        ],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        out,
+        format!("connect {}:7000: ENETUNREACH\n", Outside::ADDRESS)
+    );
+    drop(outside);
+}
