@@ -145,7 +145,9 @@ impl StatsArgs {
                     (true, None) => None,
                     (true, Some(now)) => {
                         let then = (earlier.unwrap_or(now), &before.machine);
-                        Some(figures(then, (now, &after.machine)))
+                        let mut figures = figures(then, (now, &after.machine));
+                        figures.network_io = crate::show::stats::network_io(view);
+                        Some(figures)
                     }
                 };
                 Row {

@@ -27,7 +27,7 @@ pub struct Figures {
     pub memory_limit: u64,
     /// `memory` over `memory_limit`, in percent.
     pub memory_percent: f64,
-    /// Bytes received and sent (0 until this chapter adds networks).
+    /// Bytes received and sent on its networks.
     pub network_io: (u64, u64),
     /// Bytes read from and written to block devices, where the group counts them.
     pub block_io: Option<(u64, u64)>,
@@ -105,6 +105,27 @@ pub fn sample(view: &ContainerView) -> Result<Option<Usage>> {
         Some(group) => Ok(group.usage().ok()),
         None => Ok(None),
     }
+}
+
+/// Bytes the container received and sent on its networks: the counters of the host's end
+/// of each of its veth pairs, seen from the other side (what the host end sent, the container
+/// received).
+pub fn network_io(view: &ContainerView) -> (u64, u64) {
+    let counter = |veth: &str, name: &str| -> u64 {
+        std::fs::read_to_string(format!("/sys/class/net/{veth}/statistics/{name}"))
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    view.endpoints
+        .iter()
+        .map(|(_, endpoint)| {
+            (
+                counter(&endpoint.host_veth, "tx_bytes"),
+                counter(&endpoint.host_veth, "rx_bytes"),
+            )
+        })
+        .fold((0, 0), |(rx, tx), (r, t)| (rx + r, tx + t))
 }
 
 /// docker's figures from a sample `before` and one `after`, each of the container and of the
