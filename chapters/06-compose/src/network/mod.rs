@@ -19,8 +19,11 @@
 //!   address manager's allocate and release;
 //! - [`netns`]: doing something inside a container's network namespace (a socket made there);
 //! - [`netlink`]: the kernel's routing messages: bridges, veth pairs, addresses, routes;
-//! - [`attach`]: chapter 01's setup step that plugs a container into its networks.
+//! - [`attach`]: chapter 01's setup step that plugs a container into its networks;
+//! - [`files`]: the container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`, as docker
+//!   writes them.
 
+pub mod files;
 pub mod netns;
 pub mod ports;
 pub mod record;
