@@ -21,8 +21,10 @@
 //! - [`netlink`]: the kernel's routing messages: bridges, veth pairs, addresses, routes;
 //! - [`attach`]: chapter 01's setup step that plugs a container into its networks;
 //! - [`files`]: the container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`, as docker
-//!   writes them.
+//!   writes them;
+//! - [`dns`]: the embedded DNS server at `127.0.0.11`, answering for the network's members.
 
+pub mod dns;
 pub mod files;
 pub mod netns;
 pub mod ports;
