@@ -20,10 +20,18 @@
 //! - [`netns`]: doing something inside a container's network namespace (a socket made there);
 //! - [`netlink`]: the kernel's routing messages: bridges, veth pairs, addresses, routes;
 //! - [`firewall`]: the engine's nftables rules: NAT out, published ports in, isolation;
-//! - [`attach`]: chapter 01's setup step that plugs a container into its networks.
+//! - [`ports`]: published ports: `-p` and `-P` read, host ports reserved, shown as docker;
+//! - [`files`]: the container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`, as docker
+//!   writes them;
+//! - [`dns`]: the embedded DNS server at `127.0.0.11`, answering for the network's members;
+//! - [`attach`]: chapter 01's setup step that plugs a container into its networks;
+//! - [`config`]: a container's network settings (`--network`, `-p`, `--dns`…);
+//! - [`view`]: networks as `network inspect` and `network ls` show them.
 
 pub mod attach;
 pub mod config;
+pub mod dns;
+pub mod files;
 pub mod firewall;
 pub mod netlink;
 pub mod netns;
