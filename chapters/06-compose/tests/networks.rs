@@ -86,6 +86,7 @@ fn containers_on_a_network_get_addresses_and_talk() {
     ]);
     let address = members(&bench, "backend")[0].1.clone();
     let ip = address.split('/').next().expect("an address");
+    // By name, through the embedded DNS server: the probe, then busybox's nc.
     let (code, out, err) = run(
         &bench,
         &[
@@ -94,9 +95,21 @@ fn containers_on_a_network_get_addresses_and_talk() {
             "busybox",
             "/probe",
             "connect",
-            ip,
+            "server",
             "5000",
             "10",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (Some(0), "hello from srv\n"), "{err}");
+    let (code, out, err) = run(
+        &bench,
+        &[
+            "--network",
+            "backend",
+            "busybox",
+            "sh",
+            "-c",
+            "nc server 5000 </dev/null",
         ],
     );
     assert_eq!((code, out.as_str()), (Some(0), "hello from srv\n"), "{err}");
@@ -611,4 +624,62 @@ fn containers_reach_the_outside_through_nat_but_not_from_an_internal_network() {
         format!("connect {}:7000: ENETUNREACH\n", Outside::ADDRESS)
     );
     drop(outside);
+}
+
+#[test]
+fn names_are_found_on_user_defined_networks_only_including_later_ones() {
+    require_root!();
+    let bench = Bench::new();
+    bench.ok(&["network", "create", "names"]);
+    bench.detach(&[
+        "--name",
+        "early",
+        "--network",
+        "names",
+        "busybox",
+        "/probe",
+        "sleep",
+        "600",
+    ]);
+    bench.detach(&[
+        "--name",
+        "late",
+        "--network",
+        "names",
+        "--network-alias",
+        "cache",
+        "busybox",
+        "/probe",
+        "sleep",
+        "600",
+    ]);
+    let late_ip = members(&bench, "names")
+        .into_iter()
+        .find(|(name, _)| name == "late")
+        .map(|(_, ip)| ip.split('/').next().expect("ip").to_owned())
+        .expect("late's address");
+    // The earlier container's DNS server finds the later one, by name and by alias.
+    for name in ["late", "cache", "late.names"] {
+        let out = bench.ok(&["exec", "early", "/probe", "resolve", name]);
+        assert_eq!(out, format!("{name}: {late_ip}\n"));
+    }
+    let out = bench.ok(&["exec", "early", "cat", "/etc/resolv.conf"]);
+    assert!(out.starts_with("nameserver 127.0.0.11\n"), "{out}");
+
+    // On the default network, as with docker, containers have no names for each other.
+    bench.detach(&["--name", "plain", "busybox", "/probe", "sleep", "600"]);
+    let (code, out, _) = run(&bench, &["busybox", "/probe", "resolve", "plain"]);
+    assert_eq!((code, out.as_str()), (Some(1), "plain: not found\n"));
+    let hosts = bench.ok(&["exec", "plain", "cat", "/etc/hosts"]);
+    let own = members(&bench, "bridge")[0]
+        .1
+        .split('/')
+        .next()
+        .expect("ip")
+        .to_owned();
+    let hostname = bench.ok(&["exec", "plain", "hostname"]);
+    assert!(
+        hosts.ends_with(&format!("{own}\t{hostname}")),
+        "its own address and hostname: {hosts}"
+    );
 }

@@ -8,6 +8,9 @@ use ch04_images::run::Overrides;
 
 use crate::container::HostConfig;
 use crate::error::{Error, Result};
+use crate::network::attach::EtcFiles;
+use crate::network::config::NetworkMode;
+use crate::network::files::Resolver;
 use crate::volume;
 
 /// The config the container runs with (the image's, with `run`'s overrides in).
@@ -37,7 +40,7 @@ pub fn container_spec(
         &record.layers,
     )?;
     spec.id = ContainerId::parse(&record.id)?;
-    spec.host_network = host.network.mode == crate::network::config::NetworkMode::Host;
+    spec.host_network = host.network.mode == NetworkMode::Host;
     if host.process.hostname.is_none() {
         spec.hostname = spec.id.short().to_owned();
     }
@@ -48,5 +51,30 @@ pub fn container_spec(
         &record.layers,
         n,
     )?;
+    // The network's files: whole now for `none` and `host`; for a bridge, written again by
+    // the network step once the addresses are known (the mounts need the files to exist).
+    let files = etc_files(store, record, host, &spec.hostname);
+    match &host.network.mode {
+        NetworkMode::Host => files.write_for_host(n)?,
+        NetworkMode::None | NetworkMode::Bridge(_) => {
+            files.write(&[], Resolver::Host, None, n)?;
+        }
+    }
+    spec.mounts.extend(files.mounts());
     Ok(spec)
+}
+
+/// Where a container's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` are kept, and
+/// what goes in them.
+pub fn etc_files(store: &Store, record: &Record, host: &HostConfig, hostname: &str) -> EtcFiles {
+    EtcFiles {
+        dir: crate::container::Paths::new(store, &record.id)
+            .dir()
+            .to_path_buf(),
+        hostname: hostname.to_owned(),
+        extra_hosts: host.network.extra_hosts.clone(),
+        dns: host.network.dns.clone(),
+        dns_search: host.network.dns_search.clone(),
+        dns_options: host.network.dns_options.clone(),
+    }
 }

@@ -247,7 +247,8 @@ impl Monitor<'_> {
                 .map(|(c, p)| (c, p, self.record.id.clone())),
             checker: None,
         };
-        let mut network = network_step(self.store, &self.record, &self.host, &self.narrator)?;
+        let mut network =
+            network_step(self.store, &self.record, &self.host, &spec, &self.narrator)?;
         let mut steps: Vec<&mut dyn Step> = Vec::new();
         if let Some(network) = network.as_mut() {
             steps.push(network);
@@ -283,6 +284,7 @@ fn network_step(
     store: &Store,
     record: &ch03_union_fs::Record,
     host: &HostConfig,
+    spec: &ch01_namespaces::ContainerSpec,
     n: &Narrator,
 ) -> Result<Option<NetworkStep>> {
     let Some(name) = host.network.mode.network() else {
@@ -298,7 +300,6 @@ fn network_step(
     }
     let attachment = Attachment {
         network: name.to_owned(),
-        container: record.id.clone(),
         request: JoinRequest {
             name: record
                 .name
@@ -309,7 +310,13 @@ fn network_step(
         },
         ports,
     };
-    Ok(Some(NetworkStep::new(networks, attachment)))
+    let files = crate::lifecycle::spec::etc_files(store, record, host, &spec.hostname);
+    Ok(Some(NetworkStep::new(
+        networks,
+        &record.id,
+        vec![attachment],
+        files,
+    )))
 }
 // ANCHOR_END: network_step
 
