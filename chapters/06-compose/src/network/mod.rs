@@ -19,9 +19,11 @@
 //!   address manager's allocate and release;
 //! - [`netns`]: doing something inside a container's network namespace (a socket made there);
 //! - [`netlink`]: the kernel's routing messages: bridges, veth pairs, addresses, routes;
-//! - [`attach`]: chapter 01's setup step that plugs a container into its networks.
+//! - [`attach`]: chapter 01's setup step that plugs a container into its networks;
+//! - [`build`]: the same step for `build`'s `RUN` containers, on the default bridge.
 
 pub mod attach;
+pub mod build;
 pub mod config;
 pub mod firewall;
 pub mod netlink;
