@@ -77,6 +77,19 @@ pub fn run(
     n: &Narrator,
     events: &dyn Sink<RunEvent>,
 ) -> Result<RunEnd> {
+    run_with_steps(store, request, storage, n, events, &mut [])
+}
+
+/// [`run`], with `steps` of the caller's after the cgroup's (chapter 06 plugs a build's `RUN`
+/// container into its network with one).
+pub fn run_with_steps(
+    store: &Store,
+    request: RunRequest,
+    storage: &StorageOptions,
+    n: &Narrator,
+    events: &dyn Sink<RunEvent>,
+    steps: &mut [&mut dyn Step],
+) -> Result<RunEnd> {
     let driver = select_driver(store, storage, events);
     let mut spec = request.spec;
     let mut record = new_record(
@@ -91,7 +104,7 @@ pub fn run(
     record.state = lifecycle::starting_now();
     let rootfs = lifecycle::create(store, &record, storage.mount_api, n)?;
     spec.rootfs = store.rootfs_dir(&record);
-    let (outcome, cgroup) = run_on(spec, &rootfs, &request.cgroup, n, &mut []);
+    let (outcome, cgroup) = run_on(spec, &rootfs, &request.cgroup, n, steps);
     lifecycle::explain_upper(store, &record, n)?;
     if request.remove {
         store.remove(&record)?;

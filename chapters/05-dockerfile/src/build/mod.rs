@@ -42,8 +42,9 @@ pub mod workers;
 pub mod workspace;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use ch01_namespaces::Narrator;
+use ch01_namespaces::{ContainerId, Narrator, Step};
 use ch03_union_fs::StorageOptions;
 use ch04_images::registry::pull::PullEvent;
 use ch04_images::store::Access;
@@ -75,7 +76,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `--label`: labels added to the final image.
     pub labels: Vec<(String, String)>,
-    /// `--network`: `RUN` on the host's network (the default) or on none.
+    /// `--network`: `RUN` on the host's network (the default), on none, or on a network a
+    /// later chapter plugs in.
     pub network: Network,
     /// `--secret id=ID,src=PATH`: files a `RUN --mount=type=secret` may read.
     pub secrets: Vec<(String, PathBuf)>,
@@ -86,13 +88,38 @@ pub struct BuildOptions {
 }
 
 /// The network a `RUN` step sees.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub enum Network {
-    /// The host's (`--network host`): until chapter 06 brings bridges, the default.
+    /// The host's (`--network host`): the default here, since this chapter has no networks.
     #[default]
     Host,
     /// A network namespace holding only `lo` (`--network none`).
     None,
+    /// A network of a later chapter's, which every `RUN` container joins through that
+    /// chapter's step (chapter 06: its default bridge, docker's `--network default`).
+    Plugged(Arc<dyn NetworkPlug>),
+}
+
+/// How a later chapter plugs a `RUN` container into a network of its own, without this
+/// chapter knowing what a network is: a chapter 01 [`Step`], which the container runs
+/// between `clone` and its release (as a container of `run` joins its network) and which
+/// undoes its work when the container ended.
+pub trait NetworkPlug: std::fmt::Debug + Send + Sync {
+    /// The network's name (`bridge`).
+    fn name(&self) -> &str;
+
+    /// The step that plugs the container `container` in.
+    fn step(&self, container: &ContainerId) -> Box<dyn Step>;
+}
+
+impl PartialEq for Network {
+    fn eq(&self, other: &Network) -> bool {
+        match (self, other) {
+            (Network::Host, Network::Host) | (Network::None, Network::None) => true,
+            (Network::Plugged(a), Network::Plugged(b)) => a.name() == b.name(),
+            _ => false,
+        }
+    }
 }
 // ANCHOR_END: options
 

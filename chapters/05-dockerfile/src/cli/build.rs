@@ -16,6 +16,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use ch01_namespaces::resolve_env;
 use ch04_images::Reference;
@@ -26,7 +27,7 @@ use clap::Args;
 use dockyard_support::FromIo;
 
 use super::out;
-use crate::build::{BuildEvent, BuildOptions, Network, build};
+use crate::build::{BuildEvent, BuildOptions, Network, NetworkPlug, build};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
@@ -57,9 +58,10 @@ pub struct BuildArgs {
     /// Write the image id to this file
     #[arg(long, value_name = "FILE")]
     iidfile: Option<PathBuf>,
-    /// The network RUN steps see: host (the default) or none
-    #[arg(long, value_name = "host|none", default_value = "host", value_parser = ["host", "none", "default"])]
-    network: String,
+    /// The network RUN steps see: default (here the host's, from chapter 06 the bridge), host,
+    /// none, or bridge where a later chapter has one
+    #[arg(long, value_name = "default|host|none", value_parser = ["default", "host", "none", "bridge"])]
+    network: Option<String>,
     /// A secret file for RUN --mount=type=secret: id=ID,src=PATH (repeatable)
     #[arg(long = "secret", value_name = "id=ID,src=PATH")]
     secrets: Vec<String>,
@@ -72,12 +74,17 @@ pub struct BuildArgs {
 
 impl BuildArgs {
     // ANCHOR: execute
-    /// Builds, printing docker's lines; the exit status.
-    pub fn execute(&self, globals: &Globals) -> Result<ExitCode> {
+    /// Builds, printing docker's lines; the exit status. `bridge` is the network docker's
+    /// `default` means, if the calling chapter has one (chapter 06's); without it, the host's.
+    pub fn execute(
+        &self,
+        globals: &Globals,
+        bridge: Option<Arc<dyn NetworkPlug>>,
+    ) -> Result<ExitCode> {
         let store = ImageStore::open(&globals.storage.root)?;
         let context = self.context(&store)?;
         let (name, dockerfile) = self.dockerfile(&context)?;
-        let options = self.options(name, globals)?;
+        let options = self.options(name, globals, bridge)?;
         // `-q`: the steps' output goes nowhere, and only the id to stdout.
         let silenced = if self.quiet { Some(silence()?) } else { None };
         let explain = globals.explain;
@@ -146,7 +153,12 @@ impl BuildArgs {
     }
 
     /// The flags as the library's options.
-    fn options(&self, dockerfile_name: String, globals: &Globals) -> Result<BuildOptions> {
+    fn options(
+        &self,
+        dockerfile_name: String,
+        globals: &Globals,
+        bridge: Option<Arc<dyn NetworkPlug>>,
+    ) -> Result<BuildOptions> {
         let tags = self
             .tags
             .iter()
@@ -174,15 +186,26 @@ impl BuildArgs {
             target: self.target.clone(),
             no_cache: self.no_cache,
             labels,
-            network: if self.network == "none" {
-                Network::None
-            } else {
-                Network::Host
-            },
+            network: network(self.network.as_deref(), bridge)?,
             secrets,
             pull: self.pull,
             insecure_registries: globals.insecure_registries.clone(),
         })
+    }
+}
+
+/// `--network`: docker's `default` (or `bridge`, its name) is the bridge where the calling
+/// chapter has one; without one, `default` is the host's and `bridge` does not exist.
+fn network(flag: Option<&str>, bridge: Option<Arc<dyn NetworkPlug>>) -> Result<Network> {
+    match (flag, bridge) {
+        (Some("none"), _) => Ok(Network::None),
+        (Some("host"), _) => Ok(Network::Host),
+        (None | Some("default" | "bridge"), Some(bridge)) => Ok(Network::Plugged(bridge)),
+        (None | Some("default"), None) => Ok(Network::Host),
+        (Some(other), _) => Err(Error::Build {
+            message: format!("network {other} not found"),
+            hint: Some("give --network default, host or none".into()),
+        }),
     }
 }
 

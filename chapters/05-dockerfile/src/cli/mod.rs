@@ -7,12 +7,14 @@ pub mod parse;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use ch04_images::cli::Globals;
 use clap::Subcommand;
 use dockyard_support::FromIo;
 use dockyard_support::cli::{Invocation, print_error, status_of};
 
+use crate::build::NetworkPlug;
 use crate::error::{Error, Result};
 
 /// Chapter 05's subcommands, chapter 04's among them.
@@ -47,7 +49,18 @@ pub fn execute_parse(program: &str, globals: &Globals, args: &parse::ParseArgs) 
 
 /// Runs `build` (chapter 06 keeps it).
 pub fn execute_build(program: &str, globals: &Globals, args: &build::BuildArgs) -> ExitCode {
-    match args.execute(globals) {
+    execute_build_with(program, globals, args, None)
+}
+
+/// Runs `build` with the network docker's `--network default` means (chapter 06's bridge);
+/// without one, `RUN` uses the host's.
+pub fn execute_build_with(
+    program: &str,
+    globals: &Globals,
+    args: &build::BuildArgs,
+    bridge: Option<Arc<dyn NetworkPlug>>,
+) -> ExitCode {
+    match args.execute(globals, bridge) {
         Ok(status) => status,
         // A failed RUN ends the build with the command's own status, as docker's.
         Err(error @ Error::RunFailed { code, .. }) => {

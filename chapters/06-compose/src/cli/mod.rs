@@ -21,6 +21,7 @@ pub mod volume;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use ch04_images::cli::{Context, Globals};
 use clap::Subcommand;
@@ -31,6 +32,8 @@ use crate::error::{Error, Result};
 use crate::lifecycle::start::MonitorCommand;
 use crate::monitor::global_args;
 use crate::monitor::health::Prober;
+use crate::network::build::BuildBridge;
+use crate::network::store::Networks;
 
 /// Chapter 06's subcommands, with chapter 05's and those of chapter 04 it keeps.
 #[derive(Debug, Subcommand)]
@@ -117,7 +120,7 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         return network::execute(program, globals, command);
     }
     let status = match command {
-        Command::Build(args) => return ch05_dockerfile::cli::execute_build(program, globals, args),
+        Command::Build(args) => return build(program, &cx, args),
         Command::Parse(args) => return ch05_dockerfile::cli::execute_parse(program, globals, args),
         Command::Store(command) => {
             return ch04_images::cli::execute_store(program, globals, command);
@@ -149,6 +152,17 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Ok(status) => exit_code(status),
         Err(error) => report(program, &error, invocation),
     }
+}
+
+/// `build`: chapter 05's, its `RUN` containers on the default bridge as docker's builder runs
+/// them (`--network default`); `--network host` and `none` stay chapter 05's own.
+fn build(program: &str, cx: &Context, args: &ch05_dockerfile::cli::build::BuildArgs) -> ExitCode {
+    let networks = match Networks::open(cx.store.containers()) {
+        Ok(networks) => networks,
+        Err(error) => return report(program, &Error::from(error), Invocation::Other),
+    };
+    let bridge = Arc::new(BuildBridge::new(networks));
+    ch05_dockerfile::cli::execute_build_with(program, cx.globals, args, Some(bridge))
 }
 
 /// How `start` executes a monitor: `ch06-monitor`, installed beside this program, with the

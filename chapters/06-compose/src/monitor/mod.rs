@@ -315,7 +315,7 @@ fn network_step(
         networks,
         &record.id,
         vec![attachment],
-        files,
+        Some(files),
     )))
 }
 // ANCHOR_END: network_step

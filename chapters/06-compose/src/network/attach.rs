@@ -73,7 +73,7 @@ pub struct NetworkStep {
     networks: Networks,
     container: String,
     attachments: Vec<Attachment>,
-    files: EtcFiles,
+    files: Option<EtcFiles>,
     joined: Vec<(Network, Endpoint)>,
     reserved: Vec<Reserved>,
     dns: Dns,
@@ -89,12 +89,14 @@ enum Dns {
 }
 
 impl NetworkStep {
-    /// A step joining `attachments` in order (the first gives the default route).
+    /// A step joining `attachments` in order (the first gives the default route), writing
+    /// `files` once the addresses are known (and then serving names on a user-defined
+    /// network).
     pub fn new(
         networks: Networks,
         container: &str,
         attachments: Vec<Attachment>,
-        files: EtcFiles,
+        files: Option<EtcFiles>,
     ) -> NetworkStep {
         NetworkStep {
             networks,
@@ -127,6 +129,9 @@ impl NetworkStep {
             self.joined.push(joined.0);
             self.reserved.extend(joined.1);
         }
+        let Some(files) = &self.files else {
+            return Ok(());
+        };
         let addresses: Vec<Ipv4Addr> = self.joined.iter().map(|(_, e)| e.ip).collect();
         let embedded = self.joined.iter().any(|(network, _)| !network.is_default());
         let resolver = if embedded {
@@ -135,7 +140,7 @@ impl NetworkStep {
             Resolver::Host
         };
         let gateway = self.joined.first().map(|(network, _)| network.gateway);
-        let upstream = self.files.write(&addresses, resolver, gateway, n)?;
+        let upstream = files.write(&addresses, resolver, gateway, n)?;
         if embedded {
             n.say(
                 Actor::Engine,

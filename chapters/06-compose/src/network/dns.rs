@@ -762,6 +762,7 @@ mod tests {
             mac: String::new(),
             host_veth: String::new(),
             ports: Vec::new(),
+            holder: crate::network::record::Holder::this_process(),
         };
         let network = |name: &str, endpoints: BTreeMap<String, Endpoint>| Network {
             id: "0".repeat(64),

@@ -25,10 +25,12 @@
 //!   writes them;
 //! - [`dns`]: the embedded DNS server at `127.0.0.11`, answering for the network's members;
 //! - [`attach`]: chapter 01's setup step that plugs a container into its networks;
+//! - [`build`]: the same step for `build`'s `RUN` containers, on the default bridge;
 //! - [`config`]: a container's network settings (`--network`, `-p`, `--dns`…);
 //! - [`view`]: networks as `network inspect` and `network ls` show them.
 
 pub mod attach;
+pub mod build;
 pub mod config;
 pub mod dns;
 pub mod files;

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use ch01_namespaces::{ContainerSpec, Mount, ProcessOptions};
+use ch01_namespaces::{ContainerSpec, Mount, ProcessOptions, Step};
 use ch02_cgroups::CgroupOptions;
 use ch03_union_fs::RunRequest;
 use ch04_images::run::{Overrides, spec};
@@ -22,7 +22,7 @@ use crate::build::workspace::{build_marker, commit_record, layers_or_empty};
 use crate::build::{BuildEvent, Network};
 use crate::cache::CachedLayer;
 use crate::error::{Error, Result};
-use crate::instructions::{CommandLine, Instruction, Network as RunNetwork, Run};
+use crate::instructions::{self, CommandLine, Instruction, Run};
 
 impl Builder<'_> {
     // ANCHOR: run
@@ -62,9 +62,9 @@ impl Builder<'_> {
             described.push_str(&format!("\n--mount {mount}"));
         }
         let network = match run.network {
-            RunNetwork::Default => self.options.network,
-            RunNetwork::None => Network::None,
-            RunNetwork::Host => Network::Host,
+            instructions::Network::Default => self.options.network.clone(),
+            instructions::Network::None => Network::None,
+            instructions::Network::Host => Network::Host,
         };
         if network != self.options.network {
             described.push_str(&format!("\n--network {network:?}"));
@@ -75,7 +75,7 @@ impl Builder<'_> {
             reads,
         };
         self.layer_step(state, step, |builder, state| {
-            builder.run_container(state, command, args, &mounts, network)
+            builder.run_container(state, command, args, &mounts, &network)
         })
     }
     // ANCHOR_END: run
@@ -88,11 +88,20 @@ impl Builder<'_> {
         command: Vec<String>,
         args: Vec<(String, String)>,
         mounts: &RunMounts<'_>,
-        network: Network,
+        network: &Network,
     ) -> Result<Option<CachedLayer>> {
         let layers = layers_or_empty(self.store, state)?;
         let spec = run_spec(state, &command, args, mounts, network, &layers)?;
         let container = spec.id.short().to_owned();
+        // A later chapter's network: its step plugs the container in before the command runs.
+        let mut plugged = match network {
+            Network::Plugged(plug) => Some(plug.step(&spec.id)),
+            Network::Host | Network::None => None,
+        };
+        let mut steps: Vec<&mut dyn Step> = Vec::new();
+        if let Some(step) = plugged.as_mut() {
+            steps.push(step.as_mut());
+        }
         self.say(BuildEvent::Running {
             container: container.clone(),
         });
@@ -106,9 +115,15 @@ impl Builder<'_> {
             cgroup: CgroupOptions::default(),
         };
         let containers = self.store.containers();
-        let end =
-            ch03_union_fs::run::run(containers, request, self.storage, &self.narrator, &Discard)
-                .map_err(ch04_images::Error::from)?;
+        let end = ch03_union_fs::run::run_with_steps(
+            containers,
+            request,
+            self.storage,
+            &self.narrator,
+            &Discard,
+            &mut steps,
+        )
+        .map_err(ch04_images::Error::from)?;
         let record = containers.find(&end.id).map_err(ch04_images::Error::from)?;
         if end.status.code() != 0 {
             let _removed = ch03_union_fs::lifecycle::remove(containers, &record);
@@ -139,7 +154,7 @@ fn run_spec(
     command: &[String],
     args: Vec<(String, String)>,
     mounts: &RunMounts<'_>,
-    network: Network,
+    network: &Network,
     layers: &[PathBuf],
 ) -> Result<ContainerSpec> {
     let mut config = state.run_config_ref();
@@ -161,7 +176,7 @@ fn run_spec(
         command: command.to_vec(),
     };
     let mut spec = spec(&config, &options, &overrides, layers)?;
-    spec.host_network = network == Network::Host;
+    spec.host_network = *network == Network::Host;
     // The image's VOLUMEs are volumes for a RUN too, as in docker's builder: what the
     // command writes there is lost, and only the empty mount point stays in the layer.
     let volumes = config
