@@ -16,6 +16,7 @@ use nix::unistd::Pid;
 
 use crate::error::network::Error;
 
+// ANCHOR: within
 /// Runs `work` on a thread inside the network namespace of process `pid`, and returns what it
 /// made (typically a socket, which stays in that namespace).
 pub fn within<T: Send>(
@@ -36,6 +37,7 @@ pub fn within<T: Send>(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
+// ANCHOR_END: within
 
 #[cfg(test)]
 mod tests {
