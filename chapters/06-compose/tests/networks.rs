@@ -683,3 +683,79 @@ fn names_are_found_on_user_defined_networks_only_including_later_ones() {
         "its own address and hostname: {hosts}"
     );
 }
+
+#[test]
+fn connect_plugs_a_running_container_into_another_network_and_disconnect_unplugs_it() {
+    require_root!();
+    let bench = Bench::new();
+    bench.ok(&["network", "create", "front"]);
+    bench.ok(&["network", "create", "back"]);
+    bench.detach(&[
+        "--name",
+        "app",
+        "--network",
+        "front",
+        "busybox",
+        "/probe",
+        "sleep",
+        "600",
+    ]);
+    bench.detach(&[
+        "--name",
+        "store",
+        "--hostname",
+        "store",
+        "--network",
+        "back",
+        "busybox",
+        "/probe",
+        "serve",
+        "5432",
+    ]);
+    let reach = || bench.ok(&["exec", "app", "/probe", "connect", "store", "5432", "5"]);
+    let interfaces = || bench.ok(&["exec", "app", "/probe", "report", "interfaces"]);
+    let output = bench
+        .tool()
+        .args(["exec", "app", "/probe", "connect", "store", "5432", "1"])
+        .output()
+        .expect("exec");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "store: not found\n"
+    );
+
+    bench.ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "application",
+        "back",
+        "app",
+    ]);
+    assert_eq!(interfaces(), "interfaces: eth0(up) eth1(up) lo(up)\n");
+    assert_eq!(reach(), "hello from store\n");
+    let out = bench.ok(&["exec", "store", "/probe", "resolve", "application"]);
+    assert!(out.starts_with("application: "), "{out}");
+
+    // Kept for the next start, plugged in again by the new monitor.
+    bench.ok(&["restart", "-t", "0", "app"]);
+    assert_eq!(interfaces(), "interfaces: eth0(up) eth1(up) lo(up)\n");
+    assert_eq!(reach(), "hello from store\n");
+
+    bench.ok(&["network", "disconnect", "back", "app"]);
+    assert_eq!(interfaces(), "interfaces: eth0(up) lo(up)\n");
+    let names: Vec<String> = members(&bench, "back")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["store"]);
+    let output = bench
+        .tool()
+        .args(["network", "disconnect", "back", "app"])
+        .output()
+        .expect("disconnect");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is not connected to network back"),
+        "{output:?}"
+    );
+}

@@ -12,6 +12,7 @@ use dockyard_support::cli::{Invocation, exit_code, print_error, report};
 use dockyard_support::format::{tabwriter, template};
 
 use super::prune::confirmed;
+use crate::lifecycle::connect::{ConnectOptions, connect, disconnect};
 use crate::network::store::{CreateOptions, Networks};
 use crate::network::view::{Document, ls_row};
 use crate::network::{Error, Result};
@@ -31,6 +32,10 @@ pub enum NetworkCommand {
     Rm(RmArgs),
     /// Remove every network no running container uses (but the default one)
     Prune(PruneArgs),
+    /// Connect a container to a network (at once if it runs, and at every start)
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network it was connected to
+    Disconnect(DisconnectArgs),
 }
 
 /// Runs a `network` subcommand and ends as docker does.
@@ -48,6 +53,8 @@ pub fn execute(program: &str, globals: &Globals, command: &NetworkCommand) -> Ex
             NetworkCommand::Inspect(args) => args.execute(program, &networks)?,
             NetworkCommand::Rm(args) => args.execute(program, &networks, &narrator)?,
             NetworkCommand::Prune(args) => args.execute(&networks, &narrator)?,
+            NetworkCommand::Connect(args) => args.execute(&containers, &narrator)?,
+            NetworkCommand::Disconnect(args) => args.execute(&containers, &narrator)?,
         })
     };
     match run() {
@@ -294,6 +301,51 @@ impl PruneArgs {
         if !removed.is_empty() {
             out(format!("Deleted Networks:\n{}\n", removed.join("\n")))?;
         }
+        Ok(0)
+    }
+}
+
+/// `network connect`'s options.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Another name the container is found by on this network
+    #[arg(long = "alias", value_name = "NAME")]
+    aliases: Vec<String>,
+    /// A fixed IPv4 address on the network
+    #[arg(long, value_name = "IP")]
+    ip: Option<std::net::Ipv4Addr>,
+    /// The network's name or id
+    network: String,
+    /// The container's name or id
+    container: String,
+}
+
+impl ConnectArgs {
+    fn execute(&self, store: &ch03_union_fs::Store, n: &Narrator) -> crate::Result<i32> {
+        let options = ConnectOptions {
+            aliases: self.aliases.clone(),
+            ip: self.ip,
+        };
+        connect(store, &self.network, &self.container, &options, n)?;
+        Ok(0)
+    }
+}
+
+/// `network disconnect`'s options.
+#[derive(Debug, Args)]
+pub struct DisconnectArgs {
+    /// Accepted for docker's sake (a running container is disconnected anyway)
+    #[arg(short, long)]
+    force: bool,
+    /// The network's name or id
+    network: String,
+    /// The container's name or id
+    container: String,
+}
+
+impl DisconnectArgs {
+    fn execute(&self, store: &ch03_union_fs::Store, n: &Narrator) -> crate::Result<i32> {
+        disconnect(store, &self.network, &self.container, n)?;
         Ok(0)
     }
 }

@@ -137,6 +137,7 @@ impl NetworkArgs {
             dns_search: self.dns_search.clone(),
             dns_options: self.dns_options.clone(),
             extra_hosts: self.extra_hosts.clone(),
+            connected: Vec::new(),
         };
         config.check()?;
         Ok(config)

@@ -2,6 +2,7 @@
 //! killed, waited for, removed. Each operation is a function over the store; the command line
 //! prints what they return.
 
+pub mod connect;
 pub mod create;
 pub mod names;
 pub mod pause;

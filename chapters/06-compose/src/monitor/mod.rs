@@ -298,23 +298,36 @@ fn network_step(
     if host.network.publish_all {
         ports.extend(crate::network::ports::exposed(&running_config(record)?));
     }
-    let attachment = Attachment {
+    let member = record
+        .name
+        .clone()
+        .unwrap_or_else(|| record.short_id().to_owned());
+    let mut attachments = vec![Attachment {
         network: name.to_owned(),
         request: JoinRequest {
-            name: record
-                .name
-                .clone()
-                .unwrap_or_else(|| record.short_id().to_owned()),
+            name: member.clone(),
             aliases: host.network.aliases.clone(),
             ip: host.network.ip,
+            holder: None,
         },
         ports,
-    };
+    }];
+    // `network connect`ed ones: eth1, eth2…, without ports or a default route.
+    attachments.extend(host.network.connected.iter().map(|more| Attachment {
+        network: more.network.clone(),
+        request: JoinRequest {
+            name: member.clone(),
+            aliases: more.aliases.clone(),
+            ip: more.ip,
+            holder: None,
+        },
+        ports: Vec::new(),
+    }));
     let files = crate::lifecycle::spec::etc_files(store, record, host, &spec.hostname);
     Ok(Some(NetworkStep::new(
         networks,
         &record.id,
-        vec![attachment],
+        attachments,
         Some(files),
     )))
 }

@@ -165,6 +165,10 @@ impl NetworkStep {
                 first_error.get_or_insert(error);
             }
         }
+        // And what `network connect` plugged in while it ran, held by this monitor too.
+        if let Err(error) = self.networks.release(&self.container, n) {
+            first_error.get_or_insert(error);
+        }
         first_error.map_or(Ok(()), Err)
     }
 }
@@ -250,6 +254,40 @@ fn plug_one(
     }
 }
 // ANCHOR_END: plug
+
+// ANCHOR: connect
+/// `network connect` of a running container: joins `attachment`'s network now, as the next
+/// free `ethN` of the container's namespace (no default route: the first network keeps it).
+/// The endpoint is held by the container's monitor (`attachment.request.holder`), so it goes
+/// when the monitor does.
+pub fn plug_running(
+    networks: &Networks,
+    container: &str,
+    attachment: &Attachment,
+    pid: Pid,
+    n: &Narrator,
+) -> Result<(Network, Endpoint)> {
+    let taken = netns::within(pid, || Netlink::open()?.link_names())?;
+    let interface = (0..)
+        .map(|index| format!("eth{index}"))
+        .find(|name| !taken.contains(name))
+        .expect("some ethN is free");
+    let (joined, _) = plug_one(networks, container, attachment, &interface, false, pid, n)?;
+    Ok(joined)
+}
+// ANCHOR_END: connect
+
+/// `network disconnect` of a running container: what [`plug_running`] (or its start) made on
+/// `network`, undone.
+pub fn unplug_running(
+    networks: &Networks,
+    container: &str,
+    network: &Network,
+    endpoint: &Endpoint,
+    n: &Narrator,
+) -> Result<()> {
+    unplug_one(networks, container, network, endpoint, n)
+}
 
 /// Leaves one network: its ports' rules, the host's veth end, the address.
 fn unplug_one(
@@ -369,24 +407,36 @@ fn host_resolv_conf() -> String {
 }
 
 /// The names a container's DNS server answers for: the members of its networks, read from
-/// the store at each question, so that a container started after it is found too.
+/// the store at each question, so that a container started later is found too, and a network
+/// connected later (`network connect`) answers as well.
 #[derive(Debug)]
 struct LiveNames {
     networks: Networks,
+    container: String,
+    /// The networks it joined at start, asked first, in order.
     ids: Vec<String>,
 }
 
 impl LiveNames {
     fn current(&self) -> Vec<Network> {
-        self.ids
-            .iter()
-            .filter_map(|id| self.networks.find(id).ok())
-            .map(|mut network| {
+        let mut attached: Vec<Network> = self
+            .networks
+            .endpoints_of(&self.container)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(mut network, _)| {
                 // A member whose monitor died is no longer there.
                 network.endpoints.retain(|_, e| e.holder.alive());
                 network
             })
-            .collect()
+            .collect();
+        attached.sort_by_key(|network| {
+            self.ids
+                .iter()
+                .position(|id| *id == network.id)
+                .unwrap_or(usize::MAX)
+        });
+        attached
     }
 }
 
@@ -418,6 +468,7 @@ impl Step for NetworkStep {
         if let Dns::Bound(sockets, upstream) = std::mem::take(&mut self.dns) {
             let names = LiveNames {
                 networks: self.networks.clone(),
+                container: self.container.clone(),
                 ids: self
                     .joined
                     .iter()

@@ -83,6 +83,20 @@ pub struct NetworkConfig {
     pub dns_options: Vec<String>,
     /// `--add-host NAME:IP`, as given.
     pub extra_hosts: Vec<String>,
+    /// Networks joined besides `mode`'s, with `network connect`, in order.
+    #[serde(default)]
+    pub connected: Vec<Connection>,
+}
+
+/// A network a container joins besides its first (`network connect`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// The network's name.
+    pub network: String,
+    /// `--alias`.
+    pub aliases: Vec<String>,
+    /// `--ip`.
+    pub ip: Option<Ipv4Addr>,
 }
 
 impl NetworkConfig {

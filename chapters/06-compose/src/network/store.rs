@@ -59,6 +59,9 @@ pub struct JoinRequest {
     pub aliases: Vec<String>,
     /// `--ip`: a fixed address, else the lowest free one.
     pub ip: Option<Ipv4Addr>,
+    /// The process that holds the endpoint: this one when `None` (a monitor joining for its
+    /// container); `network connect` names the container's monitor.
+    pub holder: Option<Holder>,
 }
 
 /// The networks of one store.
@@ -220,6 +223,17 @@ impl Networks {
         let _store = self.lock()?;
         let mut network = self.find(network)?;
         self.reconcile(&mut network)?;
+        let holder = request.holder.unwrap_or_else(Holder::this_process);
+        // Its holder's earlier endpoint: the container's earlier run (restarted by the same
+        // monitor), whose namespace, and so whose veth, is gone.
+        if let Some(earlier) = network.endpoints.get(container)
+            && earlier.holder == holder
+        {
+            let earlier = network.endpoints.remove(container).expect("just found");
+            if !earlier.ports.is_empty() {
+                firewall::unpublish(&network, earlier.ip, &earlier.ports, n)?;
+            }
+        }
         if network.endpoints.contains_key(container) {
             return Err(Error::conflict(
                 format!(
@@ -231,7 +245,6 @@ impl Networks {
             ));
         }
         let ip = allocate(&network, request.ip)?;
-        let holder = Holder::this_process();
         let endpoint = Endpoint {
             name: request.name.clone(),
             aliases: request.aliases.clone(),
@@ -288,9 +301,10 @@ impl Networks {
     }
 
     // ANCHOR: release
-    /// Called when a container is removed: drops what its monitor could not give back (killed
-    /// before its teardown), on every network. An endpoint still held by a live process other
-    /// than this one is left alone: that process gives it back itself.
+    /// Drops a container's endpoints held by this process or by none alive, on every network:
+    /// called when its monitor's run ends (what `network connect` plugged in is held by the
+    /// monitor too) and when it is removed (what a monitor killed before its teardown could
+    /// not give back). An endpoint held by another live process is left to it.
     pub fn release(&self, container: &str, n: &Narrator) -> Result<()> {
         let _store = self.lock()?;
         let me = Holder::this_process();
