@@ -215,3 +215,25 @@ pub(crate) fn docker_json(value: &impl serde::Serialize) -> String {
         .expect("documents serialize");
     String::from_utf8(bytes).expect("JSON is UTF-8")
 }
+
+/// Removes each of `names` with `remove`, as docker's `volume rm` and `network rm` do: each
+/// name removed is printed, each failure reported, the others removed all the same; the
+/// status is 1 if any failed. (Fails only if stdout cannot be written.)
+pub(crate) fn remove_each<E: dockyard_support::EngineError>(
+    program: &str,
+    names: &[String],
+    mut remove: impl FnMut(&str) -> std::result::Result<(), E>,
+) -> std::io::Result<i32> {
+    use std::io::Write;
+    let mut failed = false;
+    for name in names {
+        match remove(name) {
+            Ok(()) => writeln!(std::io::stdout().lock(), "{name}")?,
+            Err(error) => {
+                dockyard_support::cli::print_error(program, &error);
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}

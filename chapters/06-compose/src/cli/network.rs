@@ -267,17 +267,10 @@ impl RmArgs {
     /// Removes each network, printing its name as given; a failure is reported and the
     /// others are still removed, and the status (1) says so.
     fn execute(&self, program: &str, networks: &Networks, n: &Narrator) -> Result<i32> {
-        let mut failed = false;
-        for name in &self.names {
-            match networks.remove(name, n) {
-                Ok(_) => out(format!("{name}\n"))?,
-                Err(error) => {
-                    print_error(program, &error);
-                    failed = true;
-                }
-            }
-        }
-        Ok(i32::from(failed))
+        super::remove_each(program, &self.names, |name| {
+            networks.remove(name, n).map(drop)
+        })
+        .map_err(Error::io_op("write to stdout"))
     }
 }
 

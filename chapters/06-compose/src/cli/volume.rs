@@ -244,18 +244,11 @@ impl RmArgs {
     /// Removes each volume, printing its name; like docker, a failure is reported and the
     /// others are still removed, and the status (1) says so.
     fn execute(&self, program: &str, volumes: &Volumes) -> Result<i32> {
-        let mut failed = false;
-        for name in &self.names {
-            match volumes.remove(name) {
-                Ok(()) => out(format!("{name}\n"))?,
-                Err(Error::NoSuchVolume(_)) if self.force => out(format!("{name}\n"))?,
-                Err(error) => {
-                    print_error(program, &error);
-                    failed = true;
-                }
-            }
-        }
-        Ok(i32::from(failed))
+        super::remove_each(program, &self.names, |name| match volumes.remove(name) {
+            Err(Error::NoSuchVolume(_)) if self.force => Ok(()),
+            done => done,
+        })
+        .map_err(Error::io_op("write to stdout"))
     }
 }
 

@@ -277,20 +277,9 @@ pub fn plug_running(
 }
 // ANCHOR_END: connect
 
-/// `network disconnect` of a running container: what [`plug_running`] (or its start) made on
-/// `network`, undone.
-pub fn unplug_running(
-    networks: &Networks,
-    container: &str,
-    network: &Network,
-    endpoint: &Endpoint,
-    n: &Narrator,
-) -> Result<()> {
-    unplug_one(networks, container, network, endpoint, n)
-}
-
-/// Leaves one network: its ports' rules, the host's veth end, the address.
-fn unplug_one(
+/// Leaves one network: its ports' rules, the host's veth end, the address. `network
+/// disconnect` of a running container calls it for what [`plug_running`] (or its start) made.
+pub fn unplug_one(
     networks: &Networks,
     container: &str,
     network: &Network,

@@ -53,7 +53,6 @@ pub fn table_name(network: &Network) -> String {
     format!("{TABLE_PREFIX}{}", network.short_id())
 }
 
-// ANCHOR: rules
 /// The nft script that (re)makes a network's rules. Applying it again replaces the rules and
 /// keeps the published ports (`flush table` empties chains, not maps).
 pub fn rules(network: &Network) -> String {
@@ -122,7 +121,6 @@ pub fn rules(network: &Network) -> String {
     script.push_str("}\n");
     script
 }
-// ANCHOR_END: rules
 
 /// Makes (or remakes) a network's rules, and lets the kernel forward and NAT for it.
 pub fn install(network: &Network, n: &Narrator) -> Result<()> {
@@ -377,6 +375,7 @@ mod tests {
     use dockyard_tests::{require_root, wait_until};
 
     use super::*;
+    use crate::network::ports::tcp;
     use crate::network::ports::{self, Protocol};
 
     /// A network record with a fixed id (so that the table and bridge names are known), on
@@ -393,15 +392,6 @@ mod tests {
             internal,
             labels: BTreeMap::new(),
             endpoints: BTreeMap::new(),
-        }
-    }
-
-    fn binding(container_port: u16, host_ip: Option<&str>, host_port: u16) -> PortBinding {
-        PortBinding {
-            container_port,
-            protocol: Protocol::Tcp,
-            host_ip: host_ip.map(|ip| ip.parse().expect("address")),
-            host_port,
         }
     }
 
@@ -469,11 +459,11 @@ mod tests {
     fn published_ports_become_elements_of_the_two_maps() {
         let network = network("0123456789ab", 1, false);
         let ports = [
-            binding(80, None, 8080),
-            binding(80, Some("127.0.0.1"), 8081),
+            tcp(80, None, 8080),
+            tcp(80, Some("127.0.0.1"), 8081),
             PortBinding {
                 protocol: Protocol::Udp,
-                ..binding(53, None, 5353)
+                ..tcp(53, None, 5353)
             },
         ];
         let ip = Ipv4Addr::new(10, 213, 1, 2);
@@ -532,10 +522,7 @@ mod tests {
         );
 
         let ip = Ipv4Addr::new(10, 213, 201, 2);
-        let ports = [
-            binding(80, None, 18080),
-            binding(81, Some("127.0.0.1"), 18081),
-        ];
+        let ports = [tcp(80, None, 18080), tcp(81, Some("127.0.0.1"), 18081)];
         publish(network, ip, &ports, &quiet).expect("publish");
         assert_eq!(test.map("ports"), "{ tcp . 18080 : 10.213.201.2 . 80 }");
         assert_eq!(
@@ -577,8 +564,8 @@ mod tests {
             "{listing}"
         );
         let ip = Ipv4Addr::new(10, 213, 202, 2);
-        publish(network, ip, &[binding(80, None, 18082)], &quiet).expect("publish");
-        unpublish(network, ip, &[binding(80, None, 18082)], &quiet).expect("unpublish");
+        publish(network, ip, &[tcp(80, None, 18082)], &quiet).expect("publish");
+        unpublish(network, ip, &[tcp(80, None, 18082)], &quiet).expect("unpublish");
         remove(network, &quiet).expect("remove");
     }
 
@@ -590,7 +577,7 @@ mod tests {
         let error = publish(
             &network,
             Ipv4Addr::new(10, 213, 203, 2),
-            &[binding(80, None, 18083)],
+            &[tcp(80, None, 18083)],
             &Narrator::silent(),
         )
         .expect_err("no table");
@@ -745,7 +732,7 @@ mod tests {
         );
         let quiet = Narrator::silent();
         install(network, &quiet).expect("install");
-        let reserved = ports::reserve(&[binding(80, None, 0)]).expect("reserve");
+        let reserved = ports::reserve(&[tcp(80, None, 0)]).expect("reserve");
         let port = reserved.bindings()[0].host_port;
         // Reserved, not published: the host's socket does not listen, so nothing answers.
         assert!(TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err());
@@ -766,7 +753,7 @@ mod tests {
         drop(reserved);
 
         // Published on 127.0.0.1 only: the bridge's address does not lead there.
-        let reserved = ports::reserve(&[binding(80, Some("127.0.0.1"), 0)]).expect("reserve");
+        let reserved = ports::reserve(&[tcp(80, Some("127.0.0.1"), 0)]).expect("reserve");
         let port = reserved.bindings()[0].host_port;
         publish(network, ip, reserved.bindings(), &quiet).expect("publish");
         assert_eq!(greeting((Ipv4Addr::LOCALHOST, port)), "dockyard\n");
@@ -799,7 +786,7 @@ mod tests {
         let quiet = Narrator::silent();
         install(&a.network, &quiet).expect("install a");
         install(&b.network, &quiet).expect("install b");
-        let reserved = ports::reserve(&[binding(80, None, 0)]).expect("reserve");
+        let reserved = ports::reserve(&[tcp(80, None, 0)]).expect("reserve");
         let port = reserved.bindings()[0].host_port;
         publish(&a.network, server, reserved.bindings(), &quiet).expect("publish");
         // Through the published port, on an address of the host: allowed.

@@ -507,6 +507,17 @@ fn trim_leading_zeros(digits: &[u8]) -> &[u8] {
     &digits[start..]
 }
 
+/// A TCP binding, for tests: `tcp(80, Some("127.0.0.1"), 8080)`.
+#[cfg(test)]
+pub(crate) fn tcp(container_port: u16, host_ip: Option<&str>, host_port: u16) -> PortBinding {
+    PortBinding {
+        container_port,
+        protocol: Protocol::Tcp,
+        host_ip: host_ip.map(|ip| ip.parse().expect("address")),
+        host_port,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -514,15 +525,6 @@ mod tests {
     use dockyard_support::EngineError;
 
     use super::*;
-
-    fn tcp(container_port: u16, host_ip: Option<&str>, host_port: u16) -> PortBinding {
-        PortBinding {
-            container_port,
-            protocol: Protocol::Tcp,
-            host_ip: host_ip.map(|ip| ip.parse().expect("address")),
-            host_port,
-        }
-    }
 
     fn udp(container_port: u16, host_ip: Option<&str>, host_port: u16) -> PortBinding {
         PortBinding {

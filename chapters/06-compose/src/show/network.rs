@@ -60,8 +60,8 @@ pub struct HostBinding {
     pub host_port: String,
 }
 
-/// One network of `NetworkSettings.Networks`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One network of `NetworkSettings.Networks` (all empty for a container that does not run).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EndpointSettings {
     /// `--network-alias` names; `null` when none.
@@ -118,16 +118,7 @@ impl NetworkSettings {
             .collect();
         if let Some(name) = view.host.network.mode.network() {
             // A stopped container still names its network, with nothing held on it.
-            networks
-                .entry(name.to_owned())
-                .or_insert_with(|| EndpointSettings {
-                    aliases: None,
-                    network_id: String::new(),
-                    gateway: String::new(),
-                    ip_address: String::new(),
-                    ip_prefix_len: 0,
-                    mac_address: String::new(),
-                });
+            networks.entry(name.to_owned()).or_default();
         }
         let default = view
             .endpoints
