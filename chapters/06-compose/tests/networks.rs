@@ -86,49 +86,21 @@ fn containers_on_a_network_get_addresses_and_talk() {
     ]);
     let address = members(&bench, "backend")[0].1.clone();
     let ip = address.split('/').next().expect("an address");
-    // By name, through the embedded DNS server: the probe, then busybox's nc.
-    let (code, out, err) = run(
-        &bench,
-        &[
-            "--network",
-            "backend",
-            "busybox",
-            "/probe",
-            "connect",
-            "server",
-            "5000",
-            "10",
-        ],
-    );
-    assert_eq!((code, out.as_str()), (Some(0), "hello from srv\n"), "{err}");
-    let (code, out, err) = run(
-        &bench,
-        &[
-            "--network",
-            "backend",
-            "busybox",
-            "sh",
-            "-c",
-            "nc server 5000 </dev/null",
-        ],
-    );
-    assert_eq!((code, out.as_str()), (Some(0), "hello from srv\n"), "{err}");
-
-    // The host reaches it too, on the bridge.
-    let (code, out, _) = run(
-        &bench,
-        &[
-            "--network",
-            "host",
-            "busybox",
-            "/probe",
-            "connect",
-            ip,
-            "5000",
-            "10",
-        ],
-    );
-    assert_eq!((code, out.as_str()), (Some(0), "hello from srv\n"));
+    // By name, through the embedded DNS server: the probe, then busybox's nc; and from the
+    // host, on the bridge.
+    let hello = |network: &str, command: &[&str]| {
+        let mut args = vec!["--network", network, "busybox"];
+        args.extend(command);
+        let (code, out, err) = run(&bench, &args);
+        assert_eq!(
+            (code, out.as_str()),
+            (Some(0), "hello from srv\n"),
+            "{args:?}: {err}"
+        );
+    };
+    hello("backend", &["/probe", "connect", "server", "5000", "10"]);
+    hello("backend", &["sh", "-c", "nc server 5000 </dev/null"]);
+    hello("host", &["/probe", "connect", ip, "5000", "10"]);
 
     bench.ok(&["rm", "-f", "server"]);
     assert!(
