@@ -7,8 +7,8 @@ mod common;
 use std::fs;
 use std::net::Ipv4Addr;
 
-use common::Bench;
-use dockyard_tests::require_root;
+use common::{Bench, PATIENCE};
+use dockyard_tests::{require_root, wait_until};
 use ipnet::Ipv4Net;
 
 /// Builds `dockerfile` as `tag` with the extra `flags`, asserting success.
@@ -124,23 +124,34 @@ fn run_steps_join_the_default_bridge_and_leave_nothing_behind() {
             serde_json::json!({}),
             "{tag}: {network}"
         );
+        // The kernel deletes the pair with the RUN's namespace, in the background, soon after.
         let bridge = network["bridge"].as_str().expect("a bridge");
-        let ports: Vec<_> = fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
-            .expect("the bridge exists")
-            .collect();
-        assert!(ports.is_empty(), "{tag}: ports left on {bridge}: {ports:?}");
-        let host_end = file_of(&bench, tag, "/iflink").trim().to_owned();
-        let left: Vec<String> = fs::read_dir("/sys/class/net")
-            .expect("the host's interfaces")
-            .map(|entry| entry.expect("an interface").path())
-            .filter(|path| {
-                fs::read_to_string(path.join("ifindex")).is_ok_and(|index| index.trim() == host_end)
-            })
-            .map(|path| path.display().to_string())
-            .collect();
+        let ports = || -> Vec<_> {
+            fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
+                .expect("the bridge exists")
+                .collect()
+        };
         assert!(
-            left.is_empty(),
-            "{tag}: the RUN's host veth is still there: {left:?}"
+            wait_until(PATIENCE, || ports().is_empty()),
+            "{tag}: ports left on {bridge}: {:?}",
+            ports()
+        );
+        let host_end = file_of(&bench, tag, "/iflink").trim().to_owned();
+        let left = || -> Vec<String> {
+            fs::read_dir("/sys/class/net")
+                .expect("the host's interfaces")
+                .map(|entry| entry.expect("an interface").path())
+                .filter(|path| {
+                    fs::read_to_string(path.join("ifindex"))
+                        .is_ok_and(|index| index.trim() == host_end)
+                })
+                .map(|path| path.display().to_string())
+                .collect()
+        };
+        assert!(
+            wait_until(PATIENCE, || left().is_empty()),
+            "{tag}: the RUN's host veth is still there: {:?}",
+            left()
         );
     }
     // No container of the builder left either.

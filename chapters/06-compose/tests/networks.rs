@@ -154,9 +154,13 @@ fn fifty_containers_get_fifty_addresses_and_give_them_back() {
     rm.extend(ids.iter().map(String::as_str));
     bench.ok(&rm);
     assert!(members(&bench, "crowd").is_empty());
-    for veth in &veths {
-        assert!(!interface_exists(veth), "{veth} is gone");
-    }
+    // The kernel deletes each pair with its namespace, in the background, soon after.
+    assert!(
+        wait_until(PATIENCE, || veths
+            .iter()
+            .all(|veth| !interface_exists(veth))),
+        "every veth went with its container's namespace"
+    );
 }
 
 #[test]

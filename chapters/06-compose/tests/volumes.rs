@@ -21,6 +21,14 @@ struct Root {
     dir: tempfile::TempDir,
 }
 
+/// The default network a build's `RUN` made lives on the host (its bridge, its rules), not in
+/// the test's directory: it goes with the test.
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = self.tool(&["network", "rm", "bridge"]).output();
+    }
+}
+
 impl Root {
     fn new() -> Root {
         Root {

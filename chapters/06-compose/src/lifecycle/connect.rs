@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use super::Live;
 use crate::container::{HostConfig, read_json, write_json};
 use crate::error::{Error, Result};
-use crate::network::attach::{Attachment, plug_running, unplug_one};
+use crate::network::attach::{Attachment, Veth, plug_running, unplug_one};
 use crate::network::config::{Connection, NetworkMode};
 use crate::network::record::Holder;
 use crate::network::store::{JoinRequest, Networks};
@@ -128,7 +128,14 @@ pub fn disconnect(store: &Store, network: &str, reference: &str, n: &Narrator) -
     if let Some(endpoint) = network.endpoints.get(&live.record.id)
         && endpoint.holder.alive()
     {
-        unplug_one(&networks, &live.record.id, &network, endpoint, n)?;
+        unplug_one(
+            &networks,
+            &live.record.id,
+            &network,
+            endpoint,
+            Veth::Delete,
+            n,
+        )?;
     }
     host.network.connected.remove(position);
     write_json(&live.paths.host_config(), &host)

@@ -183,7 +183,12 @@ impl Networks {
             return Err(Error::InUse {
                 name: network.name.clone(),
                 id: network.id.clone(),
-                containers: network.endpoints.values().map(|e| e.name.clone()).collect(),
+                containers: {
+                    let mut names: Vec<String> =
+                        network.endpoints.values().map(|e| e.name.clone()).collect();
+                    names.sort();
+                    names
+                },
             });
         }
         let mut netlink = Netlink::open()?;
