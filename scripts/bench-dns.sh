@@ -31,42 +31,5 @@ for _ in $(seq 100); do
 done
 grep -q listening "$work/out" || { echo "$0: the server did not start" >&2; exit 1; }
 
-python3 - "$port" "$queries" "$pid" <<'PY'
-import os, socket, statistics, struct, sys, time
-
-port, count, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-ticks = os.sysconf("SC_CLK_TCK")
-
-def question(ident):
-    header = struct.pack(">HHHHHH", ident, 0x0100, 1, 0, 0, 0)
-    return header + b"\x03web\x00" + struct.pack(">HH", 1, 1)
-
-def cpu():
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-client.settimeout(2)
-client.connect(("127.0.0.1", port))
-
-def ask(ident):
-    start = time.perf_counter_ns()
-    client.send(question(ident))
-    reply = client.recv(512)
-    took = time.perf_counter_ns() - start
-    assert reply[:2] == struct.pack(">H", ident) and reply[7] == 1, "one answer"
-    assert reply[-4:] == bytes([172, 18, 0, 2]), "web's address"
-    return took
-
-for i in range(200):
-    ask(i)
-before = cpu()
-times = sorted(ask(i % 65536) for i in range(count))
-used = cpu() - before
-q = statistics.quantiles(times, n=100)
-print(f"{count} questions for a member (web A) over UDP, one at a time:")
-print(f"  round trip  median {statistics.median(times) / 1000:.1f} us, "
-      f"p90 {q[89] / 1000:.1f} us, p99 {q[98] / 1000:.1f} us")
-print(f"  server CPU  {used / count * 1e6:.1f} us per question "
-      f"({used:.2f} s over {count}, {1e9 / ticks / 1e6:.0f} ms ticks)")
-PY
+echo "$queries questions for a member (web A) over UDP, one at a time:"
+python3 scripts/lib/dns-questions.py 127.0.0.1 "$port" web 172.18.0.2 "$queries" "$pid"

@@ -191,46 +191,7 @@ dns() {
     expected=$($cli inspect -f '{{index .NetworkSettings.Networks "bench-net" "IPAddress"}}' bench-dns-b)
     [ "$server" = monitor ] && server=$(ps -o ppid= -p "$pid" | tr -d ' ')
     echo "--- $name: $queries questions from bench-dns-a to 127.0.0.11 for bench-dns-b ($expected)"
-    nsenter -t "$pid" -n python3 - "$queries" "$expected" "$server" <<'PY'
-import os, socket, statistics, struct, sys, time
-
-count, expected, server = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-name = b"".join(bytes([len(part)]) + part for part in b"bench-dns-b".split(b".")) + b"\0"
-
-def cpu():
-    """The server's CPU time, all its threads, in seconds (schedstat: nanoseconds)."""
-    total = 0
-    for task in os.listdir(f"/proc/{server}/task"):
-        try:
-            total += int(open(f"/proc/{server}/task/{task}/schedstat").read().split()[0])
-        except FileNotFoundError:
-            pass
-    return total / 1e9
-
-client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-client.settimeout(2)
-client.connect(("127.0.0.11", 53))
-
-def ask(ident):
-    question = struct.pack(">HHHHHH", ident, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
-    start = time.perf_counter_ns()
-    client.send(question)
-    reply = client.recv(512)
-    took = time.perf_counter_ns() - start
-    assert reply[:2] == struct.pack(">H", ident), "the answer to this question"
-    assert reply[-4:] == socket.inet_aton(expected), f"bench-dns-b's address, got {reply!r}"
-    return took
-
-for i in range(100):
-    ask(i)
-before = cpu()
-times = sorted(ask(i % 65536) for i in range(count))
-used = cpu() - before
-q = statistics.quantiles(times, n=100)
-print(f"  round trip  median {statistics.median(times) / 1000:.0f} us, p90 {q[89] / 1000:.0f} us, "
-      f"p99 {q[98] / 1000:.0f} us, max {times[-1] / 1000:.0f} us")
-print(f"  server CPU  {used / count * 1e6:.1f} us per question (all threads of process {server})")
-PY
+    nsenter -t "$pid" -n python3 scripts/lib/dns-questions.py 127.0.0.11 53 bench-dns-b "$expected" "$queries" "$server"
     $cli rm -f bench-dns-a bench-dns-b >/dev/null
 }
 echo "=== 3. DNS answer for a member, from inside a container on a user-defined network"
