@@ -28,6 +28,7 @@
 //! - [`Error`]: what can go wrong, with its kind.
 
 pub mod cli;
+pub mod compose;
 pub mod container;
 pub mod copy;
 mod error;

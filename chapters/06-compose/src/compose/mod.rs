@@ -1,0 +1,13 @@
+//! # Compose: a multi-container application from one file
+//!
+//! `docker compose up` reads a `compose.yaml` and makes what it describes: networks, volumes,
+//! and containers started in dependency order. This module follows the Compose Specification
+//! as Docker Compose v2 (compose-go) implements it, in the same pipeline (compose-go's
+//! `parsing.md`):
+//!
+//! ```text
+//! YAML ──parse──▶ tree ──interpolate ${VAR}──▶ tree ──validate──▶ extends, include, merge -f files
+//!      ──▶ canonical long syntax ──▶ resolved paths ──▶ the model ──▶ networks, volumes, containers
+//! ```
+//!
+//! The parts so far:
