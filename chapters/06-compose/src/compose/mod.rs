@@ -11,3 +11,10 @@
 //! ```
 //!
 //! The parts so far:
+//!
+//! - [`interpolate`]: `${VAR}`, `${VAR:-default}` and the other substitutions, in one string
+//!   or in every string of a parsed tree.
+//! - [`dotenv`]: the `.env` file format, whose values feed the substitutions.
+
+pub mod dotenv;
+pub mod interpolate;
