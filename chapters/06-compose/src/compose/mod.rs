@@ -11,3 +11,7 @@
 //! ```
 //!
 //! The parts so far:
+//!
+//! - [`yaml`]: the file's text to a plain tree (anchors, merge keys, `!reset`/`!override`).
+
+pub mod yaml;
