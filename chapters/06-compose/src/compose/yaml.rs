@@ -118,6 +118,10 @@ fn yaml_error(err: &serde_saphyr::Error, file: &Path) -> YamlError {
     let message = err.without_snippet().to_string();
     let message = message.lines().next().unwrap_or_default();
     let message = strip_position_suffix(message);
+    // A hint about the library's own options means nothing to whoever wrote the file.
+    let message = message
+        .split_once(", set DuplicateKeyPolicy")
+        .map_or(message, |(message, _)| message);
     YamlError {
         file: file.to_path_buf(),
         line: location.map(|l| l.line()).filter(|&l| l > 0),
@@ -379,7 +383,7 @@ mod tests {
     fn error_line_is_where_the_problem_is() {
         let err = parse("a: 1\nb: 2\na: 3\n", Path::new("compose.yaml")).unwrap_err();
         assert_eq!(err.line, Some(3), "{err}");
-        assert!(err.message.contains("duplicate"), "{err}");
+        assert_eq!(err.message, "duplicate mapping key: a", "{err}");
     }
 
     #[test]
