@@ -12,9 +12,11 @@
 //!
 //! The parts so far:
 //!
+//! - [`yaml`]: the file's text to a plain tree (anchors, merge keys, `!reset`/`!override`).
 //! - [`interpolate`]: `${VAR}`, `${VAR:-default}` and the other substitutions, in one string
 //!   or in every string of a parsed tree.
 //! - [`dotenv`]: the `.env` file format, whose values feed the substitutions.
 
 pub mod dotenv;
 pub mod interpolate;
+pub mod yaml;
