@@ -16,7 +16,17 @@
 //! - [`interpolate`]: `${VAR}`, `${VAR:-default}` and the other substitutions, in one string
 //!   or in every string of a parsed tree.
 //! - [`dotenv`]: the `.env` file format, whose values feed the substitutions.
+//! - [`schema`]: the keys the specification allows, checked in each file.
+//! - [`merge`]: several `-f` files laid over each other (`!reset`, `!override`).
+//! - [`depends_on`]: the dependency graph, its checks and the start order.
+//! - [`project`]: the whole pipeline: environment, files, name, profiles: a [`Project`].
 
+pub mod depends_on;
 pub mod dotenv;
 pub mod interpolate;
+pub mod merge;
+pub mod project;
+pub mod schema;
 pub mod yaml;
+
+pub use project::{ComposeError, LoadOptions, Project, load};

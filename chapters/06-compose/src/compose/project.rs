@@ -1,0 +1,445 @@
+//! # Loading a project: files, environment, name, profiles
+//!
+//! A Compose *project* is what `docker compose` works on: a name (the prefix of every
+//! container, network and volume it makes), a directory, and the services, networks and
+//! volumes of one or more compose files laid over each other. [`load`] builds it in the order
+//! compose-go does:
+//!
+//! 1. **The environment.** The variables that `${VAR}` reads are the process environment
+//!    (given by the caller: a library never reads `std::env`) over the project's `.env` file,
+//!    or the `--env-file`s, later files over earlier ones. The process environment wins, so
+//!    `TAG=dev docker compose up` beats `TAG=prod` in `.env`.
+//! 2. **Each file**: parsed ([`super::yaml`]), interpolated ([`super::interpolate`]), checked
+//!    against the specification's keys ([`super::schema`]), its list-or-mapping attributes
+//!    brought to mappings, then laid over the files before it ([`super::merge`]).
+//! 3. **The name**: `-p`, else `COMPOSE_PROJECT_NAME`, else the files' top-level `name:`, else
+//!    the project directory's name. A name must be lowercase letters, digits, `_` and `-`,
+//!    starting with a letter or digit: a name the user chose is refused otherwise; the
+//!    directory's name is made to fit ([`normalize_project_name`]).
+//! 4. **Profiles**: a service that lists `profiles:` is part of the project only when one of
+//!    them is active (`--profile`, else `COMPOSE_PROFILES`; `*` activates all).
+//! 5. **`depends_on`** is checked: every required dependency exists and there is no cycle
+//!    ([`super::depends_on`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dockyard_support::{EngineError, ErrorKind};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::depends_on::{self, DependencyError};
+use super::dotenv::{self, DotenvError};
+use super::interpolate::{InterpolationError, interpolate_value};
+use super::merge::{canonical_service, merge};
+use super::schema::{self, SchemaError};
+use super::yaml::{self, YamlError};
+
+/// The file names compose looks for when no `-f` is given, in its order of preference.
+pub const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+/// What to load, as `docker compose`'s global options say it.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The compose files (`-f`), relative to `working_dir`; empty: the first of
+    /// [`DEFAULT_FILES`] found in `working_dir`.
+    pub files: Vec<PathBuf>,
+    /// `-p`.
+    pub project_name: Option<String>,
+    /// `--project-directory`: where `.env` and relative paths are found (default: the first
+    /// file's directory).
+    pub project_directory: Option<PathBuf>,
+    /// `--env-file`s, relative to `working_dir` (default: `.env` in the project directory,
+    /// if there is one).
+    pub env_files: Vec<PathBuf>,
+    /// `--profile`s (default: `COMPOSE_PROFILES`, comma-separated).
+    pub profiles: Vec<String>,
+    /// The directory relative paths on the command line start from (the process's).
+    pub working_dir: PathBuf,
+    /// The process environment.
+    pub environment: BTreeMap<String, String>,
+    /// Accept `depends_on` entries that name no service of the project (compose-go's
+    /// `SkipConsistencyCheck`, `config --no-consistency`).
+    pub skip_consistency_check: bool,
+}
+
+/// A loaded project: the merged files, filtered by profile, with the environment they were
+/// interpolated with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Project {
+    /// The project's name.
+    pub name: String,
+    /// The project directory.
+    #[serde(skip)]
+    pub working_dir: PathBuf,
+    /// The services enabled by the active profiles, by name; each the merged tree of its
+    /// attributes (list-or-mapping attributes as mappings).
+    pub services: BTreeMap<String, Value>,
+    /// Top-level `networks`.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub networks: Map<String, Value>,
+    /// Top-level `volumes`.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub volumes: Map<String, Value>,
+    /// Top-level `secrets`.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub secrets: Map<String, Value>,
+    /// Top-level `configs`.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub configs: Map<String, Value>,
+    /// Top-level `x-*` extensions.
+    #[serde(flatten)]
+    pub extensions: Map<String, Value>,
+    /// Services that no active profile enables, with their profiles.
+    #[serde(skip)]
+    pub disabled_services: BTreeMap<String, Vec<String>>,
+    /// The variables the files were interpolated with.
+    #[serde(skip)]
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Project {
+    /// The services in the order `up` starts them (see [`depends_on::dependency_order`]).
+    pub fn dependency_order(&self) -> Vec<String> {
+        depends_on::dependency_order(&self.services)
+            .expect("a loaded project's dependencies were checked")
+    }
+
+    /// Every profile some service lists, sorted, enabled or not.
+    pub fn profiles(&self) -> Vec<String> {
+        let mut profiles: Vec<String> = self
+            .services
+            .values()
+            .flat_map(service_profiles)
+            .chain(self.disabled_services.values().flatten().cloned())
+            .collect();
+        profiles.sort();
+        profiles.dedup();
+        profiles
+    }
+}
+
+/// Why a project cannot be loaded. One line, naming the file and the path in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// No `-f`, and none of the default names in the directory.
+    #[error("no configuration file provided: not found in {}", dir.display())]
+    NoComposeFile {
+        /// The directory searched.
+        dir: PathBuf,
+    },
+    /// A compose file that cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file that is not YAML compose can read.
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    /// A `.env` file that cannot be read.
+    #[error(transparent)]
+    Dotenv(#[from] DotenvError),
+    /// A `${...}` that cannot be expanded; the error names the path in the file.
+    #[error("{}: {source}", file.display())]
+    Interpolation {
+        /// The file.
+        file: PathBuf,
+        /// What went wrong, and where in the file.
+        source: InterpolationError,
+    },
+    /// A file that breaks the specification's schema.
+    #[error("validating {}: {source}", file.display())]
+    Schema {
+        /// The file.
+        file: PathBuf,
+        /// The rule broken, and where.
+        source: SchemaError,
+    },
+    /// A `-p`, `COMPOSE_PROJECT_NAME` or `name:` that is not a valid project name.
+    #[error(
+        "invalid project name {0:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
+    )]
+    InvalidProjectName(String),
+    /// No name anywhere, and a directory name with no usable character.
+    #[error("project name must not be empty")]
+    EmptyProjectName,
+    /// A `depends_on` that cannot be walked.
+    #[error("{0}")]
+    Dependencies(#[from] DependencyError),
+}
+
+impl EngineError for ComposeError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ComposeError::NoComposeFile { .. } => ErrorKind::NotFound,
+            ComposeError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            ComposeError::Read { source, .. } => ErrorKind::of_io(source),
+            _ => ErrorKind::InvalidInput,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ComposeError::NoComposeFile { .. } => {
+                Some("name one with -f, or run in the directory of compose.yaml".into())
+            }
+            ComposeError::InvalidProjectName(_) => Some("for example: -p my_app".into()),
+            _ => None,
+        }
+    }
+}
+
+/// Compose's normal form of a project name: lowercase, only `a-z 0-9 _ -`, not starting
+/// with `_` or `-` (compose-go's `NormalizeProjectName`).
+pub fn normalize_project_name(name: &str) -> String {
+    let kept: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+        .collect();
+    kept.trim_start_matches(['_', '-']).to_owned()
+}
+
+/// Loads the project `options` describe (see the module's documentation for the steps).
+pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
+    let files = compose_files(options)?;
+    let project_dir = match &options.project_directory {
+        Some(dir) => options.working_dir.join(dir),
+        None => files[0]
+            .parent()
+            .map_or_else(|| options.working_dir.clone(), Path::to_path_buf),
+    };
+    let environment = project_environment(options, &project_dir)?;
+    let lookup = |name: &str| environment.get(name).cloned();
+
+    let mut merged = Value::Object(Map::new());
+    for file in &files {
+        let text = std::fs::read_to_string(file).map_err(|source| ComposeError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let mut tree = yaml::parse(&text, file)?;
+        interpolate_value(&mut tree, &lookup, "").map_err(|source| {
+            ComposeError::Interpolation {
+                file: file.clone(),
+                source,
+            }
+        })?;
+        schema::check(&tree).map_err(|source| ComposeError::Schema {
+            file: file.clone(),
+            source,
+        })?;
+        if let Some(Value::Object(services)) = tree.get_mut("services") {
+            services.values_mut().for_each(canonical_service);
+        }
+        merge(&mut merged, tree);
+    }
+    let Value::Object(mut top) = merged else {
+        unreachable!("the merge of mappings is a mapping")
+    };
+
+    let name = project_name(options, &environment, &top, &project_dir)?;
+    let profiles = active_profiles(options, &environment);
+    let mut services = BTreeMap::new();
+    let mut disabled_services = BTreeMap::new();
+    if let Some(Value::Object(all)) = top.remove("services") {
+        for (service_name, service) in all {
+            // `web:` alone is a service with no attributes.
+            let service = if service.is_null() {
+                Value::Object(Map::new())
+            } else {
+                service
+            };
+            let wanted = service_profiles(&service);
+            if wanted.is_empty() || profiles.iter().any(|p| p == "*" || wanted.contains(p)) {
+                services.insert(service_name, service);
+            } else {
+                disabled_services.insert(service_name, wanted);
+            }
+        }
+    }
+    depends_on::check(
+        &mut services,
+        &disabled_services,
+        !options.skip_consistency_check,
+    )?;
+
+    let mut section = |key: &str| match top.remove(key) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let networks = section("networks");
+    let volumes = section("volumes");
+    let secrets = section("secrets");
+    let configs = section("configs");
+    let extensions = top
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("x-"))
+        .collect();
+    Ok(Project {
+        name,
+        working_dir: project_dir,
+        services,
+        networks,
+        volumes,
+        secrets,
+        configs,
+        extensions,
+        disabled_services,
+        environment,
+    })
+}
+
+/// The `-f` files, or the default one, as paths from `working_dir`.
+fn compose_files(options: &LoadOptions) -> Result<Vec<PathBuf>, ComposeError> {
+    if !options.files.is_empty() {
+        return Ok(options
+            .files
+            .iter()
+            .map(|file| options.working_dir.join(file))
+            .collect());
+    }
+    DEFAULT_FILES
+        .iter()
+        .map(|name| options.working_dir.join(name))
+        .find(|path| path.is_file())
+        .map(|path| vec![path])
+        .ok_or_else(|| ComposeError::NoComposeFile {
+            dir: options.working_dir.clone(),
+        })
+}
+
+/// The `.env` (or `--env-file`) variables under the process environment.
+fn project_environment(
+    options: &LoadOptions,
+    project_dir: &Path,
+) -> Result<BTreeMap<String, String>, ComposeError> {
+    let env_files: Vec<PathBuf> = if options.env_files.is_empty() {
+        let default = project_dir.join(".env");
+        if default.is_file() {
+            vec![default]
+        } else {
+            Vec::new()
+        }
+    } else {
+        options
+            .env_files
+            .iter()
+            .map(|file| options.working_dir.join(file))
+            .collect()
+    };
+    let mut from_files: BTreeMap<String, String> = BTreeMap::new();
+    for file in env_files {
+        // A file's `${VAR}` sees the process environment, then what earlier files set.
+        let lookup = |name: &str| {
+            options
+                .environment
+                .get(name)
+                .or_else(|| from_files.get(name))
+                .cloned()
+        };
+        let pairs = dotenv::read_file(&file, &lookup)?;
+        from_files.extend(pairs);
+    }
+    from_files.extend(options.environment.clone());
+    Ok(from_files)
+}
+
+fn project_name(
+    options: &LoadOptions,
+    environment: &BTreeMap<String, String>,
+    top: &Map<String, Value>,
+    project_dir: &Path,
+) -> Result<String, ComposeError> {
+    let chosen = options
+        .project_name
+        .clone()
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            environment
+                .get("COMPOSE_PROJECT_NAME")
+                .filter(|name| !name.is_empty())
+                .cloned()
+        })
+        .or_else(|| {
+            top.get("name")
+                .and_then(Value::as_str)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+        });
+    let name = match chosen {
+        Some(name) => {
+            if normalize_project_name(&name) != name {
+                return Err(ComposeError::InvalidProjectName(name));
+            }
+            name
+        }
+        None => {
+            let dir = std::path::absolute(project_dir).unwrap_or_else(|_| project_dir.into());
+            normalize_project_name(
+                &dir.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    if name.is_empty() {
+        return Err(ComposeError::EmptyProjectName);
+    }
+    Ok(name)
+}
+
+fn active_profiles(options: &LoadOptions, environment: &BTreeMap<String, String>) -> Vec<String> {
+    if !options.profiles.is_empty() {
+        return options.profiles.clone();
+    }
+    environment
+        .get("COMPOSE_PROFILES")
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn service_profiles(service: &Value) -> Vec<String> {
+    match service.get("profiles") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalized_as_compose_does() {
+        for (given, normal) in [
+            ("myapp", "myapp"),
+            ("My App", "myapp"),
+            ("_-x.y", "xy"),
+            ("UNNORMALIZED PATH", "unnormalizedpath"),
+            ("élan", "lan"),
+        ] {
+            assert_eq!(normalize_project_name(given), normal, "{given}");
+        }
+    }
+}
