@@ -3,6 +3,7 @@
 //! calls the library with plain values and prints what it returns; the library never prints.
 
 pub mod attach;
+pub mod compose;
 pub mod cp;
 pub mod exec;
 pub mod inspect;
@@ -91,6 +92,8 @@ pub enum Command {
     /// Manage networks: create, ls, inspect, rm, prune
     #[command(subcommand)]
     Network(network::NetworkCommand),
+    /// Define and run multi-container applications: config
+    Compose(compose::ComposeArgs),
     /// Chapter 04's commands about images and registries
     #[command(flatten)]
     Store(ch04_images::cli::StoreCommand),
@@ -102,6 +105,10 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Run(_) | Command::Start(_) => Invocation::Run,
         _ => Invocation::Other,
     };
+    if let Command::Compose(args) = command {
+        // Reading compose files needs no store.
+        return compose::execute(program, args);
+    }
     let cx = match Context::open(program, globals) {
         Ok(cx) => cx,
         Err(error) => return report(program, &error, invocation),
@@ -137,7 +144,11 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         Command::Unpause(args) => args.unpause(&cx),
         Command::Rm(args) => args.execute(&cx),
         Command::Container(lifecycle::ContainerCommand::Prune(args)) => args.execute(&cx),
-        Command::Exec(_) | Command::Volume(_) | Command::Network(_) | Command::Logs(_) => {
+        Command::Exec(_)
+        | Command::Volume(_)
+        | Command::Network(_)
+        | Command::Logs(_)
+        | Command::Compose(_) => {
             unreachable!("handled above")
         }
         Command::Ps(args) => args.execute(&cx),
