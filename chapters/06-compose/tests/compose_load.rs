@@ -117,7 +117,7 @@ fn a_dependency_on_a_disabled_or_missing_service_is_refused() {
     );
     assert_eq!(
         load_err(&options(&dir, &[], &[])),
-        r#"service "web" depends on service "db", which is only enabled by profiles ["data"]"#
+        r#"service "web" depends on undefined service "db""#
     );
     std::fs::write(
         dir.join("compose.yaml"),
@@ -456,6 +456,7 @@ fn config_prints_the_project_as_json_and_yaml() {
             .current_dir(&dir)
             .env_remove("COMPOSE_PROJECT_NAME")
             .env_remove("COMPOSE_PROFILES")
+            .env_remove("COMPOSE_FILE")
             .args(["compose", "config"])
             .args(args)
             .output()
@@ -484,4 +485,76 @@ fn config_prints_the_project_as_json_and_yaml() {
     let output = config(&[]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 1);
+}
+
+#[test]
+fn default_files_are_found_with_their_override_and_from_a_subdirectory() {
+    let (_temp, dir) = project_dir(
+        "app",
+        &[
+            ("docker-compose.yaml", "services: {ignored: {}}\n"),
+            ("docker-compose.yml", "services: {old: {}}\n"),
+            ("compose.yml", "services: {web: {image: a}}\n"),
+            ("compose.override.yaml", "services: {web: {image: b}}\n"),
+            ("other.yaml", "services: {other: {}}\n"),
+        ],
+    );
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let project = load(&options(&dir.join("sub"), &[], &[])).unwrap();
+    assert_eq!(project.name, "app");
+    assert_eq!(project.working_dir, dir);
+    assert_eq!(project.services.keys().collect::<Vec<_>>(), ["web"]);
+    assert_eq!(project.services["web"]["image"], "b");
+    std::fs::remove_file(dir.join("compose.yml")).unwrap();
+    let project = load(&options(&dir, &[], &[])).unwrap();
+    // compose-go prefers docker-compose.yml to docker-compose.yaml.
+    assert_eq!(project.services.keys().collect::<Vec<_>>(), ["old", "web"]);
+    // COMPOSE_FILE replaces the search, its list split on COMPOSE_PATH_SEPARATOR.
+    let project = load(&options(
+        &dir,
+        &[],
+        &[
+            ("COMPOSE_FILE", "other.yaml;docker-compose.yml"),
+            ("COMPOSE_PATH_SEPARATOR", ";"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(
+        project.services.keys().collect::<Vec<_>>(),
+        ["old", "other"]
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert!(
+        load_err(&options(empty.path(), &[], &[])).starts_with("no configuration file provided")
+    );
+}
+
+#[test]
+fn a_dependency_hidden_by_a_profile_gets_a_hint() {
+    use dockyard_support::EngineError;
+    let (_temp, dir) = project_dir(
+        "app",
+        &[(
+            "compose.yaml",
+            "services:\n  web: {depends_on: [db]}\n  db: {profiles: [data]}\n",
+        )],
+    );
+    let error = load(&options(&dir, &[], &[])).unwrap_err();
+    assert_eq!(
+        error.hint().as_deref(),
+        Some("db is only enabled by profile data: add --profile data")
+    );
+    let output = Command::cargo_bin("ch06-compose")
+        .unwrap()
+        .current_dir(&dir)
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROFILES")
+        .args(["compose", "config", "--services"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "ch06-compose: service \"web\" depends on undefined service \"db\" (hint: db is only enabled by profile data: add --profile data)\n"
+    );
 }

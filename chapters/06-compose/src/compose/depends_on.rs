@@ -27,10 +27,9 @@ pub enum DependencyError {
         /// The service it names.
         dependency: String,
     },
-    /// A required dependency on a service that none of the active profiles enables.
-    #[error(
-        "service {service:?} depends on service {dependency:?}, which is only enabled by profiles {profiles:?}"
-    )]
+    /// A required dependency on a service that none of the active profiles enables: to
+    /// Compose it is undefined too (the same message), but the profiles make a hint.
+    #[error("service {service:?} depends on undefined service {dependency:?}")]
     Disabled {
         /// The dependent service.
         service: String,

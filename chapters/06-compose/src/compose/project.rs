@@ -35,19 +35,30 @@ use super::merge::{canonical_service, merge};
 use super::schema::{self, SchemaError};
 use super::yaml::{self, YamlError};
 
-/// The file names compose looks for when no `-f` is given, in its order of preference.
+/// The file names compose looks for when no `-f` is given, in its order of preference
+/// (compose-go's `DefaultFileNames`).
 pub const DEFAULT_FILES: &[&str] = &[
     "compose.yaml",
     "compose.yml",
-    "docker-compose.yaml",
     "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
+/// The override file compose adds after the default file, when one is beside it.
+pub const DEFAULT_OVERRIDE_FILES: &[&str] = &[
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
 ];
 
 /// What to load, as `docker compose`'s global options say it.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// The compose files (`-f`), relative to `working_dir`; empty: the first of
-    /// [`DEFAULT_FILES`] found in `working_dir`.
+    /// The compose files (`-f`), relative to `working_dir`. Empty: `COMPOSE_FILE` from
+    /// `environment` (split on `COMPOSE_PATH_SEPARATOR`, default `:`), else the first of
+    /// [`DEFAULT_FILES`] in `working_dir` or the nearest parent that has one, with the first
+    /// of [`DEFAULT_OVERRIDE_FILES`] beside it.
     pub files: Vec<PathBuf>,
     /// `-p`.
     pub project_name: Option<String>,
@@ -55,7 +66,7 @@ pub struct LoadOptions {
     /// file's directory).
     pub project_directory: Option<PathBuf>,
     /// `--env-file`s, relative to `working_dir` (default: `.env` in the project directory,
-    /// if there is one).
+    /// if there is one and `COMPOSE_DISABLE_ENV_FILE` is not true).
     pub env_files: Vec<PathBuf>,
     /// `--profile`s (default: `COMPOSE_PROFILES`, comma-separated).
     pub profiles: Vec<String>,
@@ -194,6 +205,16 @@ impl EngineError for ComposeError {
                 Some("name one with -f, or run in the directory of compose.yaml".into())
             }
             ComposeError::InvalidProjectName(_) => Some("for example: -p my_app".into()),
+            ComposeError::Dependencies(DependencyError::Disabled {
+                dependency,
+                profiles,
+                ..
+            }) => Some(format!(
+                "{dependency} is only enabled by profile {}: add --profile {}",
+                profiles.join(", "),
+                profiles.first().map_or("", String::as_str)
+            )),
+
             _ => None,
         }
     }
@@ -300,23 +321,45 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
     })
 }
 
-/// The `-f` files, or the default one, as paths from `working_dir`.
+/// The `-f` files, `COMPOSE_FILE`, or the default ones, as paths from `working_dir`.
 fn compose_files(options: &LoadOptions) -> Result<Vec<PathBuf>, ComposeError> {
+    let in_working_dir = |files: &mut dyn Iterator<Item = &Path>| -> Vec<PathBuf> {
+        files.map(|file| options.working_dir.join(file)).collect()
+    };
     if !options.files.is_empty() {
-        return Ok(options
-            .files
-            .iter()
-            .map(|file| options.working_dir.join(file))
-            .collect());
+        return Ok(in_working_dir(
+            &mut options.files.iter().map(PathBuf::as_path),
+        ));
     }
-    DEFAULT_FILES
-        .iter()
-        .map(|name| options.working_dir.join(name))
-        .find(|path| path.is_file())
-        .map(|path| vec![path])
-        .ok_or_else(|| ComposeError::NoComposeFile {
-            dir: options.working_dir.clone(),
-        })
+    if let Some(list) = options.environment.get("COMPOSE_FILE") {
+        let separator = match options.environment.get("COMPOSE_PATH_SEPARATOR") {
+            Some(separator) if !separator.is_empty() => separator.as_str(),
+            _ => ":",
+        };
+        return Ok(in_working_dir(
+            &mut list
+                .split(separator)
+                .filter(|f| !f.is_empty())
+                .map(Path::new),
+        ));
+    }
+    let first_of = |dir: &Path, names: &[&str]| {
+        names
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|path| path.is_file())
+    };
+    // The working directory, then each parent: `docker compose ps` works from a subdirectory.
+    for dir in options.working_dir.ancestors() {
+        if let Some(file) = first_of(dir, DEFAULT_FILES) {
+            let mut files = vec![file];
+            files.extend(first_of(dir, DEFAULT_OVERRIDE_FILES));
+            return Ok(files);
+        }
+    }
+    Err(ComposeError::NoComposeFile {
+        dir: options.working_dir.clone(),
+    })
 }
 
 /// The `.env` (or `--env-file`) variables under the process environment.
@@ -324,9 +367,13 @@ fn project_environment(
     options: &LoadOptions,
     project_dir: &Path,
 ) -> Result<BTreeMap<String, String>, ComposeError> {
+    let disabled = options
+        .environment
+        .get("COMPOSE_DISABLE_ENV_FILE")
+        .is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "t" | "true"));
     let env_files: Vec<PathBuf> = if options.env_files.is_empty() {
         let default = project_dir.join(".env");
-        if default.is_file() {
+        if default.is_file() && !disabled {
             vec![default]
         } else {
             Vec::new()
