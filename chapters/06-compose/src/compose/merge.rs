@@ -5,7 +5,8 @@
 //!
 //! - **mappings** merge key by key, recursively: a key only in the later file is added, a key
 //!   in both is merged again one level down;
-//! - **scalars** (and a value whose type changed): the later file's value wins;
+//! - **scalars** (and a value whose type changed): the later file's value wins, and so does
+//!   an `x-*` extension's whole value, and a service's `logging` that names another driver;
 //! - **sequences** are appended, skipping an item equal to one already there (`ports`,
 //!   `volumes`, `dns`…) — except `command`, `entrypoint` and `healthcheck.test`, which are
 //!   one command line each and are replaced whole;
@@ -90,6 +91,17 @@ fn merge_at(base: &mut Value, over: Value, path: &mut Vec<String>) {
                     Tagged::Plain => {}
                 }
                 match base.get_mut(&key) {
+                    // An extension is the user's own value: compose never merges into one.
+                    Some(existing) if key.starts_with("x-") => {
+                        if let Some(item) = strip_tags(item) {
+                            *existing = item;
+                        }
+                    }
+                    Some(existing) if is_logging(path, &key) && other_driver(existing, &item) => {
+                        if let Some(item) = strip_tags(item) {
+                            *existing = item;
+                        }
+                    }
                     Some(existing) => {
                         path.push(key);
                         merge_at(existing, item, path);
@@ -115,6 +127,19 @@ fn merge_at(base: &mut Value, over: Value, path: &mut Vec<String>) {
                 *base = over;
             }
         }
+    }
+}
+
+fn is_logging(path: &[String], key: &str) -> bool {
+    key == "logging" && matches!(path, [services, _] if services == "services")
+}
+
+/// Logging options belong to their driver: a later file that names another driver replaces
+/// the whole `logging` instead of mixing two drivers' options.
+fn other_driver(existing: &Value, item: &Value) -> bool {
+    match (existing.get("driver"), item.get("driver")) {
+        (Some(before), Some(after)) => before != after,
+        _ => false,
     }
 }
 
@@ -217,6 +242,29 @@ mod tests {
                 "web": {"image": "b", "ports": ["80", "443"], "command": ["z"]},
                 "db": {}
             }})
+        );
+    }
+
+    #[test]
+    fn extensions_and_another_logging_driver_replace() {
+        let mut base = json!({"x-a": {"k": 1}, "services": {"web": {"logging": {"driver": "json-file", "options": {"max-size": "1m"}}}}});
+        merge(
+            &mut base,
+            json!({"x-a": {"j": 2}, "services": {"web": {"logging": {"driver": "syslog"}}}}),
+        );
+        assert_eq!(
+            base,
+            json!({"x-a": {"j": 2}, "services": {"web": {"logging": {"driver": "syslog"}}}})
+        );
+        let mut base =
+            json!({"services": {"web": {"logging": {"driver": "local", "options": {"a": "1"}}}}});
+        merge(
+            &mut base,
+            json!({"services": {"web": {"logging": {"options": {"b": "2"}}}}}),
+        );
+        assert_eq!(
+            base["services"]["web"]["logging"],
+            json!({"driver": "local", "options": {"a": "1", "b": "2"}})
         );
     }
 
