@@ -28,6 +28,28 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// The conformance data other projects wrote, `../shared/conformance/NAME` beside the
+/// workspace (see its README), or `None` after saying so when it is missing outside CI; under
+/// CI a missing corpus fails the test.
+pub fn conformance_corpus(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance")
+        .join(name);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        !in_ci(),
+        "the conformance corpus {name} is missing at {}",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: the conformance corpus {name} is missing at {}",
+        dir.display()
+    );
+    None
+}
+
 /// True when the test can run for real (as root); otherwise fails under CI, or prints a
 /// visible notice and returns false so the test can return early.
 pub fn root_or_skip(test: &str) -> bool {

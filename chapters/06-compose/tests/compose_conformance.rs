@@ -10,23 +10,9 @@ use std::path::{Path, PathBuf};
 use ch06_compose::compose::{dotenv, interpolate};
 use serde_json::Value;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/compose"
-);
-
-/// The corpus directory, or `None` (skipping visibly) when it is absent outside CI.
+/// The Compose corpus (see `dockyard_tests::conformance_corpus`).
 fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(CORPUS);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none_or(|ci| ci != "true"),
-        "the Compose conformance corpus is missing at {CORPUS}"
-    );
-    eprintln!("SKIPPED: the Compose conformance corpus is missing at {CORPUS}");
-    None
+    dockyard_tests::conformance_corpus("compose")
 }
 
 /// The cases of one `.jsonl` file, with their line numbers.

@@ -9,23 +9,9 @@ use ch06_compose::compose::schema::{SERVICE_KEYS, TOP_LEVEL_KEYS};
 use ch06_compose::compose::{LoadOptions, load};
 use serde_json::{Value, json};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/compose"
-);
-
-/// The corpus, or `None` (after saying so) when it is missing outside CI.
+/// The Compose corpus (see `dockyard_tests::conformance_corpus`).
 fn corpus() -> Option<PathBuf> {
-    let corpus = PathBuf::from(CORPUS);
-    if !corpus.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the compose conformance corpus is missing: {CORPUS}"
-        );
-        println!("SKIPPED compose load corpus test: no corpus at {CORPUS}");
-        return None;
-    }
-    Some(corpus)
+    dockyard_tests::conformance_corpus("compose")
 }
 
 /// Options for the files in `dir`, with `environment` as the process environment.

@@ -12,23 +12,9 @@ use std::path::{Path, PathBuf};
 use ch06_compose::compose::yaml::{self, OVERRIDE_TAG, RESET_TAG};
 use serde_json::Value;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/compose"
-);
-
-/// The corpus, or `None` (after saying so) when it is missing outside CI.
+/// The Compose corpus (see `dockyard_tests::conformance_corpus`).
 fn corpus() -> Option<PathBuf> {
-    let corpus = PathBuf::from(CORPUS);
-    if !corpus.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the compose conformance corpus is missing: {CORPUS}"
-        );
-        println!("SKIPPED compose YAML corpus: no corpus at {CORPUS}");
-        return None;
-    }
-    Some(corpus)
+    dockyard_tests::conformance_corpus("compose")
 }
 
 /// The files under `dir` (recursively) whose names end in `.yaml` or `.yml`, sorted.
