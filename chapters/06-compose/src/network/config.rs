@@ -104,15 +104,13 @@ impl NetworkConfig {
     /// together, as docker refuses them.
     pub fn check(&self) -> Result<()> {
         let bridged = self.mode.network().is_some();
-        if !bridged && (!self.ports.is_empty() || self.publish_all) {
-            // Docker ignores them on host (with a warning) and refuses nothing; publishing on
-            // a namespace of `lo` alone can reach nothing, so say so.
-            if self.mode == NetworkMode::None {
-                return Err(Error::invalid(
-                    "conflicting options: port publishing and the container type network mode",
-                    "--network none has no interface to publish on; drop -p/-P",
-                ));
-            }
+        // Docker ignores -p on `host` (with a warning) and refuses nothing; on `none`, a
+        // namespace with `lo` alone, a published port could reach nothing, so say so.
+        if self.mode == NetworkMode::None && (!self.ports.is_empty() || self.publish_all) {
+            return Err(Error::invalid(
+                "conflicting options: port publishing and the container type network mode",
+                "--network none has no interface to publish on; drop -p/-P",
+            ));
         }
         if !bridged && (self.ip.is_some() || !self.aliases.is_empty()) {
             return Err(Error::invalid(
