@@ -488,8 +488,9 @@ impl Step for NetworkStep {
             n.say(Actor::Engine, "DNS server: serving 127.0.0.11:53");
             // The container runs without names if the thread cannot start: not worth
             // stopping it for.
-            if let Ok(server) = Server::start(sockets, Arc::new(names), upstream) {
-                self.dns = Dns::Serving(server);
+            match Server::start(sockets, Arc::new(names), upstream) {
+                Ok(server) => self.dns = Dns::Serving(server),
+                Err(error) => n.say(Actor::Engine, format!("DNS server not started: {error}")),
             }
         }
     }
