@@ -49,7 +49,7 @@ mod version;
 
 pub use cgroup::{CGROUP_ROOT, Cgroup, remove_leftover};
 pub use error::{Error, Result};
-pub use limits::{CgroupOptions, DEFAULT_PARENT, Features, Limits};
+pub use limits::{CgroupOptions, DEFAULT_PARENT, Features, Limits, parse_size};
 pub use stats::{Stats, Usage};
 pub use step::{CgroupStep, Outcome};
 pub use version::{Version, detect};

@@ -6,6 +6,7 @@
 //! - `Env` comes first, and `-e` overrides or adds to it.
 //! - `WorkingDir` and `User` apply unless `-w` or `-u` say otherwise.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -22,8 +23,9 @@ use crate::store::ImageStore;
 /// What the command line says about the command, beside the image.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Overrides {
-    /// `--entrypoint`: `Some("")` clears the image's entrypoint.
-    pub entrypoint: Option<String>,
+    /// `--entrypoint` (one word) or Compose's `entrypoint:` (a list): replaces the image's
+    /// entrypoint; `Some(vec![])` clears it.
+    pub entrypoint: Option<Vec<String>>,
     /// The arguments after the image name.
     pub command: Vec<String>,
 }
@@ -44,6 +46,9 @@ pub struct ImageRun {
     pub name: Option<String>,
     /// Remove the container when it exits (`--rm`).
     pub remove: bool,
+    /// `--label`: the container's labels, over the image's (Compose finds its containers by
+    /// them).
+    pub labels: BTreeMap<String, String>,
 }
 
 // ANCHOR: run_image
@@ -80,7 +85,9 @@ pub fn prepare(store: &ImageStore, request: ImageRun) -> Result<RunRequest> {
         .collect();
     let config = image.config.config.clone().unwrap_or_default();
     let spec = spec(&config, &request.process, &request.overrides, &layers)?;
-    let running = container_config(&config, &request.process, &request.overrides, &spec);
+    let mut running = container_config(&config, &request.process, &request.overrides, &spec);
+    // The container's labels over the image's, as docker merges them.
+    running.labels.extend(request.labels);
     Ok(RunRequest {
         spec,
         config: Some(serde_json::to_value(running).expect("a config serializes")),
@@ -100,7 +107,7 @@ pub fn command(config: &ContainerConfig, overrides: &Overrides) -> Result<Vec<St
     let (entrypoint, cmd) = match &overrides.entrypoint {
         // --entrypoint replaces the entrypoint, and the image's Cmd goes with it.
         Some(entrypoint) if entrypoint.is_empty() => (Vec::new(), overrides.command.clone()),
-        Some(entrypoint) => (vec![entrypoint.clone()], overrides.command.clone()),
+        Some(entrypoint) => (entrypoint.clone(), overrides.command.clone()),
         None if !overrides.command.is_empty() => (
             config.entrypoint.clone().unwrap_or_default(),
             overrides.command.clone(),
@@ -167,10 +174,7 @@ pub fn container_config(
 ) -> ContainerConfig {
     let (entrypoint, cmd) = match &overrides.entrypoint {
         Some(entrypoint) if entrypoint.is_empty() => (None, Some(overrides.command.clone())),
-        Some(entrypoint) => (
-            Some(vec![entrypoint.clone()]),
-            Some(overrides.command.clone()),
-        ),
+        Some(entrypoint) => (Some(entrypoint.clone()), Some(overrides.command.clone())),
         None if !overrides.command.is_empty() => {
             (image.entrypoint.clone(), Some(overrides.command.clone()))
         }
@@ -286,7 +290,13 @@ mod tests {
 
     fn overrides(entrypoint: Option<&str>, command: &[&str]) -> Overrides {
         Overrides {
-            entrypoint: entrypoint.map(str::to_string),
+            entrypoint: entrypoint.map(|e| {
+                if e.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![e.to_string()]
+                }
+            }),
             command: command.iter().map(|s| s.to_string()).collect(),
         }
     }

@@ -76,6 +76,7 @@ fn runs_an_image_with_plain_options(store: &ImageStore) {
         },
         name: Some("from-the-library".into()),
         remove: true,
+        ..ImageRun::default()
     };
     let events = Recorder::<RunEvent>::new();
     let end = run_image(

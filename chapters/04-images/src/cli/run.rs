@@ -21,6 +21,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "COMMAND")]
     pub entrypoint: Option<String>,
 
+    /// Set a label on the container: KEY=VALUE (or KEY, for an empty value)
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 
@@ -45,13 +49,27 @@ impl RunArgs {
         Ok(ImageRun {
             image: self.image.clone(),
             overrides: Overrides {
-                entrypoint: self.entrypoint.clone(),
+                entrypoint: self.entrypoint.as_ref().map(|entrypoint| {
+                    if entrypoint.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![entrypoint.clone()]
+                    }
+                }),
                 command: self.command.clone(),
             },
             process: self.process.options()?,
             cgroup: self.limits.options()?,
             name: self.container.name.clone(),
             remove: self.container.rm,
+            labels: self
+                .labels
+                .iter()
+                .map(|label| match label.split_once('=') {
+                    Some((key, value)) => (key.to_owned(), value.to_owned()),
+                    None => (label.clone(), String::new()),
+                })
+                .collect(),
         })
     }
 

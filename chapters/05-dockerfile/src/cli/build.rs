@@ -211,7 +211,7 @@ fn network(flag: Option<&str>, bridge: Option<Arc<dyn NetworkPlug>>) -> Result<N
 
 // ANCHOR: print_event
 /// One event as the classic `docker build` prints it; a pull's progress as `pull` shows it.
-fn print_event(event: BuildEvent, explain: bool, pulls: &Display) {
+pub fn print_event(event: BuildEvent, explain: bool, pulls: &Display) {
     let line = match &event {
         BuildEvent::Step {
             number,

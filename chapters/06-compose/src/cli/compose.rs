@@ -1,18 +1,28 @@
-//! `compose [-f FILE]... [-p NAME] ... config`: `docker compose`'s global options and its
+//! `compose [-f FILE]... [-p NAME] ... COMMAND`: `docker compose`'s global options and its
 //! subcommands. The command line gives the library the process environment and directory;
-//! the library loads the project ([`crate::compose::load`]) and this module prints it.
+//! the library loads the project ([`crate::compose::load`]) and acts on it through an
+//! [`Engine`](crate::compose::engine::Engine) on the store; this module prints what they
+//! return.
 //!
 //! Docker Compose ends every failure with status 1 (not docker's 125 for a bad request), so
 //! these commands do too.
+
+mod down;
+mod ps;
+mod up;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ch04_images::cli::{Context, Globals};
 use clap::{Args, Subcommand, ValueEnum};
 use dockyard_support::cli::{exit_code, print_error};
 
+use crate::compose::engine::Local;
+use crate::compose::events::ComposeEvent;
 use crate::compose::{LoadOptions, Project, load};
+use crate::error::Result;
 
 /// `compose`'s global options, then a subcommand.
 #[derive(Debug, Args)]
@@ -39,6 +49,12 @@ pub struct ComposeArgs {
 /// `compose`'s subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ComposeCommand {
+    /// Create and start containers
+    Up(up::UpArgs),
+    /// Stop and remove containers, networks (and with -v, volumes)
+    Down(down::DownArgs),
+    /// List containers
+    Ps(ps::PsArgs),
     /// Parse, resolve and render the compose files in canonical form
     Config(ConfigArgs),
 }
@@ -71,28 +87,82 @@ enum Format {
 }
 
 /// Runs a `compose` subcommand; status 1 on any failure, as Docker Compose.
-pub fn execute(program: &str, args: &ComposeArgs) -> ExitCode {
-    let ComposeCommand::Config(config) = &args.command;
-    let options = match load_options(args, config.no_consistency) {
-        Ok(options) => options,
-        Err(error) => {
-            eprintln!("{program}: {error}");
-            return exit_code(1);
-        }
+pub fn execute(program: &str, globals: &Globals, args: &ComposeArgs) -> ExitCode {
+    let status = match &args.command {
+        ComposeCommand::Config(config) => args
+            .project(config.no_consistency)
+            .and_then(|project| super::out(config.render(&project)).map(|()| 0)),
+        ComposeCommand::Up(up) => up.execute(program, globals, args),
+        ComposeCommand::Down(down) => down.execute(program, globals, args),
+        ComposeCommand::Ps(ps) => ps.execute(program, globals, args),
     };
-    let project = match load(&options) {
-        Ok(project) => project,
+    match status {
+        Ok(status) => exit_code(status),
         Err(error) => {
             print_error(program, &error);
-            return exit_code(1);
-        }
-    };
-    match super::out(config.render(&project)) {
-        Ok(()) => exit_code(0),
-        Err(error) => {
-            dockyard_support::cli::report(program, &error, dockyard_support::cli::Invocation::Other)
+            exit_code(1)
         }
     }
+}
+
+impl ComposeArgs {
+    /// The project the files describe.
+    fn project(&self, skip_consistency_check: bool) -> Result<Project> {
+        let options = load_options(self, skip_consistency_check).map_err(|e| {
+            crate::error::Error::invalid(
+                format!("cannot read the working directory: {e}"),
+                "run from a directory that exists",
+            )
+        })?;
+        Ok(load(&options)?)
+    }
+
+    /// The project's name when no file is needed (`down -p NAME`, `ps -p NAME`): `-p`, else
+    /// the loaded project's.
+    fn project_or_name(&self) -> Result<(String, Option<Project>)> {
+        match (self.project(false), &self.project_name) {
+            (Ok(project), _) => Ok((project.name.clone(), Some(project))),
+            (
+                Err(crate::error::Error::Compose(crate::compose::ComposeError::NoComposeFile {
+                    ..
+                })),
+                Some(name),
+            ) => Ok((name.clone(), None)),
+            (Err(error), _) => Err(error),
+        }
+    }
+}
+
+/// Prints an event of `up` or `down` as Docker Compose's plain progress does, on stderr.
+fn print_event(event: ComposeEvent) {
+    eprintln!(" {event}");
+}
+
+/// Runs `work` with an engine on the store of `--root`.
+fn with_engine<T>(
+    program: &str,
+    globals: &Globals,
+    work: impl FnOnce(&Local) -> Result<T>,
+) -> Result<T> {
+    let cx = Context::open(program, globals)?;
+    let pulls = ch04_images::cli::progress::Display::new();
+    let explain = globals.explain;
+    let build_events = |event| ch05_dockerfile::cli::build::print_event(event, explain, &pulls);
+    let pull_events = |event| pulls.show(event);
+    let storage = globals
+        .storage
+        .options()
+        .map_err(ch04_images::Error::from)?;
+    let engine = Local {
+        images: &cx.store,
+        storage,
+        monitor: super::monitor_command(&cx)?,
+        insecure_registries: globals.insecure_registries.clone(),
+        narrator: &cx.narrator,
+        build_events: &build_events,
+        pull_events: &pull_events,
+    };
+    work(&engine)
 }
 
 fn load_options(args: &ComposeArgs, skip_consistency_check: bool) -> std::io::Result<LoadOptions> {

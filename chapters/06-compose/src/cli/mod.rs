@@ -92,7 +92,7 @@ pub enum Command {
     /// Manage networks: create, ls, inspect, rm, prune
     #[command(subcommand)]
     Network(network::NetworkCommand),
-    /// Define and run multi-container applications: config
+    /// Define and run multi-container applications: up, down, ps, config…
     Compose(compose::ComposeArgs),
     /// Chapter 04's commands about images and registries
     #[command(flatten)]
@@ -106,8 +106,8 @@ pub fn execute(program: &str, globals: &Globals, command: &Command) -> ExitCode 
         _ => Invocation::Other,
     };
     if let Command::Compose(args) = command {
-        // Reading compose files needs no store.
-        return compose::execute(program, args);
+        // `config` needs no store: the compose commands open it when they need it.
+        return compose::execute(program, globals, args);
     }
     let cx = match Context::open(program, globals) {
         Ok(cx) => cx,

@@ -89,10 +89,23 @@ impl PsArgs {
             (false, Some("json")) => "{{json .}}".to_string(),
             (false, Some(template)) => template.to_string(),
         };
+        out(self.render(cx, &selection, &template, &header)?)?;
+        Ok(0)
+    }
+
+    /// The containers `selection` picks, through `template`, with `header` naming the
+    /// columns of a table (`compose ps` names them as Compose does).
+    pub(crate) fn render(
+        &self,
+        cx: &Context,
+        selection: &Selection,
+        template: &str,
+        header: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String> {
         // As docker's, a template that shows sizes makes them computed.
         let sizes = self.size || template.contains(".Size");
         let containers = cx.store.containers();
-        let rows: Vec<Row> = select(&cx.store, &selection)?
+        let rows: Vec<Row> = select(&cx.store, selection)?
             .into_iter()
             .map(|view| Row {
                 size: sizes.then(|| ch03_union_fs::lifecycle::sizes(containers, &view.record)),
@@ -106,17 +119,15 @@ impl PsArgs {
             .chain([".Label \"KEY\"", "json ."])
             .collect();
         let columns = Columns {
-            header: &header,
+            header,
             value: &|row: &Row, placeholder| self.value(row, placeholder, now),
             supported: &supported,
             min_width: DOCKER_MIN_WIDTH,
         };
-        let text = fill_template(&template, &rows, &columns).map_err(|message| Error::Invalid {
+        fill_template(template, &rows, &columns).map_err(|message| Error::Invalid {
             message,
             hint: None,
-        })?;
-        out(text)?;
-        Ok(0)
+        })
     }
 
     /// A row's value for a placeholder, as docker's container formatter gives it.
@@ -224,7 +235,7 @@ impl PsArgs {
 }
 
 /// A placeholder's column header.
-fn header(placeholder: &str) -> Option<String> {
+pub(crate) fn header(placeholder: &str) -> Option<String> {
     if placeholder == "json ." {
         return Some(String::new());
     }

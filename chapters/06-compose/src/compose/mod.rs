@@ -21,12 +21,19 @@
 //! - [`depends_on`]: the dependency graph, its checks and the start order.
 //! - [`project`]: the whole pipeline: environment, files, name, profiles: a [`Project`].
 
+pub mod convert;
 pub mod depends_on;
 pub mod dotenv;
+pub mod down;
+pub mod engine;
+pub mod events;
 pub mod interpolate;
+pub mod labels;
 pub mod merge;
 pub mod project;
 pub mod schema;
+pub mod service;
+pub mod up;
 pub mod yaml;
 
 pub use project::{ComposeError, LoadOptions, Project, load};

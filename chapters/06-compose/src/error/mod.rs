@@ -78,6 +78,9 @@ pub enum Error {
     /// Chapter 05 (Dockerfiles) failed.
     #[error(transparent)]
     Build(#[from] ch05_dockerfile::Error),
+    /// A compose file that cannot be loaded.
+    #[error(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
 }
 
 impl Error {
@@ -115,6 +118,7 @@ impl EngineError for Error {
             Error::Layers(inner) => inner.kind(),
             Error::Images(inner) => inner.kind(),
             Error::Build(inner) => inner.kind(),
+            Error::Compose(inner) => inner.kind(),
         }
     }
 
@@ -139,6 +143,7 @@ impl EngineError for Error {
             Error::Layers(inner) => inner.hint(),
             Error::Images(inner) => inner.hint(),
             Error::Build(inner) => inner.hint(),
+            Error::Compose(inner) => inner.hint(),
         }
     }
 

@@ -1,0 +1,105 @@
+//! # What `up` and `down` report
+//!
+//! The library says what it does as events; the command line prints them as Docker Compose's
+//! plain progress does (` Container demo-db-1  Started`), and a test can read them as data.
+
+use std::fmt;
+
+/// What a line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A network.
+    Network,
+    /// A volume.
+    Volume,
+    /// A container.
+    Container,
+    /// An image (built or pulled).
+    Image,
+}
+
+/// What is happening to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Being made.
+    Creating,
+    /// Made.
+    Created,
+    /// Replaced by a new container: its configuration or image changed.
+    Recreate,
+    /// Replaced.
+    Recreated,
+    /// Being started.
+    Starting,
+    /// Runs.
+    Started,
+    /// Ran already, unchanged.
+    Running,
+    /// Waited for: a dependent needs it healthy or completed.
+    Waiting,
+    /// Its health check passed.
+    Healthy,
+    /// It ended with status 0, as a dependent needed.
+    Exited,
+    /// Being stopped.
+    Stopping,
+    /// Stopped.
+    Stopped,
+    /// Being removed.
+    Removing,
+    /// Removed.
+    Removed,
+    /// Being built.
+    Building,
+    /// Built.
+    Built,
+    /// Being pulled.
+    Pulling,
+    /// Pulled.
+    Pulled,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// One step of `up` or `down`, or a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComposeEvent {
+    /// Something happens to a resource.
+    Progress {
+        /// What it is.
+        kind: Kind,
+        /// Its name (`demo-web-1`, `demo_default`).
+        name: String,
+        /// What happens.
+        action: Action,
+    },
+    /// Something the user should know that does not stop the command.
+    Warning(String),
+}
+
+impl ComposeEvent {
+    /// A progress event.
+    pub fn progress(kind: Kind, name: impl fmt::Display, action: Action) -> ComposeEvent {
+        ComposeEvent::Progress {
+            kind,
+            name: name.to_string(),
+            action,
+        }
+    }
+}
+
+impl fmt::Display for ComposeEvent {
+    /// Docker Compose's plain progress line (without the leading space it prints).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ComposeEvent::Progress { kind, name, action } => {
+                write!(f, "{kind:?} {name}  {action}")
+            }
+            ComposeEvent::Warning(message) => write!(f, "WARN[0000] {message}"),
+        }
+    }
+}
