@@ -7,7 +7,12 @@
 //! Docker Compose ends every failure with status 1 (not docker's 125 for a bad request), so
 //! these commands do too.
 
+mod act;
 mod down;
+mod exec;
+mod images;
+mod listing;
+mod logs;
 mod ps;
 mod up;
 
@@ -55,6 +60,40 @@ pub enum ComposeCommand {
     Down(down::DownArgs),
     /// List containers
     Ps(ps::PsArgs),
+    /// View output from containers
+    Logs(logs::LogsArgs),
+    /// Start services
+    Start(act::ServicesArgs),
+    /// Stop services
+    Stop(act::StopArgs),
+    /// Restart service containers
+    Restart(act::StopArgs),
+    /// Force stop service containers
+    Kill(act::KillArgs),
+    /// Pause services
+    Pause(act::ServicesArgs),
+    /// Unpause services
+    Unpause(act::ServicesArgs),
+    /// Removes stopped service containers
+    Rm(act::RmArgs),
+    /// Execute a command in a running container
+    Exec(exec::ComposeExecArgs),
+    /// Run a one-off command on a service
+    Run(exec::ComposeRunArgs),
+    /// Build or rebuild services
+    Build(images::BuildArgs),
+    /// Pull service images
+    Pull(images::TransferArgs),
+    /// Push service images
+    Push(images::TransferArgs),
+    /// List images used by the created containers
+    Images(listing::ImagesArgs),
+    /// List running compose projects
+    Ls(listing::LsArgs),
+    /// Print the public port for a port binding
+    Port(listing::ComposePortArgs),
+    /// Display the running processes
+    Top(listing::ComposeTopArgs),
     /// Parse, resolve and render the compose files in canonical form
     Config(ConfigArgs),
 }
@@ -88,13 +127,34 @@ enum Format {
 
 /// Runs a `compose` subcommand; status 1 on any failure, as Docker Compose.
 pub fn execute(program: &str, globals: &Globals, args: &ComposeArgs) -> ExitCode {
+    if let ComposeCommand::Exec(exec) = &args.command {
+        // Its status is the command's, or docker exec's when it cannot run.
+        return exec.execute(program, globals, args);
+    }
     let status = match &args.command {
+        ComposeCommand::Exec(_) => unreachable!("handled above"),
+        ComposeCommand::Run(run) => run.execute(program, globals, args),
+        ComposeCommand::Build(a) => a.execute(program, globals, args),
+        ComposeCommand::Pull(a) => a.execute(false, program, globals, args),
+        ComposeCommand::Push(a) => a.execute(true, program, globals, args),
+        ComposeCommand::Images(a) => a.execute(program, globals, args),
+        ComposeCommand::Ls(a) => a.execute(program, globals),
+        ComposeCommand::Port(a) => a.execute(program, globals, args),
+        ComposeCommand::Top(a) => a.execute(program, globals, args),
         ComposeCommand::Config(config) => args
             .project(config.no_consistency)
             .and_then(|project| super::out(config.render(&project)).map(|()| 0)),
         ComposeCommand::Up(up) => up.execute(program, globals, args),
         ComposeCommand::Down(down) => down.execute(program, globals, args),
         ComposeCommand::Ps(ps) => ps.execute(program, globals, args),
+        ComposeCommand::Logs(logs) => logs.execute(program, globals, args),
+        ComposeCommand::Start(a) => a.execute(act::Simple::Start, program, globals, args),
+        ComposeCommand::Pause(a) => a.execute(act::Simple::Pause, program, globals, args),
+        ComposeCommand::Unpause(a) => a.execute(act::Simple::Unpause, program, globals, args),
+        ComposeCommand::Stop(a) => a.execute(false, program, globals, args),
+        ComposeCommand::Restart(a) => a.execute(true, program, globals, args),
+        ComposeCommand::Kill(a) => a.execute(program, globals, args),
+        ComposeCommand::Rm(a) => a.execute(program, globals, args),
     };
     match status {
         Ok(status) => exit_code(status),

@@ -19,38 +19,38 @@ use crate::exec::{ExecOptions, exec, exec_detached};
 pub struct ExecArgs {
     /// Start the command and return at once, its output discarded
     #[arg(short = 'd', long)]
-    detach: bool,
+    pub(crate) detach: bool,
 
     /// Keep stdin open (without it the command reads /dev/null)
     #[arg(short = 'i', long)]
-    interactive: bool,
+    pub(crate) interactive: bool,
 
     /// Allocate a pseudo-terminal
     #[arg(short = 't', long)]
-    tty: bool,
+    pub(crate) tty: bool,
 
     /// Set an environment variable (KEY alone copies it from this command's environment)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    env: Vec<String>,
+    pub(crate) env: Vec<String>,
 
     /// Working directory inside the container (default: the container's)
     #[arg(short = 'w', long, value_name = "DIR")]
-    workdir: Option<PathBuf>,
+    pub(crate) workdir: Option<PathBuf>,
 
     /// Run as this user: name, UID, name:group or UID:GID (default: the container's)
     #[arg(short = 'u', long, value_name = "USER")]
-    user: Option<String>,
+    pub(crate) user: Option<String>,
 
     /// Give the command every capability
     #[arg(long)]
-    privileged: bool,
+    pub(crate) privileged: bool,
 
     /// The container: name, id or id prefix
-    container: String,
+    pub(crate) container: String,
 
     /// The command to run and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
-    command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }
 
 impl ExecArgs {

@@ -134,7 +134,7 @@ pub fn follow_output(paths: &Paths, since_ns: Option<i64>) -> Result<()> {
     Ok(())
 }
 
-fn tail_count(text: &str) -> Option<usize> {
+pub(crate) fn tail_count(text: &str) -> Option<usize> {
     text.parse::<i64>()
         .ok()
         .and_then(|n| usize::try_from(n).ok())
@@ -143,7 +143,7 @@ fn tail_count(text: &str) -> Option<usize> {
 /// Whether the container has stopped, for `-f`: its monitor says it is neither running nor
 /// about to restart, or the monitor itself is gone (killed before it could say so). A
 /// container without a state never ran.
-fn has_stopped(paths: &Paths) -> bool {
+pub(crate) fn has_stopped(paths: &Paths) -> bool {
     match read_json::<RunState>(&paths.state()) {
         Ok(state) => {
             // As docker's, following ends when the container stops, even if its restart

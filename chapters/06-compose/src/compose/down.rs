@@ -112,19 +112,9 @@ pub fn down(
         .collect();
     for wave in stop_waves(project, doomed) {
         // One wave's containers stop and go together: each may take its whole grace period.
-        let results: Vec<Result<()>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = wave
-                .iter()
-                .map(|container| {
-                    scope.spawn(|| stop_and_remove(engine, container, options, events))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| handle.join().expect("a stop does not panic"))
-                .collect()
-        });
-        results.into_iter().collect::<Result<()>>()?;
+        super::act::in_parallel(&wave, |container| {
+            stop_and_remove(engine, container, options, events)
+        })?;
     }
     if options.volumes {
         for volume in engine.volumes(name)? {

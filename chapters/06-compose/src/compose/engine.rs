@@ -56,6 +56,8 @@ pub struct ContainerState {
     pub health: Option<HealthStatus>,
     /// How it ended, if it did.
     pub exit_code: Option<i32>,
+    /// Running, but frozen by `pause`.
+    pub paused: bool,
 }
 
 impl ContainerState {
@@ -110,6 +112,12 @@ pub trait Engine: Sync {
     fn stop(&self, id: &str, timeout: Option<i64>) -> Result<()>;
     /// Removes a container, stopping it first if need be; `volumes`: its anonymous ones too.
     fn remove(&self, id: &str, volumes: bool) -> Result<()>;
+    /// Sends `signal` (a name such as `SIGHUP` or `HUP`, or a number) to a running container.
+    fn kill(&self, id: &str, signal: &str) -> Result<()>;
+    /// Freezes a running container's processes.
+    fn pause(&self, id: &str) -> Result<()>;
+    /// Thaws a paused container.
+    fn unpause(&self, id: &str) -> Result<()>;
     /// The network `name`, if it exists.
     fn network(&self, name: &str) -> Result<Option<Resource>>;
     /// Every network labelled with project `project`.
@@ -143,6 +151,8 @@ pub trait Engine: Sync {
     fn build(&self, request: &BuildRequest) -> Result<String>;
     /// Pulls an image.
     fn pull(&self, reference: &str) -> Result<()>;
+    /// Pushes an image to its registry.
+    fn push(&self, reference: &str) -> Result<()>;
     /// Removes an image name (and the image, when it was its last name).
     fn remove_image(&self, reference: &str) -> Result<()>;
 }
@@ -207,6 +217,7 @@ impl Engine for Local<'_> {
                     status: view.status,
                     health: view.health(),
                     exit_code: view.state.exit_code,
+                    paused: view.paused,
                 },
             });
         }
@@ -219,6 +230,7 @@ impl Engine for Local<'_> {
             status: view.status,
             health: view.health(),
             exit_code: view.state.exit_code,
+            paused: view.paused,
         })
     }
 
@@ -243,6 +255,19 @@ impl Engine for Local<'_> {
 
     fn remove(&self, id: &str, volumes: bool) -> Result<()> {
         crate::lifecycle::remove::remove(self.store(), id, true, volumes).map(drop)
+    }
+
+    fn kill(&self, id: &str, signal: &str) -> Result<()> {
+        let signal = crate::lifecycle::signal::parse(signal)?;
+        crate::lifecycle::stop::kill(self.store(), id, signal).map(drop)
+    }
+
+    fn pause(&self, id: &str) -> Result<()> {
+        crate::lifecycle::pause::pause(self.store(), id).map(drop)
+    }
+
+    fn unpause(&self, id: &str) -> Result<()> {
+        crate::lifecycle::pause::unpause(self.store(), id).map(drop)
     }
 
     fn network(&self, name: &str) -> Result<Option<Resource>> {
@@ -383,12 +408,7 @@ impl Engine for Local<'_> {
     }
 
     fn pull(&self, reference: &str) -> Result<()> {
-        let parsed = reference.parse::<Reference>().map_err(|e| {
-            Error::invalid(
-                format!("invalid reference format {reference:?}: {e}"),
-                "write an image name such as busybox:1.36",
-            )
-        })?;
+        let parsed = parse_reference(reference)?;
         let options = PullOptions {
             platform: ch04_images::platform::Wanted::host(),
             insecure: self.insecure_registries.clone(),
@@ -404,8 +424,29 @@ impl Engine for Local<'_> {
         Ok(())
     }
 
+    fn push(&self, reference: &str) -> Result<()> {
+        let parsed = parse_reference(reference)?;
+        let options = ch04_images::registry::push::PushOptions {
+            insecure: self.insecure_registries.clone(),
+            ..Default::default()
+        };
+        ch04_images::registry::push::push(self.images, &parsed, &options, self.narrator, &Discard)
+            .map_err(Error::from)?;
+        Ok(())
+    }
+
     fn remove_image(&self, reference: &str) -> Result<()> {
         ch04_images::remove::remove_image(self.images, reference, false)?;
         Ok(())
     }
+}
+
+/// An image name, read as a registry reference.
+fn parse_reference(reference: &str) -> Result<Reference> {
+    reference.parse::<Reference>().map_err(|e| {
+        Error::invalid(
+            format!("invalid reference format {reference:?}: {e}"),
+            "write an image name such as busybox:1.36",
+        )
+    })
 }

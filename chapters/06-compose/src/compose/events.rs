@@ -57,6 +57,28 @@ pub enum Action {
     Pulling,
     /// Pulled.
     Pulled,
+    /// Being pushed.
+    Pushing,
+    /// Pushed.
+    Pushed,
+    /// Not pulled: built here instead, or skipped.
+    Skipped,
+    /// Being sent a signal.
+    Killing,
+    /// Sent it.
+    Killed,
+    /// Being stopped and started again.
+    Restarting,
+    /// Started again.
+    Restarted,
+    /// Being frozen.
+    Pausing,
+    /// Frozen.
+    Paused,
+    /// Being thawed.
+    Unpausing,
+    /// Thawed.
+    Unpaused,
 }
 
 impl fmt::Display for Action {

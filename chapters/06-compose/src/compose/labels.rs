@@ -9,6 +9,8 @@
 pub const PROJECT: &str = "com.docker.compose.project";
 /// The project's directory.
 pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+/// The compose files the project was read from, comma-separated.
+pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
 /// The service a container runs.
 pub const SERVICE: &str = "com.docker.compose.service";
 /// Which of the service's containers this is (from 1).

@@ -20,17 +20,29 @@
 //! - [`merge`]: several `-f` files laid over each other (`!reset`, `!override`).
 //! - [`depends_on`]: the dependency graph, its checks and the start order.
 //! - [`project`]: the whole pipeline: environment, files, name, profiles: a [`Project`].
+//!
+//! Then from the model to containers, through an [`engine::Engine`]:
+//!
+//! - [`service`]: a service's tree read into types; [`convert`]: a service to a container's
+//!   create options, with Compose's [`labels`].
+//! - [`up`]: the convergence of the engine's containers to the model, in dependency order;
+//!   [`down`]: its undoing; [`act`]: start, stop, restart, kill, pause, rm of what exists;
+//!   [`run`]: a one-off container of a service; [`images`]: build, pull, push.
+//! - [`events`]: what they report as they go.
 
+pub mod act;
 pub mod convert;
 pub mod depends_on;
 pub mod dotenv;
 pub mod down;
 pub mod engine;
 pub mod events;
+pub mod images;
 pub mod interpolate;
 pub mod labels;
 pub mod merge;
 pub mod project;
+pub mod run;
 pub mod schema;
 pub mod service;
 pub mod up;

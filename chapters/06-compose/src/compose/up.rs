@@ -540,7 +540,7 @@ fn resource_labels(
     all
 }
 
-fn ensure_networks(
+pub(super) fn ensure_networks(
     engine: &dyn Engine,
     project: &Project,
     services: &BTreeMap<String, Service>,
@@ -620,7 +620,7 @@ fn network_options(
     Ok(options)
 }
 
-fn ensure_volumes(
+pub(super) fn ensure_volumes(
     engine: &dyn Engine,
     project: &Project,
     services: &BTreeMap<String, Service>,
@@ -661,7 +661,7 @@ fn ensure_volumes(
 }
 
 /// The service's image, built or pulled if need be; its id.
-fn ensure_image(
+pub(crate) fn ensure_image(
     engine: &dyn Engine,
     project: &Project,
     name: &str,
@@ -724,7 +724,7 @@ fn ensure_image(
 }
 
 /// The image's layers, to resolve a `user:` name; empty when no name needs it.
-fn image_layers(
+pub(super) fn image_layers(
     engine: &dyn Engine,
     project: &Project,
     name: &str,
