@@ -135,6 +135,38 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// A project directory `name` beside the store, holding `compose.yaml`.
+    pub fn project(&self, name: &str, compose_yaml: &str) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        fs::create_dir_all(&dir).expect("a project directory");
+        fs::write(dir.join("compose.yaml"), compose_yaml).expect("write compose.yaml");
+        dir
+    }
+
+    /// `compose ARGS…` in the project directory `dir`: its output, whatever its status.
+    pub fn compose(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        self.tool()
+            .current_dir(dir)
+            .arg("compose")
+            .args(args)
+            .output()
+            .expect("run compose")
+    }
+
+    /// `compose ARGS…` in `dir`, asserting success: its stdout.
+    pub fn compose_ok(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.compose(dir, args);
+        assert!(
+            output.status.success(),
+            "compose {args:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    }
+}
+
 impl Drop for Bench {
     /// Removes the containers, then the networks (the default one included: its bridge and
     /// rules live on the host, not in the test's directory).
