@@ -20,6 +20,10 @@
 //!    them is active (`--profile`, else `COMPOSE_PROFILES`; `*` activates all).
 //! 5. **`depends_on`** is checked: every required dependency exists and there is no cycle
 //!    ([`super::depends_on`]).
+//! 6. **The canonical form**: each enabled service and each top-level network, volume,
+//!    secret and config is brought to the long form Compose prints, its relative paths made
+//!    absolute and its `env_file`s read ([`super::normalize`]). Disabled services are not:
+//!    a file they alone name need not exist.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +36,7 @@ use super::depends_on::{self, DependencyError};
 use super::dotenv::{self, DotenvError};
 use super::interpolate::{InterpolationError, interpolate_value};
 use super::merge::{canonical_service, merge};
+use super::normalize;
 use super::schema::{self, SchemaError};
 use super::yaml::{self, YamlError};
 
@@ -185,6 +190,15 @@ pub enum ComposeError {
     /// A `depends_on` that cannot be walked.
     #[error("{0}")]
     Dependencies(#[from] DependencyError),
+    /// A value that cannot be brought to its canonical form (a port, a mount, a duration…),
+    /// or an `env_file` that is missing.
+    #[error("{path}: {message}")]
+    Normalize {
+        /// Where: `services.web.ports[1]`.
+        path: String,
+        /// What is wrong: `invalid port "80:x"`.
+        message: String,
+    },
 }
 
 impl EngineError for ComposeError {
@@ -295,14 +309,31 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
         !options.skip_consistency_check,
     )?;
 
-    let mut section = |key: &str| match top.remove(key) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
+    // Paths are made absolute from here: the project directory itself must be, without
+    // `.` or `..` in it.
+    let project_dir = std::path::absolute(&project_dir).unwrap_or(project_dir);
+    let project_dir = PathBuf::from(super::short_syntax::clean_path(
+        &project_dir.to_string_lossy(),
+    ));
+    let context = normalize::Context {
+        working_dir: &project_dir,
+        environment: &environment,
     };
-    let networks = section("networks");
-    let volumes = section("volumes");
-    let secrets = section("secrets");
-    let configs = section("configs");
+    for (service_name, service) in &mut services {
+        normalize::service(service_name, service, &context)?;
+    }
+    let mut section = |key: &str| -> Result<Map<String, Value>, ComposeError> {
+        let mut map = match top.remove(key) {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        normalize::resources(key, &mut map, &context)?;
+        Ok(map)
+    };
+    let networks = section("networks")?;
+    let volumes = section("volumes")?;
+    let secrets = section("secrets")?;
+    let configs = section("configs")?;
     let extensions = top
         .into_iter()
         .filter(|(k, _)| k.starts_with("x-"))
