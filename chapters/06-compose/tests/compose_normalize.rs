@@ -47,15 +47,6 @@ fn known_differences() -> Vec<Difference> {
             compose_go: Some(Value::Null),
             ours: None,
         },
-        // `build.tags: [${COMPOSE_PROJECT_NAME}:1.0.0]`: compose-go puts the project name
-        // (here the file's `name:`) into the interpolation environment before it interpolates
-        // the files; our loader decides the name after interpolating, so the variable is
-        // empty. Not a normalization matter: the loader's order.
-        Difference {
-            pointer: "/services/foo/build/tags/2",
-            compose_go: Some(json!("full_example_project_name:1.0.0")),
-            ours: Some(json!(":1.0.0")),
-        },
     ];
     // compose-go prints a network's IPAM block even when empty: a Go struct, not a pointer,
     // without `omitempty` in JSON (its YAML leaves it out). We leave out what was not written.
@@ -269,4 +260,37 @@ fn every_spec_example_still_loads() {
 
 fn name_of(file: &Path) -> String {
     file.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn compose_project_name_is_the_projects_name_in_the_files() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("shop");
+    std::fs::create_dir(&dir).unwrap();
+    let image_with = |file_text: &str, project_name: Option<&str>| {
+        std::fs::write(dir.join("compose.yaml"), file_text).unwrap();
+        let options = LoadOptions {
+            working_dir: dir.clone(),
+            project_name: project_name.map(str::to_owned),
+            environment: [("STAGE", "dev")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..LoadOptions::default()
+        };
+        let project = load(&options).unwrap();
+        project.services["web"]["image"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let web = "services: {web: {image: \"${COMPOSE_PROJECT_NAME}-web\"}}\n";
+    assert_eq!(image_with(web, None), "shop-web", "the directory's name");
+    assert_eq!(image_with(web, Some("cli")), "cli-web", "-p");
+    let named = format!("name: app-${{STAGE}}\n{web}");
+    assert_eq!(
+        image_with(&named, None),
+        "app-dev-web",
+        "name:, interpolated"
+    );
 }
