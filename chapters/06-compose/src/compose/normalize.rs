@@ -126,7 +126,9 @@ pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(),
             *port = Value::String(scalar_text(port));
         }
     }
-    if let Some(hosts) = service.get_mut("extra_hosts") {
+    // An attribute written with nothing under it (`ports:`) stays null: there is nothing to
+    // bring to a long form.
+    if let Some(hosts) = service.get_mut("extra_hosts").filter(|v| !v.is_null()) {
         *hosts = json!(parse_extra_hosts(hosts).map_err(error_at(at("extra_hosts")))?);
     }
     if let Some(Value::Object(healthcheck)) = service.get_mut("healthcheck") {
@@ -140,7 +142,7 @@ pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(),
             &at("healthcheck"),
         )?;
     }
-    if let Some(ports) = service.get_mut("ports") {
+    if let Some(ports) = service.get_mut("ports").filter(|v| !v.is_null()) {
         normalize_ports(ports, &at("ports"))?;
     }
     if let Some(Value::Array(volumes)) = service.get_mut("volumes") {
@@ -212,7 +214,7 @@ fn normalize_build(build: &mut Value, path: &str, context: &Context) -> Result<(
     if let Some(secrets) = build.get_mut("secrets") {
         file_mounts(secrets, &format!("{path}.secrets"))?;
     }
-    if let Some(hosts) = build.get_mut("extra_hosts") {
+    if let Some(hosts) = build.get_mut("extra_hosts").filter(|v| !v.is_null()) {
         *hosts = json!(parse_extra_hosts(hosts).map_err(error_at(format!("{path}.extra_hosts")))?);
     }
     sizes(build, &["shm_size"], path)
@@ -225,15 +227,17 @@ fn resolve_environment(
     path: &str,
     context: &Context,
 ) -> Result<(), ComposeError> {
-    let files = match service.get_mut("env_file") {
+    let files = match service.get_mut("env_file").filter(|v| !v.is_null()) {
         Some(files) => env_file_list(files, path, context)?,
         None => Vec::new(),
     };
-    let Some(mut environment) = service
-        .remove("environment")
-        .or_else(|| (!files.is_empty()).then(|| Value::Object(Map::new())))
-    else {
+    let written = service.get("environment").is_some_and(|e| !e.is_null());
+    if !written && files.is_empty() {
         return Ok(());
+    }
+    let mut environment = match service.remove("environment") {
+        Some(Value::Null) | None => Value::Object(Map::new()),
+        Some(environment) => environment,
     };
     resolve_environment_with(&mut environment, &files, path, context)?;
     // Compose leaves out an empty environment.
@@ -260,7 +264,6 @@ fn env_file_list(
 ) -> Result<Vec<EnvFile>, ComposeError> {
     let items = match files.take() {
         Value::Array(items) => items,
-        Value::Null => Vec::new(),
         one => vec![one],
     };
     let mut parsed = Vec::new();
@@ -785,6 +788,13 @@ mod tests {
         assert_eq!(service["expose"], json!(["3000", "4000"]));
         assert_eq!(service["extra_hosts"], json!(["db=10.0.0.2"]));
         assert_eq!(service["sysctls"], json!({"net.core.somaxconn": "1024"}));
+    }
+
+    #[test]
+    fn an_empty_attribute_stays_null() {
+        let empty = json!({"ports": null, "extra_hosts": null, "env_file": null, "command": null,
+                           "volumes": null, "build": null, "environment": null});
+        assert_eq!(normalized(empty.clone()).unwrap(), empty);
     }
 
     #[test]
