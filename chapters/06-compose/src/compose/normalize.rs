@@ -14,7 +14,7 @@
 //!   sizes as Compose prints them ([`super::units`]); CPU counts as numbers; labels, options
 //!   and `sysctls` with string values;
 //! - **no relative paths**: a build context, a bind mount's source, an `env_file`, a
-//!   `label_file`, a secret's or config's `file` are made absolute from the project
+//!   `label_file`, a `develop.watch` path, a secret's or config's `file` are made absolute from the project
 //!   directory (`~` from `$HOME`), because the engine runs with another working directory
 //!   than the user's shell; a build context that is a URL (`https://…`, `git@…`) or another
 //!   service's image (`service:…`) stays as it is;
@@ -155,6 +155,17 @@ pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(),
             if let Value::String(spec) = device {
                 *device =
                     parse_device(spec).map_err(error_at(format!("{}[{index}]", at("devices"))))?;
+            }
+        }
+    }
+    if let Some(Value::Array(watch)) = service
+        .get_mut("develop")
+        .and_then(|develop| develop.get_mut("watch"))
+    {
+        // The directories `watch` follows, from the project directory.
+        for rule in watch.iter_mut() {
+            if let Some(Value::String(path)) = rule.get_mut("path") {
+                *path = context.absolute(path);
             }
         }
     }
@@ -750,6 +761,7 @@ mod tests {
             "expose": [3000, "4000"],
             "extra_hosts": {"db": "10.0.0.2"},
             "sysctls": {"net.core.somaxconn": 1024},
+            "develop": {"watch": [{"path": "./src", "action": "sync", "target": "/app"}]},
         }))
         .unwrap();
         assert_eq!(service["build"], json!({"context": "/srv/app"}));
@@ -788,6 +800,7 @@ mod tests {
         assert_eq!(service["expose"], json!(["3000", "4000"]));
         assert_eq!(service["extra_hosts"], json!(["db=10.0.0.2"]));
         assert_eq!(service["sysctls"], json!({"net.core.somaxconn": "1024"}));
+        assert_eq!(service["develop"]["watch"][0]["path"], "/srv/app/src");
     }
 
     #[test]
