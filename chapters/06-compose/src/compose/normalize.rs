@@ -101,6 +101,12 @@ pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(),
     if let Some(build) = service.get_mut("build") {
         normalize_build(build, &at("build"), context)?;
     }
+    // The old spelling of `missing`.
+    if let Some(policy) = service.get_mut("pull_policy")
+        && policy == "if_not_present"
+    {
+        *policy = "missing".into();
+    }
     for attribute in ["command", "entrypoint"] {
         if let Some(Value::String(line)) = service.get(attribute) {
             let words = shell_words::split(line)
@@ -190,7 +196,8 @@ pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(),
 }
 
 /// `build: DIR` → `{context: DIR}`; the context (`.` when not given) and the
-/// `additional_contexts` made absolute; list forms to mappings; secrets in the long form.
+/// `additional_contexts` made absolute; list forms to mappings; `args` without a value
+/// taken from the project environment; secrets in the long form.
 fn normalize_build(build: &mut Value, path: &str, context: &Context) -> Result<(), ComposeError> {
     if let Value::String(dir) = build {
         *build = json!({"context": context.absolute_context(dir)});
@@ -221,6 +228,18 @@ fn normalize_build(build: &mut Value, path: &str, context: &Context) -> Result<(
     }
     if let Some(args) = build.get_mut("args") {
         string_values(args, None);
+        // An argument named without a value takes the project environment's, as a
+        // variable does; one found nowhere is left out (the Dockerfile's default applies).
+        if let Value::Object(args) = args {
+            args.retain(|name, value| {
+                if value.is_null()
+                    && let Some(found) = context.environment.get(name)
+                {
+                    *value = found.clone().into();
+                }
+                !value.is_null()
+            });
+        }
     }
     if let Some(secrets) = build.get_mut("secrets") {
         file_mounts(secrets, &format!("{path}.secrets"))?;
@@ -801,6 +820,19 @@ mod tests {
         assert_eq!(service["extra_hosts"], json!(["db=10.0.0.2"]));
         assert_eq!(service["sysctls"], json!({"net.core.somaxconn": "1024"}));
         assert_eq!(service["develop"]["watch"][0]["path"], "/srv/app/src");
+        let service = normalized(json!({
+            "build": {"context": "../lib", "args": {"FROM_SHELL": null, "UNSET": null, "N": 1},
+                      "labels": ["a=b"], "additional_contexts": ["base=./base", "img=docker-image://alpine"]},
+            "pull_policy": "if_not_present",
+        }))
+        .unwrap();
+        assert_eq!(
+            service["build"],
+            json!({"context": "/srv/lib", "args": {"FROM_SHELL": "shell", "N": "1"},
+                   "labels": {"a": "b"},
+                   "additional_contexts": {"base": "/srv/app/base", "img": "docker-image://alpine"}})
+        );
+        assert_eq!(service["pull_policy"], "missing");
     }
 
     #[test]
