@@ -304,7 +304,11 @@ x-shared: yes
         json!({
             "image": "web:2",
             "command": ["serve"],
-            "ports": ["80:80", "443:443"],
+            // Appended, then in the long form (compose/normalize.rs).
+            "ports": [
+                {"mode": "ingress", "target": 80, "published": "80", "protocol": "tcp"},
+                {"mode": "ingress", "target": 443, "published": "443", "protocol": "tcp"}
+            ],
             "environment": {"A": "1", "B": "3", "C": "4"}
         })
     );

@@ -13,46 +13,29 @@ use std::time::Duration;
 use common::Bench;
 use dockyard_tests::require_root;
 
-/// The application: `db` becomes healthy only after a second (its server starts late), so a
-/// `worker` started before that would show. `init: true` gives each a process 1 that passes
-/// `SIGTERM` on (the probe, as process 1, would ignore it), so `down` does not wait 10 s.
-const COMPOSE: &str = r#"
-services:
-  web:
-    init: true
-    build:
-      context: .
-    ports:
-      - {target: 80, published: "${WEB_PORT}", host_ip: 127.0.0.1, protocol: tcp}
-    environment:
-      GREETING: ${GREETING:-hello}
-    depends_on:
-      - db
-  db:
-    image: busybox
-    init: true
-    command: ["sh", "-c", "sleep 1; exec /probe serve 5432"]
-    healthcheck:
-      test: ["CMD", "/probe", "connect", "127.0.0.1", "5432", "0.2"]
-      interval: 200ms
-      timeout: 2s
-      retries: 20
-    volumes:
-      - {type: volume, source: data, target: /var/lib/db}
-  worker:
-    image: busybox
-    init: true
-    command: ["/probe", "sleep", "600"]
-    depends_on:
-      db:
-        condition: service_healthy
-volumes:
-  data:
-"#;
+/// The book's application (`book/examples/ch06-shop`): `db` becomes healthy only after a
+/// second (its server starts late), so a `worker` started before that would show. `init:
+/// true` gives each a process 1 that passes `SIGTERM` on (the probe, as process 1, would
+/// ignore it), so `down` does not wait 10 s.
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book/examples/ch06-shop")
+}
 
-const DOCKERFILE: &str = "FROM busybox\nEXPOSE 80\nCMD [\"/probe\", \"serve\", \"80\"]\n";
+/// Copies a directory's files (two levels are enough for the example).
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create a directory");
+    for entry in fs::read_dir(from).expect("read the example") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).expect("copy a file");
+        }
+    }
+}
 
-/// A project directory beside a test's store, with `compose.yaml` and the web's Dockerfile.
+/// The example copied beside a test's store, run as a project of the test's own name.
 struct App<'a> {
     bench: &'a Bench,
     dir: PathBuf,
@@ -63,9 +46,7 @@ struct App<'a> {
 impl<'a> App<'a> {
     fn new(bench: &'a Bench, name: &str) -> App<'a> {
         let dir = bench.dir.path().join(name);
-        fs::create_dir_all(&dir).expect("a project directory");
-        fs::write(dir.join("compose.yaml"), COMPOSE).expect("compose.yaml");
-        fs::write(dir.join("Dockerfile"), DOCKERFILE).expect("Dockerfile");
+        copy_dir(&example(), &dir);
         App {
             bench,
             dir,
@@ -82,7 +63,7 @@ impl<'a> App<'a> {
             .current_dir(&self.dir)
             .env("WEB_PORT", self.port.to_string())
             .env("GREETING", greeting)
-            .arg("compose")
+            .args(["compose", "-p", &self.name])
             .args(args)
             .output()
             .expect("run compose");

@@ -19,6 +19,9 @@
 //! - [`schema`]: the keys the specification allows, checked in each file.
 //! - [`merge`]: several `-f` files laid over each other (`!reset`, `!override`).
 //! - [`depends_on`]: the dependency graph, its checks and the start order.
+//! - [`normalize`]: each service and top-level resource in the canonical long form that
+//!   `docker compose config --format json` prints, with [`short_syntax`] (ports, mounts,
+//!   hosts, devices written as one string) and [`units`] (durations, byte sizes).
 //! - [`project`]: the whole pipeline: environment, files, name, profiles: a [`Project`].
 //!
 //! Then from the model to containers, through an [`engine::Engine`]:
@@ -41,10 +44,13 @@ pub mod images;
 pub mod interpolate;
 pub mod labels;
 pub mod merge;
+pub mod normalize;
 pub mod project;
 pub mod run;
 pub mod schema;
 pub mod service;
+pub mod short_syntax;
+pub mod units;
 pub mod up;
 pub mod yaml;
 

@@ -13,13 +13,18 @@
 //!    against the specification's keys ([`super::schema`]), its list-or-mapping attributes
 //!    brought to mappings, then laid over the files before it ([`super::merge`]).
 //! 3. **The name**: `-p`, else `COMPOSE_PROJECT_NAME`, else the files' top-level `name:`, else
-//!    the project directory's name. A name must be lowercase letters, digits, `_` and `-`,
+//!    the project directory's name. It is decided before the files are interpolated (their
+//!    `name:` interpolated on its own), and is then `${COMPOSE_PROJECT_NAME}` in them. A name must be lowercase letters, digits, `_` and `-`,
 //!    starting with a letter or digit: a name the user chose is refused otherwise; the
 //!    directory's name is made to fit ([`normalize_project_name`]).
 //! 4. **Profiles**: a service that lists `profiles:` is part of the project only when one of
 //!    them is active (`--profile`, else `COMPOSE_PROFILES`; `*` activates all).
 //! 5. **`depends_on`** is checked: every required dependency exists and there is no cycle
 //!    ([`super::depends_on`]).
+//! 6. **The canonical form**: each enabled service and each top-level network, volume,
+//!    secret and config is brought to the long form Compose prints, its relative paths made
+//!    absolute and its `env_file`s read ([`super::normalize`]). Disabled services are not:
+//!    a file they alone name need not exist.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,8 +35,9 @@ use serde_json::{Map, Value};
 
 use super::depends_on::{self, DependencyError};
 use super::dotenv::{self, DotenvError};
-use super::interpolate::{InterpolationError, interpolate_value};
+use super::interpolate::{InterpolationError, interpolate_value, substitute};
 use super::merge::{canonical_service, merge};
+use super::normalize;
 use super::schema::{self, SchemaError};
 use super::yaml::{self, YamlError};
 
@@ -185,6 +191,15 @@ pub enum ComposeError {
     /// A `depends_on` that cannot be walked.
     #[error("{0}")]
     Dependencies(#[from] DependencyError),
+    /// A value that cannot be brought to its canonical form (a port, a mount, a duration…),
+    /// or an `env_file` that is missing.
+    #[error("{path}: {message}")]
+    Normalize {
+        /// Where: `services.web.ports[1]`.
+        path: String,
+        /// What is wrong: `invalid port "80:x"`.
+        message: String,
+    },
 }
 
 impl EngineError for ComposeError {
@@ -240,16 +255,25 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
             .parent()
             .map_or_else(|| options.working_dir.clone(), Path::to_path_buf),
     };
-    let environment = project_environment(options, &project_dir)?;
-    let lookup = |name: &str| environment.get(name).cloned();
+    let mut environment = project_environment(options, &project_dir)?;
 
-    let mut merged = Value::Object(Map::new());
+    let mut trees = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).map_err(|source| ComposeError::Read {
             path: file.clone(),
             source,
         })?;
-        let mut tree = yaml::parse(&text, file)?;
+        trees.push((file, yaml::parse(&text, file)?));
+    }
+    // The name comes first, as compose-go decides it: a file may say
+    // `image: ${COMPOSE_PROJECT_NAME}-web`, which is the project's name whatever set it.
+    let file_name = file_project_name(&trees, &environment);
+    let name = project_name(options, &environment, file_name, &project_dir)?;
+    environment.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
+    let lookup = |name: &str| environment.get(name).cloned();
+
+    let mut merged = Value::Object(Map::new());
+    for (file, mut tree) in trees {
         interpolate_value(&mut tree, &lookup, "").map_err(|source| {
             ComposeError::Interpolation {
                 file: file.clone(),
@@ -269,7 +293,6 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
         unreachable!("the merge of mappings is a mapping")
     };
 
-    let name = project_name(options, &environment, &top, &project_dir)?;
     let profiles = active_profiles(options, &environment);
     let mut services = BTreeMap::new();
     let mut disabled_services = BTreeMap::new();
@@ -295,14 +318,31 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
         !options.skip_consistency_check,
     )?;
 
-    let mut section = |key: &str| match top.remove(key) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
+    // Paths are made absolute from here: the project directory itself must be, without
+    // `.` or `..` in it.
+    let project_dir = std::path::absolute(&project_dir).unwrap_or(project_dir);
+    let project_dir = PathBuf::from(super::short_syntax::clean_path(
+        &project_dir.to_string_lossy(),
+    ));
+    let context = normalize::Context {
+        working_dir: &project_dir,
+        environment: &environment,
     };
-    let networks = section("networks");
-    let volumes = section("volumes");
-    let secrets = section("secrets");
-    let configs = section("configs");
+    for (service_name, service) in &mut services {
+        normalize::service(service_name, service, &context)?;
+    }
+    let mut section = |key: &str| -> Result<Map<String, Value>, ComposeError> {
+        let mut map = match top.remove(key) {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        normalize::resources(key, &mut map, &context)?;
+        Ok(map)
+    };
+    let networks = section("networks")?;
+    let volumes = section("volumes")?;
+    let secrets = section("secrets")?;
+    let configs = section("configs")?;
     let extensions = top
         .into_iter()
         .filter(|(k, _)| k.starts_with("x-"))
@@ -402,10 +442,24 @@ fn project_environment(
     Ok(from_files)
 }
 
+/// The last `name:` the files give, interpolated (`None` when none does, or when it cannot be
+/// interpolated: the file's interpolation then says why).
+fn file_project_name(
+    trees: &[(&PathBuf, Value)],
+    environment: &BTreeMap<String, String>,
+) -> Option<String> {
+    let lookup = |name: &str| environment.get(name).cloned();
+    let written = trees
+        .iter()
+        .filter_map(|(_, tree)| tree.get("name").and_then(Value::as_str))
+        .rfind(|name| !name.is_empty())?;
+    substitute(written, &lookup).ok()
+}
+
 fn project_name(
     options: &LoadOptions,
     environment: &BTreeMap<String, String>,
-    top: &Map<String, Value>,
+    file_name: Option<String>,
     project_dir: &Path,
 ) -> Result<String, ComposeError> {
     let chosen = options
@@ -418,12 +472,7 @@ fn project_name(
                 .filter(|name| !name.is_empty())
                 .cloned()
         })
-        .or_else(|| {
-            top.get("name")
-                .and_then(Value::as_str)
-                .filter(|name| !name.is_empty())
-                .map(str::to_owned)
-        });
+        .or_else(|| file_name.filter(|name| !name.is_empty()));
     let name = match chosen {
         Some(name) => {
             if normalize_project_name(&name) != name {

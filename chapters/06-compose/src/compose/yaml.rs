@@ -28,6 +28,8 @@
 //! - **Numbers that JSON cannot hold**: `.inf`, `-.inf` and `.nan` become the strings `"+Inf"`,
 //!   `"-Inf"` and `"NaN"` (Go's spelling of them); no compose attribute takes one.
 //! - **An empty file** (or one with only comments) is an empty mapping, as compose-go reads it.
+//! - **A number with a leading zero** is octal, as go-yaml reads it (YAML 1.1): a secret's
+//!   `mode: 0440` is 288, the mode `r--r-----`, not four hundred and forty.
 //!
 //! ## Why `serde-saphyr`
 //!
@@ -91,6 +93,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Value, YamlError> {
     let options = serde_saphyr::options! {
         duplicate_keys: DuplicateKeyPolicy::Error,
         merge_keys: MergeKeyPolicy::Merge,
+        // `mode: 0440` is octal, as go-yaml (and so Compose) reads a leading zero.
+        legacy_octal_numbers: true,
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: MAX_REPLAYED_EVENTS,
         },
@@ -287,6 +291,15 @@ mod tests {
             json!({"services": {"web": {
                 "image": "nginx", "ports": ["80:80", 443], "init": true, "cpus": 0.5,
                 "command": null}}})
+        );
+    }
+
+    #[test]
+    fn a_leading_zero_is_octal() {
+        let tree = read("mode: 0440\nport: 80\nzero: 0\nhalf: 0.5\nquoted: '0440'\n");
+        assert_eq!(
+            tree,
+            json!({"mode": 288, "port": 80, "zero": 0, "half": 0.5, "quoted": "0440"})
         );
     }
 
