@@ -117,16 +117,43 @@ pub fn stop(
         .filter(|c| c.state.running())
         .collect();
     for wave in stop_waves(target.project, running) {
-        in_parallel(&wave, |container| {
-            step(
-                events,
-                container,
-                (Action::Stopping, Action::Stopped),
-                || engine.stop(&container.id, timeout),
-            )
-        })?;
+        stop_wave(engine, &wave, timeout, events)?;
     }
     Ok(())
+}
+
+/// Stops one wave's running containers together (each may take its whole grace period),
+/// reporting them in the wave's order, so that the output does not depend on which stops
+/// first.
+pub fn stop_wave(
+    engine: &dyn Engine,
+    wave: &[ContainerInfo],
+    timeout: Option<i64>,
+    events: &dyn Sink<ComposeEvent>,
+) -> Result<()> {
+    let running: Vec<ContainerInfo> = wave.iter().filter(|c| c.state.running()).cloned().collect();
+    for container in &running {
+        events.send(ComposeEvent::progress(
+            Kind::Container,
+            &container.name,
+            Action::Stopping,
+        ));
+    }
+    let results = each_in_parallel(&running, |container| engine.stop(&container.id, timeout));
+    let mut first_error = None;
+    for (container, result) in running.iter().zip(results) {
+        match result {
+            Ok(()) => events.send(ComposeEvent::progress(
+                Kind::Container,
+                &container.name,
+                Action::Stopped,
+            )),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// `restart`: every container (running or not) stopped in waves, then started in order.
@@ -230,22 +257,15 @@ pub fn remove(
     events: &dyn Sink<ComposeEvent>,
 ) -> Result<()> {
     for wave in stop_waves(target.project, containers) {
-        in_parallel(&wave, |container| {
-            if container.state.running() {
-                step(
-                    events,
-                    container,
-                    (Action::Stopping, Action::Stopped),
-                    || engine.stop(&container.id, None),
-                )?;
-            }
+        stop_wave(engine, &wave, None, events)?;
+        for container in &wave {
             step(
                 events,
                 container,
                 (Action::Removing, Action::Removed),
                 || engine.remove(&container.id, volumes),
-            )
-        })?;
+            )?;
+        }
     }
     Ok(())
 }
@@ -255,6 +275,14 @@ pub fn in_parallel(
     containers: &[ContainerInfo],
     act: impl Fn(&ContainerInfo) -> Result<()> + Sync,
 ) -> Result<()> {
+    each_in_parallel(containers, act).into_iter().collect()
+}
+
+/// Runs `act` on each container at once; each one's result, in their order.
+fn each_in_parallel(
+    containers: &[ContainerInfo],
+    act: impl Fn(&ContainerInfo) -> Result<()> + Sync,
+) -> Vec<Result<()>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = containers
             .iter()
@@ -267,8 +295,6 @@ pub fn in_parallel(
                     .join()
                     .expect("an action on a container does not panic")
             })
-            .collect::<Vec<Result<()>>>()
+            .collect()
     })
-    .into_iter()
-    .collect()
 }

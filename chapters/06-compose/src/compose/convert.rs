@@ -153,6 +153,7 @@ pub fn create_options(project: &Project, replica: &Replica) -> Result<CreateOpti
     })
 }
 
+// ANCHOR: container_labels
 /// Compose's labels, over the service's own.
 fn container_labels(project: &Project, replica: &Replica) -> BTreeMap<String, String> {
     let mut all = replica.service.labels.clone();
@@ -180,6 +181,7 @@ fn container_labels(project: &Project, replica: &Replica) -> BTreeMap<String, St
     }
     all
 }
+// ANCHOR_END: container_labels
 
 fn invalid(service: &str, attribute: &str, message: impl std::fmt::Display) -> Error {
     Error::invalid(

@@ -130,6 +130,7 @@ enum Visit {
     Done,
 }
 
+// ANCHOR: visit
 /// Depth-first: a service is placed after its dependencies; meeting a service that is still
 /// in progress means the path from it back to itself is a cycle.
 fn visit<'a>(
@@ -166,6 +167,7 @@ fn visit<'a>(
     order.push(key.clone());
     Ok(())
 }
+// ANCHOR_END: visit
 
 #[cfg(test)]
 mod tests {

@@ -42,6 +42,7 @@ pub struct DownOptions {
     pub timeout: Option<i64>,
 }
 
+// ANCHOR: stop_waves
 /// The project's containers in waves to stop them, as Compose does: a service stops only
 /// once every service depending on it has stopped, and the containers of one wave stop
 /// together. A service no other depends on (and a container of a service the file does not
@@ -86,6 +87,7 @@ pub fn stop_waves(
     waves.retain(|wave| !wave.is_empty());
     waves
 }
+// ANCHOR_END: stop_waves
 
 /// Takes the project `name` down; `project` is its file, when there is one.
 pub fn down(
@@ -111,10 +113,20 @@ pub fn down(
         .chain(orphans.into_iter().filter(|_| options.remove_orphans))
         .collect();
     for wave in stop_waves(project, doomed) {
-        // One wave's containers stop and go together: each may take its whole grace period.
-        super::act::in_parallel(&wave, |container| {
-            stop_and_remove(engine, container, options, events)
-        })?;
+        super::act::stop_wave(engine, &wave, options.timeout, events)?;
+        for container in &wave {
+            events.send(ComposeEvent::progress(
+                Kind::Container,
+                &container.name,
+                Action::Removing,
+            ));
+            engine.remove(&container.id, options.volumes)?;
+            events.send(ComposeEvent::progress(
+                Kind::Container,
+                &container.name,
+                Action::Removed,
+            ));
+        }
     }
     if options.volumes {
         for volume in engine.volumes(name)? {
@@ -147,40 +159,6 @@ pub fn down(
     if let Some(project) = project {
         remove_images(engine, project, options.images, events)?;
     }
-    Ok(())
-}
-
-/// Stops `container` if it runs, then removes it (with its anonymous volumes under `-v`).
-fn stop_and_remove(
-    engine: &dyn Engine,
-    container: &ContainerInfo,
-    options: &DownOptions,
-    events: &dyn Sink<ComposeEvent>,
-) -> Result<()> {
-    if container.state.running() {
-        events.send(ComposeEvent::progress(
-            Kind::Container,
-            &container.name,
-            Action::Stopping,
-        ));
-        engine.stop(&container.id, options.timeout)?;
-        events.send(ComposeEvent::progress(
-            Kind::Container,
-            &container.name,
-            Action::Stopped,
-        ));
-    }
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        &container.name,
-        Action::Removing,
-    ));
-    engine.remove(&container.id, options.volumes)?;
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        &container.name,
-        Action::Removed,
-    ));
     Ok(())
 }
 

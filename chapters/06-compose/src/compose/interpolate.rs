@@ -150,6 +150,7 @@ fn split_braced(text: &str) -> Option<(&str, &str)> {
     Some((&text[..close], &text[close + 1..]))
 }
 
+// ANCHOR: expand_braced
 /// Expands one braced expression (without its braces); `Ok(None)` when it is malformed.
 fn expand_braced(
     inner: &str,
@@ -193,6 +194,7 @@ fn expand_braced(
     };
     Ok(Some(expanded))
 }
+// ANCHOR_END: expand_braced
 
 /// Interpolates every string in `value` in place: mapping values and sequence items, never
 /// mapping keys. `path` names `value` itself in errors (`""` for the root).

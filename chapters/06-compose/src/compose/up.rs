@@ -57,6 +57,7 @@ const POLL: Duration = Duration::from_millis(25);
 /// how its image is obtained, how many there are, what starts before it (Compose's rule).
 const NOT_HASHED: &[&str] = &["build", "pull_policy", "scale", "depends_on", "profiles"];
 
+// ANCHOR: config_hash
 /// The hash of a service's configuration, kept as a container label: a container made from
 /// another hash is out of date.
 pub fn config_hash(service: &Value) -> String {
@@ -72,6 +73,7 @@ pub fn config_hash(service: &Value) -> String {
     let text = serde_json::to_vec(&hashed).expect("a JSON value serializes");
     ch04_images::Digest::sha256_of(&text).encoded().to_owned()
 }
+// ANCHOR_END: config_hash
 
 /// The services `up` (or another command) acts on: the ones named, with what they depend on
 /// unless `no_deps`, in dependency order; all of them when none is named.
@@ -164,6 +166,7 @@ pub fn up(
             .depends_on
             .iter()
             .any(|(dependency, d)| d.restart && recreated.contains(dependency));
+        // ANCHOR: converge
         let current = containers_of(&existing, name);
         let desired = service.replicas();
         let mut ids = Vec::new();
@@ -204,6 +207,7 @@ pub fn up(
                 ids.push((container.id.clone(), container.name.clone()));
             }
         }
+        // ANCHOR_END: converge
         let taken: BTreeSet<u32> = current.iter().map(|c| number_of(c)).collect();
         for number in (1..=desired).filter(|n| !taken.contains(n)) {
             let container = convert::container_name(&project.name, name, service, number);
@@ -359,6 +363,7 @@ fn retire(
     Ok(())
 }
 
+// ANCHOR: wait_for
 /// Waits until the dependency `id` meets `condition`.
 fn wait_for(
     engine: &dyn Engine,
@@ -434,6 +439,7 @@ fn wait_for(
         )),
     }
 }
+// ANCHOR_END: wait_for
 
 /// `--wait`: a container runs, and is healthy if it has a health check.
 fn wait_until_ready(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use ch04_images::cli::{Context, Globals, out};
 use clap::{Args, ValueEnum};
-use dockyard_support::format::{human_size, table};
+use dockyard_support::format::{DOCKER_MIN_WIDTH, human_size, tabwriter};
 
 use super::{ComposeArgs, with_engine};
 use crate::cli::port::PortArgs;
@@ -133,7 +133,7 @@ impl LsArgs {
                     .into_iter()
                     .map(|(name, status, files)| vec![name, status, files])
                     .collect();
-                table(&["NAME", "STATUS", "CONFIG FILES"], &rows)
+                tabwriter(&["NAME", "STATUS", "CONFIG FILES"], &rows, DOCKER_MIN_WIDTH)
             }
         };
         out(text)?;
@@ -174,9 +174,10 @@ impl ImagesArgs {
         let text = if self.quiet {
             rows.iter().map(|row| format!("{}\n", row[0])).collect()
         } else {
-            table(
+            tabwriter(
                 &["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE"],
                 &rows,
+                DOCKER_MIN_WIDTH,
             )
         };
         out(text)?;
