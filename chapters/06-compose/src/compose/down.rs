@@ -196,3 +196,73 @@ fn remove_images(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::engine::ContainerState;
+    use crate::compose::{LoadOptions, load};
+
+    /// A project read from `yaml` in a directory of its own.
+    fn project(yaml: &str) -> Project {
+        let dir = tempfile::tempdir().expect("a directory");
+        std::fs::write(dir.path().join("compose.yaml"), yaml).expect("compose.yaml");
+        load(&LoadOptions {
+            working_dir: dir.path().to_path_buf(),
+            project_name: Some("p".into()),
+            ..LoadOptions::default()
+        })
+        .expect("the project loads")
+    }
+
+    fn container(service: &str, number: u32) -> ContainerInfo {
+        ContainerInfo {
+            id: format!("{service}{number}"),
+            name: format!("p-{service}-{number}"),
+            labels: [
+                (labels::SERVICE.to_owned(), service.to_owned()),
+                (labels::NUMBER.to_owned(), number.to_string()),
+            ]
+            .into(),
+            state: ContainerState::default(),
+        }
+    }
+
+    fn names(waves: &[Vec<ContainerInfo>]) -> Vec<Vec<&str>> {
+        waves
+            .iter()
+            .map(|wave| wave.iter().map(|c| c.name.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn dependents_stop_in_a_wave_before_what_they_depend_on() {
+        let project = project(
+            "services:\n  db: {image: x}\n  cache: {image: x}\n  api: {image: x, depends_on: [db, cache]}\n  web: {image: x, depends_on: [api]}\n  worker: {image: x, depends_on: [db]}\n",
+        );
+        let containers = vec![
+            container("db", 1),
+            container("web", 2),
+            container("web", 1),
+            container("api", 1),
+            container("worker", 1),
+            container("cache", 1),
+            container("gone", 1),
+        ];
+        let waves = stop_waves(Some(&project), containers);
+        assert_eq!(
+            names(&waves),
+            [
+                vec!["p-gone-1", "p-web-1", "p-web-2", "p-worker-1"],
+                vec!["p-api-1"],
+                vec!["p-cache-1", "p-db-1"],
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_file_everything_stops_in_one_wave() {
+        let waves = stop_waves(None, vec![container("b", 1), container("a", 1)]);
+        assert_eq!(names(&waves), [vec!["p-a-1", "p-b-1"]]);
+    }
+}

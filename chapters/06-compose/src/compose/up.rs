@@ -68,6 +68,10 @@ pub fn config_hash(service: &Value) -> String {
         }
         if let Some(Value::Object(deploy)) = attributes.get_mut("deploy") {
             deploy.remove("replicas");
+            // `deploy: {replicas: 2}` makes the same containers as no `deploy` at all.
+            if deploy.is_empty() {
+                attributes.remove("deploy");
+            }
         }
     }
     let text = serde_json::to_vec(&hashed).expect("a JSON value serializes");
@@ -741,5 +745,51 @@ pub(super) fn image_layers(
             &convert::image_name(&project.name, name, service.image.as_deref()),
         ),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{LoadOptions, load};
+    use serde_json::json;
+
+    fn project(yaml: &str) -> Project {
+        let dir = tempfile::tempdir().expect("a directory");
+        std::fs::write(dir.path().join("compose.yaml"), yaml).expect("compose.yaml");
+        load(&LoadOptions {
+            working_dir: dir.path().to_path_buf(),
+            project_name: Some("p".into()),
+            ..LoadOptions::default()
+        })
+        .expect("the project loads")
+    }
+
+    #[test]
+    fn the_hash_ignores_what_does_not_make_the_container() {
+        let base = json!({"image": "x", "environment": {"A": "1"}});
+        let same = json!({
+            "image": "x", "environment": {"A": "1"},
+            "depends_on": {"db": {"condition": "service_started"}},
+            "build": {"context": "/src"}, "scale": 3, "deploy": {"replicas": 2},
+        });
+        let changed = json!({"image": "x", "environment": {"A": "2"}});
+        assert_eq!(config_hash(&base), config_hash(&same));
+        assert_ne!(config_hash(&base), config_hash(&changed));
+    }
+
+    #[test]
+    fn named_services_bring_their_dependencies_unless_no_deps() {
+        let project = project(
+            "services:\n  db: {image: x}\n  api: {image: x, depends_on: [db]}\n  web: {image: x, depends_on: [api]}\n  other: {image: x}\n",
+        );
+        let all = selected_services(&project, &[], false).expect("all");
+        assert_eq!(all, ["db", "api", "other", "web"]);
+        let web = selected_services(&project, &["web".into()], false).expect("web");
+        assert_eq!(web, ["db", "api", "web"]);
+        let alone = selected_services(&project, &["web".into()], true).expect("alone");
+        assert_eq!(alone, ["web"]);
+        let error = selected_services(&project, &["nope".into()], false).unwrap_err();
+        assert_eq!(error.to_string(), "no such service: nope");
     }
 }
