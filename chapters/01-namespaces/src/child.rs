@@ -121,6 +121,14 @@ fn prepare(
     if spec.security.mask_paths {
         masked::apply(n)?;
     }
+    if spec.read_only {
+        // The working directory is made while it still can be, as docker makes it at create.
+        if let Some(workdir) = spec.workdir.as_deref().filter(|w| !w.is_dir()) {
+            std::fs::create_dir_all(workdir)
+                .map_err(Error::io("create the working directory", workdir))?;
+        }
+        rootfs::make_read_only(n)?;
+    }
     set_hostname(&spec.hostname, n)?;
     if !spec.host_network {
         net::bring_up_loopback(n)?;

@@ -67,6 +67,10 @@ pub struct ProcessArgs {
     /// of mount from the same option — chapter 06's volumes.)
     #[arg(long = "mount", value_name = "type=…,target=…")]
     pub mounts: Vec<String>,
+
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 /// The options and the command to run, for tools whose command line gives the command.
@@ -100,6 +104,7 @@ impl ProcessArgs {
                 .iter()
                 .map(|m| m.parse::<Mount>())
                 .collect::<Result<_, _>>()?,
+            read_only: self.read_only,
         })
     }
 }

@@ -39,6 +39,9 @@ pub struct ProcessOptions {
     pub security_opt: Vec<String>,
     /// Filesystems attached on top of the root filesystem, in order.
     pub mounts: Vec<Mount>,
+    /// Mount the root filesystem read-only (`--read-only`).
+    #[serde(default)]
+    pub read_only: bool,
 }
 // ANCHOR_END: process_options
 
@@ -57,6 +60,7 @@ impl ProcessOptions {
         spec.interactive = self.interactive;
         spec.security = self.security()?;
         spec.mounts = self.mounts.clone();
+        spec.read_only = self.read_only;
         Ok(spec)
     }
 

@@ -103,6 +103,20 @@ pub fn enter(
 }
 // ANCHOR_END: enter
 
+/// `--read-only`: the root's mount made read-only, after everything was mounted on it (the
+/// mounts on top keep their own flags: a volume stays writable, as with docker).
+pub fn make_read_only(n: &Narrator) -> Result<()> {
+    n.say(Actor::Child, "mount -o remount,bind,ro /");
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+        None::<&str>,
+    )
+    .map_err(Error::sys("make the root filesystem read-only"))
+}
+
 /// A mount, narrated and with its failure named.
 fn mount_fs(
     n: &Narrator,

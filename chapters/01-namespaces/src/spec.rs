@@ -137,6 +137,8 @@ pub struct ContainerSpec {
     /// Share the engine's network namespace (`--network host`) instead of a new one that
     /// holds only `lo`.
     pub host_network: bool,
+    /// The root filesystem read-only; what is mounted on it keeps its own mode.
+    pub read_only: bool,
 }
 // ANCHOR_END: spec
 
@@ -158,6 +160,7 @@ impl ContainerSpec {
             security: SecuritySpec::default(),
             mounts: Vec::new(),
             host_network: false,
+            read_only: false,
         })
     }
 
