@@ -14,19 +14,21 @@
 //!   sizes as Compose prints them ([`super::units`]); CPU counts as numbers; labels, options
 //!   and `sysctls` with string values;
 //! - **no relative paths**: a build context, a bind mount's source, an `env_file`, a
-//!   `label_file`, a `develop.watch` path, a secret's or config's `file` are made absolute from the project
-//!   directory (`~` from `$HOME`), because the engine runs with another working directory
-//!   than the user's shell; a build context that is a URL (`https://…`, `git@…`) or another
-//!   service's image (`service:…`) stays as it is;
+//!   `label_file`, a `develop.watch` path, a secret's or config's `file` are made absolute
+//!   from the project directory (`~` from `$HOME`), because the engine runs with another
+//!   working directory than the user's shell; a build context that is a URL (`https://…`,
+//!   `git@…`) or another service's image (`service:…`) stays as it is;
 //! - **files read**: each service's `env_file`s are read (with [`super::dotenv`]) under its
 //!   `environment`, and its `label_file`s under its `labels`, so the engine finds every
 //!   variable and label in one mapping. A variable written without a value takes the
 //!   project environment's, as `docker run -e NAME` takes the shell's. The file lists stay,
 //!   as Compose keeps them.
 //!
-//! What the later normalization of compose-go adds and the loader does not: a default
-//! `dockerfile`, `depends_on` entries for `links`, `volumes_from` and `service:` namespaces,
-//! and a default `target` for a service's secrets (the engine applies those defaults).
+//! compose-go's last step (`Normalize`) also fills in defaults; of those the loader does two
+//! (a build argument without a value from the project environment, `pull_policy:
+//! if_not_present` → `missing`) and leaves to the engine the others: a default `dockerfile`,
+//! a default `default` network and resource names, `depends_on` entries for `links`,
+//! `volumes_from` and `service:` namespaces, a default `target` for a service's secrets.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -770,7 +772,11 @@ mod tests {
             "entrypoint": null,
             "dns": "8.8.8.8",
             "ports": ["80", 8080, {"target": "81", "published": 9000}],
-            "volumes": ["./data:/data:ro", "cache:/cache", {"type": "bind", "source": "src", "target": "/src", "bind": {}}],
+            "volumes": [
+                "./data:/data:ro",
+                "cache:/cache",
+                {"type": "bind", "source": "src", "target": "/src", "bind": {}}
+            ],
             "secrets": ["token", {"source": "key", "mode": 288}],
             "configs": [{"source": "c", "mode": "440"}],
             "healthcheck": {"test": "curl -f localhost", "interval": "90s"},
@@ -801,7 +807,8 @@ mod tests {
                 {"type": "bind", "source": "/srv/app/data", "target": "/data", "read_only": true,
                  "bind": {"create_host_path": true}},
                 {"type": "volume", "source": "cache", "target": "/cache", "volume": {}},
-                {"type": "bind", "source": "/srv/app/src", "target": "/src", "bind": {"create_host_path": true}},
+                {"type": "bind", "source": "/srv/app/src", "target": "/src",
+                 "bind": {"create_host_path": true}},
             ])
         );
         assert_eq!(
@@ -822,7 +829,8 @@ mod tests {
         assert_eq!(service["develop"]["watch"][0]["path"], "/srv/app/src");
         let service = normalized(json!({
             "build": {"context": "../lib", "args": {"FROM_SHELL": null, "UNSET": null, "N": 1},
-                      "labels": ["a=b"], "additional_contexts": ["base=./base", "img=docker-image://alpine"]},
+                      "labels": ["a=b"],
+                      "additional_contexts": ["base=./base", "img=docker-image://alpine"]},
             "pull_policy": "if_not_present",
         }))
         .unwrap();
@@ -830,7 +838,8 @@ mod tests {
             service["build"],
             json!({"context": "/srv/lib", "args": {"FROM_SHELL": "shell", "N": "1"},
                    "labels": {"a": "b"},
-                   "additional_contexts": {"base": "/srv/app/base", "img": "docker-image://alpine"}})
+                   "additional_contexts": {"base": "/srv/app/base",
+                                           "img": "docker-image://alpine"}})
         );
         assert_eq!(service["pull_policy"], "missing");
     }
@@ -855,7 +864,8 @@ mod tests {
             ),
             (
                 json!({"command": "echo 'unclosed"}),
-                "services.web.command: invalid command line \"echo 'unclosed\": missing closing quote",
+                "services.web.command: invalid command line \"echo 'unclosed\": \
+                 missing closing quote",
             ),
             (
                 json!({"healthcheck": {"interval": "10"}}),
@@ -899,7 +909,11 @@ mod tests {
             environment: &environment,
         };
         let mut value = json!({
-            "env_file": ["a.env", {"path": "b.env", "required": true}, {"path": "none.env", "required": false}],
+            "env_file": [
+                "a.env",
+                {"path": "b.env", "required": true},
+                {"path": "none.env", "required": false}
+            ],
             "environment": {"C": "own", "FROM_SHELL": null, "UNSET": null, "N": 1},
             "label_file": "l.label",
             "labels": {"M": "own", "E": null},

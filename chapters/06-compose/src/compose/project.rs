@@ -14,9 +14,10 @@
 //!    brought to mappings, then laid over the files before it ([`super::merge`]).
 //! 3. **The name**: `-p`, else `COMPOSE_PROJECT_NAME`, else the files' top-level `name:`, else
 //!    the project directory's name. It is decided before the files are interpolated (their
-//!    `name:` interpolated on its own), and is then `${COMPOSE_PROJECT_NAME}` in them. A name must be lowercase letters, digits, `_` and `-`,
-//!    starting with a letter or digit: a name the user chose is refused otherwise; the
-//!    directory's name is made to fit ([`normalize_project_name`]).
+//!    `name:` on its own), and is then `${COMPOSE_PROJECT_NAME}` in them. A name must be
+//!    lowercase letters, digits, `_` and `-`, starting with a letter or digit: a name the user
+//!    chose is refused otherwise; the directory's name is made to fit
+//!    ([`normalize_project_name`]).
 //! 4. **Profiles**: a service that lists `profiles:` is part of the project only when one of
 //!    them is active (`--profile`, else `COMPOSE_PROFILES`; `*` activates all).
 //! 5. **`depends_on`** is checked: every required dependency exists and there is no cycle
