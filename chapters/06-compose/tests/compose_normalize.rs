@@ -191,9 +191,7 @@ fn spec_example_refusal(error: &ComposeError) -> Option<&'static str> {
         ComposeError::Interpolation { .. } => Some("interpolation"),
         // Examples that name an `env_file` or `label_file` the spec does not ship: Compose
         // refuses a missing one too (an `env_file` unless `required: false`).
-        ComposeError::Normalize { message, .. } if message.ends_with("not found") => {
-            Some("missing file")
-        }
+        ComposeError::FileNotFound { .. } => Some("missing file"),
         _ => None,
     }
 }

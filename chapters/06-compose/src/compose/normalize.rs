@@ -372,7 +372,11 @@ fn resolve_environment_with(
         let at = format!("{path}[{index}]");
         if !Path::new(&file.path).exists() {
             if file.required {
-                return Err(error_at(at)(format!("env file {} not found", file.path)));
+                return Err(ComposeError::FileNotFound {
+                    path: at,
+                    what: "env file",
+                    file: file.path.clone().into(),
+                });
             }
             continue;
         }
@@ -415,9 +419,11 @@ fn resolve_labels(
             let absolute = context.absolute(&scalar_text(file));
             *file = absolute.clone().into();
             if !Path::new(&absolute).exists() {
-                return Err(error_at(format!("{path}[{index}]"))(format!(
-                    "label file {absolute} not found"
-                )));
+                return Err(ComposeError::FileNotFound {
+                    path: format!("{path}[{index}]"),
+                    what: "label file",
+                    file: absolute.into(),
+                });
             }
             // A label file's `${...}` sees only the labels of the files before it.
             let lookup = |name: &str| {

@@ -192,8 +192,7 @@ pub enum ComposeError {
     /// A `depends_on` that cannot be walked.
     #[error("{0}")]
     Dependencies(#[from] DependencyError),
-    /// A value that cannot be brought to its canonical form (a port, a mount, a duration…),
-    /// or an `env_file` that is missing.
+    /// A value that cannot be brought to its canonical form (a port, a mount, a duration…).
     #[error("{path}: {message}")]
     Normalize {
         /// Where: `services.web.ports[1]`.
@@ -201,12 +200,24 @@ pub enum ComposeError {
         /// What is wrong: `invalid port "80:x"`.
         message: String,
     },
+    /// An `env_file` (unless `required: false`) or `label_file` that is not there.
+    #[error("{path}: {what} {} not found", file.display())]
+    FileNotFound {
+        /// Where it is named: `services.web.env_file[0]`.
+        path: String,
+        /// `env file` or `label file`.
+        what: &'static str,
+        /// The file, absolute.
+        file: PathBuf,
+    },
 }
 
 impl EngineError for ComposeError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ComposeError::NoComposeFile { .. } => ErrorKind::NotFound,
+            ComposeError::NoComposeFile { .. } | ComposeError::FileNotFound { .. } => {
+                ErrorKind::NotFound
+            }
             ComposeError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorKind::NotFound
             }
