@@ -12,7 +12,7 @@
 //!   `command` and `entrypoint` as a list of words, split as a POSIX shell would; a
 //!   string-or-list (`dns`, `tmpfs`, `label_file`, `env_file`) as a list; durations and byte
 //!   sizes as Compose prints them ([`super::units`]); CPU counts as numbers; labels, options
-//!   and `sysctls` with string values;
+//!   and `sysctls` with string values; mount targets cleaned (`/data/` → `/data`);
 //! - **no relative paths**: a build context, a bind mount's source, an `env_file`, a
 //!   `label_file`, a `develop.watch` path, a secret's or config's `file` are made absolute
 //!   from the project directory (`~` from `$HOME`), because the engine runs with another
@@ -124,9 +124,28 @@ pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(),
     }
     resolve_environment(service, &at("env_file"), context)?;
     resolve_labels(service, &at("label_file"), context)?;
-    for attribute in ["annotations", "sysctls"] {
+    for attribute in ["annotations", "sysctls", "storage_opt"] {
         if let Some(value) = service.get_mut(attribute) {
             string_values(value, Some(""));
+        }
+    }
+    if let Some(options) = service
+        .get_mut("logging")
+        .and_then(|logging| logging.get_mut("options"))
+    {
+        string_values(options, Some(""));
+    }
+    if let Some(Value::Object(blkio)) = service.get_mut("blkio_config") {
+        // A throttle's `rate` is bytes per second (`10mb`); the `iops` ones are counts.
+        for throttle in ["device_read_bps", "device_write_bps"] {
+            if let Some(Value::Array(devices)) = blkio.get_mut(throttle) {
+                for (index, device) in devices.iter_mut().enumerate() {
+                    if let Value::Object(device) = device {
+                        let at = format!("{}.{throttle}[{index}]", at("blkio_config"));
+                        sizes(device, &["rate"], &at)?;
+                    }
+                }
+            }
         }
     }
     if let Some(Value::Array(expose)) = service.get_mut("expose") {
@@ -500,6 +519,11 @@ fn normalize_mount(volume: &mut Value, path: &str, context: &Context) -> Result<
     let Value::Object(long) = volume else {
         return Err(error_at(path)(format!("invalid volume {volume}")));
     };
+    if let Some(Value::String(target)) = long.get_mut("target")
+        && !target.is_empty()
+    {
+        *target = clean_path(target);
+    }
     if long.get("type").and_then(Value::as_str) == Some("bind") {
         let Some(Value::String(source)) = long.get("source") else {
             return Err(error_at(path)(
@@ -781,7 +805,7 @@ mod tests {
             "volumes": [
                 "./data:/data:ro",
                 "cache:/cache",
-                {"type": "bind", "source": "src", "target": "/src", "bind": {}}
+                {"type": "bind", "source": "src", "target": "/src/", "bind": {}}
             ],
             "secrets": ["token", {"source": "key", "mode": 288}],
             "configs": [{"source": "c", "mode": "440"}],
@@ -793,6 +817,10 @@ mod tests {
             "extra_hosts": {"db": "10.0.0.2"},
             "sysctls": {"net.core.somaxconn": 1024},
             "develop": {"watch": [{"path": "./src", "action": "sync", "target": "/app"}]},
+            "logging": {"driver": "json-file", "options": {"max-file": 3}},
+            "storage_opt": {"size": "20G"},
+            "blkio_config": {"device_read_bps": [{"path": "/dev/sda", "rate": "1mb"}],
+                             "device_read_iops": [{"path": "/dev/sda", "rate": 100}]},
         }))
         .unwrap();
         assert_eq!(service["build"], json!({"context": "/srv/app"}));
@@ -833,6 +861,13 @@ mod tests {
         assert_eq!(service["extra_hosts"], json!(["db=10.0.0.2"]));
         assert_eq!(service["sysctls"], json!({"net.core.somaxconn": "1024"}));
         assert_eq!(service["develop"]["watch"][0]["path"], "/srv/app/src");
+        assert_eq!(service["logging"]["options"], json!({"max-file": "3"}));
+        assert_eq!(service["storage_opt"], json!({"size": "20G"}));
+        assert_eq!(
+            service["blkio_config"],
+            json!({"device_read_bps": [{"path": "/dev/sda", "rate": "1048576"}],
+                   "device_read_iops": [{"path": "/dev/sda", "rate": 100}]})
+        );
         let service = normalized(json!({
             "build": {"context": "../lib", "args": {"FROM_SHELL": null, "UNSET": null, "N": 1},
                       "labels": ["a=b"],
