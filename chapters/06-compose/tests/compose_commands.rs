@@ -214,3 +214,27 @@ fn up_in_the_foreground_shows_the_output_and_ctrl_c_stops_the_project() {
     bench.compose_ok(&dir, &["down"]);
     let _ = (Path::new(""), Duration::ZERO);
 }
+
+#[test]
+fn a_read_only_service_writes_only_to_its_volumes() {
+    require_root!();
+    let bench = Bench::new();
+    let dir = bench.project(
+        "sealed",
+        "services:\n  app:\n    image: busybox\n    read_only: true\n    working_dir: /made/at/start\n    volumes: [\"data:/data\"]\nvolumes:\n  data:\n",
+    );
+    let denied = bench.compose(&dir, &["run", "--rm", "app", "touch", "/x"]);
+    assert_eq!(denied.status.code(), Some(1), "{}", stderr(&denied));
+    assert!(
+        stderr(&denied).contains("Read-only file system"),
+        "{}",
+        stderr(&denied)
+    );
+    let output = bench.compose(
+        &dir,
+        &["run", "--rm", "app", "sh", "-c", "touch /data/x && pwd"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "/made/at/start\n");
+    bench.compose_ok(&dir, &["down", "-v"]);
+}

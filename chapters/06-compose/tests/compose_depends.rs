@@ -84,7 +84,10 @@ services:
     let output = bench.compose(&dir, &["up", "-d"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("Container jobs-migrate-1  Exited"), "{stderr}");
+    assert!(
+        stderr.contains("Container jobs-migrate-1  Exited"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("optional dependency flaky of web: service jobs-flaky-1 didn't complete successfully: exit 3"),
         "{stderr}"
@@ -92,7 +95,10 @@ services:
     // `web` started after `migrate` ended.
     let migrate_end = state_of(&bench, "jobs-migrate-1")["finished_ns"].as_u64();
     let web_start = state_of(&bench, "jobs-web-1")["started_ns"].as_u64();
-    assert!(migrate_end.is_some() && web_start >= migrate_end, "{migrate_end:?} {web_start:?}");
+    assert!(
+        migrate_end.is_some() && web_start >= migrate_end,
+        "{migrate_end:?} {web_start:?}"
+    );
     assert_eq!(status_of(&bench, "jobs-web-1"), "running");
 
     // A required dependency that fails stops `up`.

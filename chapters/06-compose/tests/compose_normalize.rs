@@ -142,20 +142,7 @@ fn the_full_example_is_what_compose_go_prints() {
     let loader = std::fs::canonicalize(example.join("loader")).unwrap();
     // As compose-go's test loaded it: this environment, no consistency check (`foo` depends
     // on services the file does not define).
-    let options = LoadOptions {
-        files: vec![loader.join("full-example.yml")],
-        working_dir: loader.clone(),
-        environment: [
-            ("HOME", HOME),
-            ("BAR", "this is a secret"),
-            ("QUX", "qux_from_environment"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-        skip_consistency_check: true,
-        ..LoadOptions::default()
-    };
+    let options = full_example_options(&loader, loader.join("full-example.yml"));
     let project = load(&options).unwrap();
     let ours = serde_json::to_value(&project).unwrap();
 
@@ -204,9 +191,7 @@ fn spec_example_refusal(error: &ComposeError) -> Option<&'static str> {
         ComposeError::Interpolation { .. } => Some("interpolation"),
         // Examples that name an `env_file` or `label_file` the spec does not ship: Compose
         // refuses a missing one too (an `env_file` unless `required: false`).
-        ComposeError::Normalize { message, .. } if message.ends_with("not found") => {
-            Some("missing file")
-        }
+        ComposeError::FileNotFound { .. } => Some("missing file"),
         _ => None,
     }
 }
@@ -293,4 +278,76 @@ fn compose_project_name_is_the_projects_name_in_the_files() {
         "app-dev-web",
         "name:, interpolated"
     );
+}
+
+/// The options compose-go's test loaded the full example with.
+fn full_example_options(loader: &Path, file: PathBuf) -> LoadOptions {
+    LoadOptions {
+        files: vec![file],
+        working_dir: loader.to_path_buf(),
+        environment: [
+            ("HOME", HOME),
+            ("BAR", "this is a secret"),
+            ("QUX", "qux_from_environment"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        skip_consistency_check: true,
+        ..LoadOptions::default()
+    }
+}
+
+#[test]
+fn the_canonical_form_is_its_own_canonical_form() {
+    // What `compose config` prints loads back to the same project: nothing in the long form
+    // is read as something else the second time (a duration, a size, a mode, a path).
+    let Some(corpus) = corpus() else { return };
+    let loader = std::fs::canonicalize(corpus.join("compose-go-full-example/loader")).unwrap();
+    let once = load(&full_example_options(
+        &loader,
+        loader.join("full-example.yml"),
+    ))
+    .unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let printed = temp.path().join("compose.yaml");
+    std::fs::write(&printed, serde_json::to_string_pretty(&once).unwrap()).unwrap();
+    let twice = load(&full_example_options(&loader, printed)).unwrap();
+    assert_eq!(
+        serde_json::to_value(&twice).unwrap(),
+        serde_json::to_value(&once).unwrap()
+    );
+}
+
+#[test]
+fn a_bad_short_form_is_refused_naming_where_it_is() {
+    let temp = tempfile::tempdir().unwrap();
+    let write = |text: &str| std::fs::write(temp.path().join("compose.yaml"), text).unwrap();
+    let error = |text: &str| {
+        write(text);
+        let options = LoadOptions {
+            working_dir: temp.path().to_path_buf(),
+            project_name: Some("app".into()),
+            ..LoadOptions::default()
+        };
+        load(&options).unwrap_err().to_string()
+    };
+    assert_eq!(
+        error("services:\n  web:\n    image: nginx\n    ports: [\"80\", \"80:x\"]\n"),
+        "services.web.ports[1]: invalid port \"80:x\""
+    );
+    assert_eq!(
+        error("services:\n  web:\n    image: nginx\n    stop_grace_period: soon\n"),
+        "services.web.stop_grace_period: invalid duration \"soon\""
+    );
+    // A service no active profile enables is not normalized: its files need not exist.
+    write(
+        "services:\n  web: {image: nginx}\n  debug: {image: x, profiles: [debug], env_file: gone.env}\n",
+    );
+    let options = LoadOptions {
+        working_dir: temp.path().to_path_buf(),
+        project_name: Some("app".into()),
+        ..LoadOptions::default()
+    };
+    assert!(load(&options).is_ok());
 }

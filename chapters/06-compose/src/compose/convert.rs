@@ -214,6 +214,7 @@ fn process_options(service: &Service, layers: &[PathBuf], name: &str) -> Result<
         cap_add: service.cap_add.clone(),
         cap_drop: service.cap_drop.clone(),
         privileged: service.privileged,
+        read_only: service.read_only,
         security_opt: service.security_opt.clone(),
         ..ProcessOptions::default()
     })

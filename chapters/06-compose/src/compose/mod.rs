@@ -21,7 +21,8 @@
 //! - [`depends_on`]: the dependency graph, its checks and the start order.
 //! - [`normalize`]: each service and top-level resource in the canonical long form that
 //!   `docker compose config --format json` prints, with [`short_syntax`] (ports, mounts,
-//!   hosts, devices written as one string) and [`units`] (durations, byte sizes).
+//!   hosts, devices written as one string), [`units`] (durations, byte sizes) and
+//!   [`env_files`] (a service's `env_file`s and `label_file`s read).
 //! - [`project`]: the whole pipeline: environment, files, name, profiles: a [`Project`].
 //!
 //! Then from the model to containers, through an [`engine::Engine`]:
@@ -39,6 +40,7 @@ pub mod depends_on;
 pub mod dotenv;
 pub mod down;
 pub mod engine;
+pub mod env_files;
 pub mod events;
 pub mod images;
 pub mod interpolate;

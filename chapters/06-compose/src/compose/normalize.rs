@@ -12,28 +12,28 @@
 //!   `command` and `entrypoint` as a list of words, split as a POSIX shell would; a
 //!   string-or-list (`dns`, `tmpfs`, `label_file`, `env_file`) as a list; durations and byte
 //!   sizes as Compose prints them ([`super::units`]); CPU counts as numbers; labels, options
-//!   and `sysctls` with string values;
+//!   and `sysctls` with string values; mount targets cleaned (`/data/` → `/data`);
 //! - **no relative paths**: a build context, a bind mount's source, an `env_file`, a
-//!   `label_file`, a `develop.watch` path, a secret's or config's `file` are made absolute from the project
-//!   directory (`~` from `$HOME`), because the engine runs with another working directory
-//!   than the user's shell; a build context that is a URL (`https://…`, `git@…`) or another
-//!   service's image (`service:…`) stays as it is;
-//! - **files read**: each service's `env_file`s are read (with [`super::dotenv`]) under its
-//!   `environment`, and its `label_file`s under its `labels`, so the engine finds every
-//!   variable and label in one mapping. A variable written without a value takes the
-//!   project environment's, as `docker run -e NAME` takes the shell's. The file lists stay,
-//!   as Compose keeps them.
+//!   `label_file`, a `develop.watch` path, a secret's or config's `file` are made absolute
+//!   from the project directory (`~` from `$HOME`), because the engine runs with another
+//!   working directory than the user's shell; a build context that is a URL (`https://…`,
+//!   `git@…`) or another service's image (`service:…`) stays as it is;
+//! - **files read**: each service's `env_file`s are read under its `environment`, and its
+//!   `label_file`s under its `labels` ([`super::env_files`]), so the engine finds every
+//!   variable and label in one mapping.
 //!
-//! What the later normalization of compose-go adds and the loader does not: a default
-//! `dockerfile`, `depends_on` entries for `links`, `volumes_from` and `service:` namespaces,
-//! and a default `target` for a service's secrets (the engine applies those defaults).
+//! compose-go's last step (`Normalize`) also fills in defaults; of those the loader does two
+//! (a build argument without a value from the project environment, `pull_policy:
+//! if_not_present` → `missing`) and leaves to the engine the others: a default `dockerfile`,
+//! a default `default` network and resource names, `depends_on` entries for `links`,
+//! `volumes_from` and `service:` namespaces, a default `target` for a service's secrets.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::dotenv;
+use super::env_files;
 use super::project::ComposeError;
 use super::short_syntax::{
     clean_path, parse_device, parse_extra_hosts, parse_port, parse_volume, scalar_text,
@@ -86,7 +86,7 @@ impl Context<'_> {
 }
 
 /// The error for a value at `path` that cannot be normalized.
-fn error_at(path: impl Into<String>) -> impl FnOnce(String) -> ComposeError {
+pub(super) fn error_at(path: impl Into<String>) -> impl FnOnce(String) -> ComposeError {
     let path = path.into();
     move |message| ComposeError::Normalize { path, message }
 }
@@ -120,11 +120,30 @@ pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(),
             *value = Value::Array(vec![value.take()]);
         }
     }
-    resolve_environment(service, &at("env_file"), context)?;
-    resolve_labels(service, &at("label_file"), context)?;
-    for attribute in ["annotations", "sysctls"] {
+    env_files::resolve_environment(service, &at("env_file"), context)?;
+    env_files::resolve_labels(service, &at("label_file"), context)?;
+    for attribute in ["annotations", "sysctls", "storage_opt"] {
         if let Some(value) = service.get_mut(attribute) {
             string_values(value, Some(""));
+        }
+    }
+    if let Some(options) = service
+        .get_mut("logging")
+        .and_then(|logging| logging.get_mut("options"))
+    {
+        string_values(options, Some(""));
+    }
+    if let Some(Value::Object(blkio)) = service.get_mut("blkio_config") {
+        // A throttle's `rate` is bytes per second (`10mb`); the `iops` ones are counts.
+        for throttle in ["device_read_bps", "device_write_bps"] {
+            if let Some(Value::Array(devices)) = blkio.get_mut(throttle) {
+                for (index, device) in devices.iter_mut().enumerate() {
+                    if let Value::Object(device) = device {
+                        let at = format!("{}.{throttle}[{index}]", at("blkio_config"));
+                        sizes(device, &["rate"], &at)?;
+                    }
+                }
+            }
         }
     }
     if let Some(Value::Array(expose)) = service.get_mut("expose") {
@@ -250,202 +269,6 @@ fn normalize_build(build: &mut Value, path: &str, context: &Context) -> Result<(
     sizes(build, &["shm_size"], path)
 }
 
-/// The service's `environment` with its `env_file`s read under it (see the module's
-/// documentation); `env_file` itself in its long form, paths absolute.
-fn resolve_environment(
-    service: &mut Map<String, Value>,
-    path: &str,
-    context: &Context,
-) -> Result<(), ComposeError> {
-    let files = match service.get_mut("env_file").filter(|v| !v.is_null()) {
-        Some(files) => env_file_list(files, path, context)?,
-        None => Vec::new(),
-    };
-    let written = service.get("environment").is_some_and(|e| !e.is_null());
-    if !written && files.is_empty() {
-        return Ok(());
-    }
-    let mut environment = match service.remove("environment") {
-        Some(Value::Null) | None => Value::Object(Map::new()),
-        Some(environment) => environment,
-    };
-    resolve_environment_with(&mut environment, &files, path, context)?;
-    // Compose leaves out an empty environment.
-    if environment.as_object().is_none_or(|map| !map.is_empty()) {
-        service.insert("environment".into(), environment);
-    }
-    Ok(())
-}
-
-/// One `env_file` entry: where, whether it must exist, and its format.
-struct EnvFile {
-    path: String,
-    required: bool,
-    format: Option<String>,
-}
-
-/// `env_file` (a path, a list of paths or of `{path, required, format}`) to its long form
-/// in place: `{path}` with the path absolute, `required: false` only when said (true is
-/// Compose's default, left out as Compose prints it).
-fn env_file_list(
-    files: &mut Value,
-    path: &str,
-    context: &Context,
-) -> Result<Vec<EnvFile>, ComposeError> {
-    let items = match files.take() {
-        Value::Array(items) => items,
-        one => vec![one],
-    };
-    let mut parsed = Vec::new();
-    let mut long_forms = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let at = || format!("{path}[{index}]");
-        let (file, required, format) = match &item {
-            Value::String(file) => (file.clone(), true, None),
-            Value::Object(long) => {
-                let file = long
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| error_at(at())("an env_file needs a path".into()))?;
-                let required = match long.get("required") {
-                    None | Some(Value::Null) => true,
-                    Some(Value::Bool(required)) => *required,
-                    Some(other) => {
-                        return Err(error_at(at())(format!(
-                            "required must be a boolean, not {other}"
-                        )));
-                    }
-                };
-                let format = long
-                    .get("format")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                (file.to_owned(), required, format)
-            }
-            other => return Err(error_at(at())(format!("invalid env_file {other}"))),
-        };
-        let file = context.absolute(&file);
-        let mut long = Map::new();
-        long.insert("path".into(), file.clone().into());
-        if !required {
-            long.insert("required".into(), false.into());
-        }
-        if let Some(format) = &format {
-            long.insert("format".into(), format.clone().into());
-        }
-        long_forms.push(Value::Object(long));
-        parsed.push(EnvFile {
-            path: file,
-            required,
-            format,
-        });
-    }
-    *files = Value::Array(long_forms);
-    Ok(parsed)
-}
-
-/// Compose's order: the service's variables without a value take the project
-/// environment's; the files are read, each variable's `${...}` looking in the project
-/// environment and then in the service's variables; the service's variables win over the
-/// files' (one written without a value, and found nowhere, stays without one).
-fn resolve_environment_with(
-    environment: &mut Value,
-    files: &[EnvFile],
-    path: &str,
-    context: &Context,
-) -> Result<(), ComposeError> {
-    string_values(environment, None);
-    let Value::Object(own) = environment else {
-        return Ok(());
-    };
-    for (name, value) in own.iter_mut() {
-        if value.is_null()
-            && let Some(found) = context.environment.get(name)
-        {
-            *value = found.clone().into();
-        }
-    }
-    let mut merged = Map::new();
-    for (index, file) in files.iter().enumerate() {
-        let at = format!("{path}[{index}]");
-        if !Path::new(&file.path).exists() {
-            if file.required {
-                return Err(error_at(at)(format!("env file {} not found", file.path)));
-            }
-            continue;
-        }
-        if let Some(format) = file
-            .format
-            .as_deref()
-            .filter(|f| !matches!(*f, "" | "dotenv"))
-        {
-            return Err(error_at(at)(format!(
-                "unsupported env_file format {format:?}"
-            )));
-        }
-        let lookup = |name: &str| {
-            context
-                .environment
-                .get(name)
-                .cloned()
-                .or_else(|| own.get(name).and_then(Value::as_str).map(str::to_owned))
-        };
-        for (name, value) in dotenv::read_file(Path::new(&file.path), &lookup)? {
-            merged.insert(name, value.into());
-        }
-    }
-    merged.extend(std::mem::take(own));
-    *own = merged;
-    Ok(())
-}
-
-/// The service's `labels` with its `label_file`s read under them (later files over
-/// earlier ones, the service's own labels over all); `label_file` paths made absolute. A
-/// label file must exist.
-fn resolve_labels(
-    service: &mut Map<String, Value>,
-    path: &str,
-    context: &Context,
-) -> Result<(), ComposeError> {
-    let mut from_files = Map::new();
-    if let Some(Value::Array(files)) = service.get_mut("label_file") {
-        for (index, file) in files.iter_mut().enumerate() {
-            let absolute = context.absolute(&scalar_text(file));
-            *file = absolute.clone().into();
-            if !Path::new(&absolute).exists() {
-                return Err(error_at(format!("{path}[{index}]"))(format!(
-                    "label file {absolute} not found"
-                )));
-            }
-            // A label file's `${...}` sees only the labels of the files before it.
-            let lookup = |name: &str| {
-                from_files
-                    .get(name)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
-            let pairs = dotenv::read_file(Path::new(&absolute), &lookup)?;
-            for (name, value) in pairs {
-                from_files.insert(name, value.into());
-            }
-        }
-    }
-    match service.get_mut("labels") {
-        Some(labels) => {
-            string_values(labels, Some(""));
-            if let Value::Object(own) = labels {
-                from_files.extend(std::mem::take(own));
-                *own = from_files;
-            }
-        }
-        None if !from_files.is_empty() => {
-            service.insert("labels".into(), Value::Object(from_files));
-        }
-        None => {}
-    }
-    Ok(())
-}
-
 /// Every port in its long form: short ones parsed (a range gives one entry per port),
 /// long ones given Compose's defaults (`protocol: tcp`, `mode: ingress`) and `published`
 /// as a string.
@@ -492,6 +315,11 @@ fn normalize_mount(volume: &mut Value, path: &str, context: &Context) -> Result<
     let Value::Object(long) = volume else {
         return Err(error_at(path)(format!("invalid volume {volume}")));
     };
+    if let Some(Value::String(target)) = long.get_mut("target")
+        && !target.is_empty()
+    {
+        *target = clean_path(target);
+    }
     if long.get("type").and_then(Value::as_str) == Some("bind") {
         let Some(Value::String(source)) = long.get("source") else {
             return Err(error_at(path)(
@@ -623,7 +451,7 @@ fn sizes(map: &mut Map<String, Value>, keys: &[&str], path: &str) -> Result<(), 
 
 /// A mapping's scalar values as strings (`42` → `"42"`); a null becomes `null_as` when
 /// given (a label is always a string), else stays null (a variable without a value).
-fn string_values(value: &mut Value, null_as: Option<&str>) {
+pub(super) fn string_values(value: &mut Value, null_as: Option<&str>) {
     let Value::Object(map) = value else {
         return;
     };
@@ -770,7 +598,11 @@ mod tests {
             "entrypoint": null,
             "dns": "8.8.8.8",
             "ports": ["80", 8080, {"target": "81", "published": 9000}],
-            "volumes": ["./data:/data:ro", "cache:/cache", {"type": "bind", "source": "src", "target": "/src", "bind": {}}],
+            "volumes": [
+                "./data:/data:ro",
+                "cache:/cache",
+                {"type": "bind", "source": "src", "target": "/src/", "bind": {}}
+            ],
             "secrets": ["token", {"source": "key", "mode": 288}],
             "configs": [{"source": "c", "mode": "440"}],
             "healthcheck": {"test": "curl -f localhost", "interval": "90s"},
@@ -781,6 +613,10 @@ mod tests {
             "extra_hosts": {"db": "10.0.0.2"},
             "sysctls": {"net.core.somaxconn": 1024},
             "develop": {"watch": [{"path": "./src", "action": "sync", "target": "/app"}]},
+            "logging": {"driver": "json-file", "options": {"max-file": 3}},
+            "storage_opt": {"size": "20G"},
+            "blkio_config": {"device_read_bps": [{"path": "/dev/sda", "rate": "1mb"}],
+                             "device_read_iops": [{"path": "/dev/sda", "rate": 100}]},
         }))
         .unwrap();
         assert_eq!(service["build"], json!({"context": "/srv/app"}));
@@ -801,7 +637,8 @@ mod tests {
                 {"type": "bind", "source": "/srv/app/data", "target": "/data", "read_only": true,
                  "bind": {"create_host_path": true}},
                 {"type": "volume", "source": "cache", "target": "/cache", "volume": {}},
-                {"type": "bind", "source": "/srv/app/src", "target": "/src", "bind": {"create_host_path": true}},
+                {"type": "bind", "source": "/srv/app/src", "target": "/src",
+                 "bind": {"create_host_path": true}},
             ])
         );
         assert_eq!(
@@ -820,9 +657,17 @@ mod tests {
         assert_eq!(service["extra_hosts"], json!(["db=10.0.0.2"]));
         assert_eq!(service["sysctls"], json!({"net.core.somaxconn": "1024"}));
         assert_eq!(service["develop"]["watch"][0]["path"], "/srv/app/src");
+        assert_eq!(service["logging"]["options"], json!({"max-file": "3"}));
+        assert_eq!(service["storage_opt"], json!({"size": "20G"}));
+        assert_eq!(
+            service["blkio_config"],
+            json!({"device_read_bps": [{"path": "/dev/sda", "rate": "1048576"}],
+                   "device_read_iops": [{"path": "/dev/sda", "rate": 100}]})
+        );
         let service = normalized(json!({
             "build": {"context": "../lib", "args": {"FROM_SHELL": null, "UNSET": null, "N": 1},
-                      "labels": ["a=b"], "additional_contexts": ["base=./base", "img=docker-image://alpine"]},
+                      "labels": ["a=b"],
+                      "additional_contexts": ["base=./base", "img=docker-image://alpine"]},
             "pull_policy": "if_not_present",
         }))
         .unwrap();
@@ -830,7 +675,8 @@ mod tests {
             service["build"],
             json!({"context": "/srv/lib", "args": {"FROM_SHELL": "shell", "N": "1"},
                    "labels": {"a": "b"},
-                   "additional_contexts": {"base": "/srv/app/base", "img": "docker-image://alpine"}})
+                   "additional_contexts": {"base": "/srv/app/base",
+                                           "img": "docker-image://alpine"}})
         );
         assert_eq!(service["pull_policy"], "missing");
     }
@@ -855,7 +701,8 @@ mod tests {
             ),
             (
                 json!({"command": "echo 'unclosed"}),
-                "services.web.command: invalid command line \"echo 'unclosed\": missing closing quote",
+                "services.web.command: invalid command line \"echo 'unclosed\": \
+                 missing closing quote",
             ),
             (
                 json!({"healthcheck": {"interval": "10"}}),
@@ -884,43 +731,6 @@ mod tests {
         ] {
             assert_eq!(normalized(service).unwrap_err(), message);
         }
-    }
-
-    #[test]
-    fn environment_takes_env_files_and_the_project_environment() {
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path().to_path_buf();
-        std::fs::write(dir.join("a.env"), "A=from_a\nB=from_a\nREF=${FROM_SHELL}\n").unwrap();
-        std::fs::write(dir.join("b.env"), "B=from_b\nC=from_b\n").unwrap();
-        std::fs::write(dir.join("l.label"), "L=from_file\nM=from_file\n").unwrap();
-        let environment = BTreeMap::from([("FROM_SHELL".to_owned(), "shell".to_owned())]);
-        let context = Context {
-            working_dir: &dir,
-            environment: &environment,
-        };
-        let mut value = json!({
-            "env_file": ["a.env", {"path": "b.env", "required": true}, {"path": "none.env", "required": false}],
-            "environment": {"C": "own", "FROM_SHELL": null, "UNSET": null, "N": 1},
-            "label_file": "l.label",
-            "labels": {"M": "own", "E": null},
-        });
-        service("web", &mut value, &context).unwrap();
-        let dir = dir.display();
-        assert_eq!(
-            value["env_file"],
-            json!([{"path": format!("{dir}/a.env")}, {"path": format!("{dir}/b.env")},
-                   {"path": format!("{dir}/none.env"), "required": false}])
-        );
-        assert_eq!(
-            value["environment"],
-            json!({"A": "from_a", "B": "from_b", "C": "own", "REF": "shell",
-                   "FROM_SHELL": "shell", "UNSET": null, "N": "1"})
-        );
-        assert_eq!(value["label_file"], json!([format!("{dir}/l.label")]));
-        assert_eq!(
-            value["labels"],
-            json!({"L": "from_file", "M": "own", "E": ""})
-        );
     }
 
     #[test]

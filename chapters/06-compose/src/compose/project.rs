@@ -14,9 +14,10 @@
 //!    brought to mappings, then laid over the files before it ([`super::merge`]).
 //! 3. **The name**: `-p`, else `COMPOSE_PROJECT_NAME`, else the files' top-level `name:`, else
 //!    the project directory's name. It is decided before the files are interpolated (their
-//!    `name:` interpolated on its own), and is then `${COMPOSE_PROJECT_NAME}` in them. A name must be lowercase letters, digits, `_` and `-`,
-//!    starting with a letter or digit: a name the user chose is refused otherwise; the
-//!    directory's name is made to fit ([`normalize_project_name`]).
+//!    `name:` on its own), and is then `${COMPOSE_PROJECT_NAME}` in them. A name must be
+//!    lowercase letters, digits, `_` and `-`, starting with a letter or digit: a name the user
+//!    chose is refused otherwise; the directory's name is made to fit
+//!    ([`normalize_project_name`]).
 //! 4. **Profiles**: a service that lists `profiles:` is part of the project only when one of
 //!    them is active (`--profile`, else `COMPOSE_PROFILES`; `*` activates all).
 //! 5. **`depends_on`** is checked: every required dependency exists and there is no cycle
@@ -191,8 +192,7 @@ pub enum ComposeError {
     /// A `depends_on` that cannot be walked.
     #[error("{0}")]
     Dependencies(#[from] DependencyError),
-    /// A value that cannot be brought to its canonical form (a port, a mount, a duration…),
-    /// or an `env_file` that is missing.
+    /// A value that cannot be brought to its canonical form (a port, a mount, a duration…).
     #[error("{path}: {message}")]
     Normalize {
         /// Where: `services.web.ports[1]`.
@@ -200,12 +200,24 @@ pub enum ComposeError {
         /// What is wrong: `invalid port "80:x"`.
         message: String,
     },
+    /// An `env_file` (unless `required: false`) or `label_file` that is not there.
+    #[error("{path}: {what} {} not found", file.display())]
+    FileNotFound {
+        /// Where it is named: `services.web.env_file[0]`.
+        path: String,
+        /// `env file` or `label file`.
+        what: &'static str,
+        /// The file, absolute.
+        file: PathBuf,
+    },
 }
 
 impl EngineError for ComposeError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ComposeError::NoComposeFile { .. } => ErrorKind::NotFound,
+            ComposeError::NoComposeFile { .. } | ComposeError::FileNotFound { .. } => {
+                ErrorKind::NotFound
+            }
             ComposeError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ErrorKind::NotFound
             }

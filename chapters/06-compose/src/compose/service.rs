@@ -50,6 +50,7 @@ pub const SUPPORTED: &[&str] = &[
     "privileged",
     "profiles",
     "pull_policy",
+    "read_only",
     "restart",
     "scale",
     "secrets",
@@ -119,6 +120,8 @@ pub struct Service {
     pub cap_drop: Vec<String>,
     /// `privileged:`.
     pub privileged: bool,
+    /// `read_only:`: the root filesystem read-only.
+    pub read_only: bool,
     /// `security_opt:`.
     pub security_opt: Vec<String>,
     /// `deploy:`: replicas and resource limits.

@@ -231,11 +231,23 @@ pub fn parse_device(spec: &str) -> Result<Value, String> {
     Ok(json!({"source": source, "target": target, "permissions": permissions}))
 }
 
-/// A scalar as the text it stands for (`8000` → `"8000"`), as Go's `fmt.Sprint` gives it.
+/// A scalar as the text it stands for (`8000` → `"8000"`), as Go's `fmt.Sprint` gives it: a
+/// float with nothing after the point without one (YAML reads `08` as the float 8: `"8"`).
 pub fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Null => String::new(),
+        Value::Number(number) => match number.as_f64() {
+            Some(float)
+                if !number.is_i64()
+                    && !number.is_u64()
+                    && float.fract() == 0.0
+                    && float.abs() < 1e21 =>
+            {
+                format!("{float:.0}")
+            }
+            _ => number.to_string(),
+        },
         other => other.to_string(),
     }
 }
@@ -472,6 +484,21 @@ mod tests {
             Ok(json!({"source": "/dev/a", "target": "/dev/b", "permissions": "r"}))
         );
         assert!(parse_device("/a:/b:r:x").is_err());
+    }
+
+    #[test]
+    fn scalars_as_go_prints_them() {
+        for (value, text) in [
+            (json!("a"), "a"),
+            (json!(null), ""),
+            (json!(8000), "8000"),
+            (json!(-1), "-1"),
+            (json!(8.0), "8"),
+            (json!(0.5), "0.5"),
+            (json!(true), "true"),
+        ] {
+            assert_eq!(scalar_text(&value), text, "{value}");
+        }
     }
 
     #[test]
