@@ -15,7 +15,7 @@ use super::events::ComposeEvent;
 use super::labels;
 use super::up::{
     UpOptions, config_hash, ensure_image, ensure_networks, ensure_volumes, image_layers,
-    typed_services, up,
+    typed_services, up, wait_for_dependencies,
 };
 use crate::container::RestartPolicy;
 use crate::error::{Error, Result};
@@ -83,6 +83,7 @@ pub fn create(
             ..UpOptions::default()
         };
         up(engine, project, &up_options, events)?;
+        wait_for_dependencies(engine, project, &service, events)?;
     }
     let only = [options.service.clone()];
     ensure_networks(engine, project, &services, &only, events)?;

@@ -368,6 +368,30 @@ fn retire(
 }
 
 // ANCHOR: wait_for
+/// Waits until the running containers of each of `service`'s dependencies meet its
+/// condition (for `run`, whose one-off container is not among `up`'s).
+pub(super) fn wait_for_dependencies(
+    engine: &dyn Engine,
+    project: &Project,
+    service: &Service,
+    events: &dyn Sink<ComposeEvent>,
+) -> Result<()> {
+    let existing = engine.containers(&project.name)?;
+    for (dependency, condition) in &service.depends_on {
+        for container in containers_of(&existing, dependency) {
+            let id = (container.id.clone(), container.name.clone());
+            match wait_for(engine, &id, &condition.condition, events) {
+                Ok(()) => {}
+                Err(error) if !condition.required => events.send(ComposeEvent::Warning(format!(
+                    "optional dependency {dependency}: {error}"
+                ))),
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Waits until the dependency `id` meets `condition`.
 fn wait_for(
     engine: &dyn Engine,
