@@ -128,3 +128,29 @@ services:
     bench.compose_ok(&dir, &["down", "-t", "1"]);
     bench.compose_ok(&strict, &["down", "-t", "1"]);
 }
+
+#[test]
+fn up_wait_returns_once_every_container_is_healthy() {
+    require_root!();
+    let bench = Bench::new();
+    let dir = bench.project(
+        "patient",
+        r#"
+services:
+  db:
+    image: busybox
+    init: true
+    command: ["sh", "-c", "sleep 0.5; exec /probe serve 5432"]
+    healthcheck:
+      test: ["CMD", "/probe", "connect", "127.0.0.1", "5432", "0.2"]
+      interval: 100ms
+      retries: 30
+"#,
+    );
+    bench.compose_ok(&dir, &["up", "--wait"]);
+    assert_eq!(
+        state_of(&bench, "patient-db-1")["health"]["status"],
+        "healthy"
+    );
+    bench.compose_ok(&dir, &["down"]);
+}
