@@ -26,7 +26,7 @@ use dockyard_support::cli::{exit_code, print_error};
 
 use crate::compose::engine::Local;
 use crate::compose::events::ComposeEvent;
-use crate::compose::{LoadOptions, Project, load};
+use crate::compose::{ComposeError, LoadOptions, Project, load};
 use crate::error::Result;
 
 /// `compose`'s global options, then a subcommand.
@@ -168,27 +168,30 @@ pub fn execute(program: &str, globals: &Globals, args: &ComposeArgs) -> ExitCode
 impl ComposeArgs {
     /// The project the files describe.
     fn project(&self, skip_consistency_check: bool) -> Result<Project> {
+        Ok(self.load(skip_consistency_check)??)
+    }
+
+    /// The loader's own error, for the callers that tell one apart.
+    fn load(
+        &self,
+        skip_consistency_check: bool,
+    ) -> Result<std::result::Result<Project, ComposeError>> {
         let options = load_options(self, skip_consistency_check).map_err(|e| {
             crate::error::Error::invalid(
                 format!("cannot read the working directory: {e}"),
                 "run from a directory that exists",
             )
         })?;
-        Ok(load(&options)?)
+        Ok(load(&options))
     }
 
     /// The project's name when no file is needed (`down -p NAME`, `ps -p NAME`): `-p`, else
     /// the loaded project's.
     fn project_or_name(&self) -> Result<(String, Option<Project>)> {
-        match (self.project(false), &self.project_name) {
+        match (self.load(false)?, &self.project_name) {
             (Ok(project), _) => Ok((project.name.clone(), Some(project))),
-            (
-                Err(crate::error::Error::Compose(crate::compose::ComposeError::NoComposeFile {
-                    ..
-                })),
-                Some(name),
-            ) => Ok((name.clone(), None)),
-            (Err(error), _) => Err(error),
+            (Err(ComposeError::NoComposeFile { .. }), Some(name)) => Ok((name.clone(), None)),
+            (Err(error), _) => Err(error.into()),
         }
     }
 }

@@ -9,11 +9,11 @@
 use dockyard_support::Sink;
 
 use super::Project;
-use super::down::stop_waves;
 use super::engine::{ContainerInfo, Engine};
 use super::events::{Action, ComposeEvent, Kind};
 use super::labels;
 use super::up::number_of;
+use super::waves::{in_parallel, stop_wave, stop_waves};
 use crate::error::{Error, Result};
 
 /// What to act on: a project's name, its file when there is one, and the services named.
@@ -120,40 +120,6 @@ pub fn stop(
         stop_wave(engine, &wave, timeout, events)?;
     }
     Ok(())
-}
-
-/// Stops one wave's running containers together (each may take its whole grace period),
-/// reporting them in the wave's order, so that the output does not depend on which stops
-/// first.
-pub fn stop_wave(
-    engine: &dyn Engine,
-    wave: &[ContainerInfo],
-    timeout: Option<i64>,
-    events: &dyn Sink<ComposeEvent>,
-) -> Result<()> {
-    let running: Vec<ContainerInfo> = wave.iter().filter(|c| c.state.running()).cloned().collect();
-    for container in &running {
-        events.send(ComposeEvent::progress(
-            Kind::Container,
-            &container.name,
-            Action::Stopping,
-        ));
-    }
-    let results = each_in_parallel(&running, |container| engine.stop(&container.id, timeout));
-    let mut first_error = None;
-    for (container, result) in running.iter().zip(results) {
-        match result {
-            Ok(()) => events.send(ComposeEvent::progress(
-                Kind::Container,
-                &container.name,
-                Action::Stopped,
-            )),
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    first_error.map_or(Ok(()), Err)
 }
 
 /// `restart`: every container (running or not) stopped in waves, then started in order.
@@ -268,33 +234,4 @@ pub fn remove(
         }
     }
     Ok(())
-}
-
-/// Runs `act` on each container at once; the first error, once all are done.
-pub fn in_parallel(
-    containers: &[ContainerInfo],
-    act: impl Fn(&ContainerInfo) -> Result<()> + Sync,
-) -> Result<()> {
-    each_in_parallel(containers, act).into_iter().collect()
-}
-
-/// Runs `act` on each container at once; each one's result, in their order.
-fn each_in_parallel(
-    containers: &[ContainerInfo],
-    act: impl Fn(&ContainerInfo) -> Result<()> + Sync,
-) -> Vec<Result<()>> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = containers
-            .iter()
-            .map(|container| scope.spawn(|| act(container)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .expect("an action on a container does not panic")
-            })
-            .collect()
-    })
 }

@@ -21,9 +21,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::context::{Context, error_at, string_values};
 use super::dotenv;
-use super::normalize::{Context, error_at, string_values};
-use super::project::ComposeError;
+use super::error::ComposeError;
 use super::short_syntax::scalar_text;
 
 /// The service's `environment` with its `env_file`s read under it (see the module's

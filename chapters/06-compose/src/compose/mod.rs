@@ -32,15 +32,18 @@
 //! - [`up`]: the convergence of the engine's containers to the model, in dependency order;
 //!   [`down`]: its undoing; [`act`]: start, stop, restart, kill, pause, rm of what exists;
 //!   [`run`]: a one-off container of a service; [`images`]: build, pull, push.
+//! - [`waves`]: stops in dependency order, a wave of containers at a time.
 //! - [`events`]: what they report as they go.
 
 pub mod act;
+pub mod context;
 pub mod convert;
 pub mod depends_on;
 pub mod dotenv;
 pub mod down;
 pub mod engine;
 pub mod env_files;
+pub mod error;
 pub mod events;
 pub mod images;
 pub mod interpolate;
@@ -54,6 +57,8 @@ pub mod service;
 pub mod short_syntax;
 pub mod units;
 pub mod up;
+pub mod waves;
 pub mod yaml;
 
-pub use project::{ComposeError, LoadOptions, Project, load};
+pub use error::ComposeError;
+pub use project::{LoadOptions, Project, load};

@@ -28,68 +28,16 @@
 //! a default `default` network and resource names, `depends_on` entries for `links`,
 //! `volumes_from` and `service:` namespaces, a default `target` for a service's secrets.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use serde_json::{Map, Value, json};
 
+pub use super::context::Context;
+use super::context::{error_at, string_values};
 use super::env_files;
-use super::project::ComposeError;
+use super::error::ComposeError;
 use super::short_syntax::{
     clean_path, parse_device, parse_extra_hosts, parse_port, parse_volume, scalar_text,
 };
 use super::units::{normalize_bytes, normalize_duration};
-
-/// What normalization needs from the project: where relative paths start, and the
-/// variables (`$HOME` for `~`, values for variables written without one).
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    /// The project directory, absolute.
-    pub working_dir: &'a Path,
-    /// The project environment (process environment over `.env`).
-    pub environment: &'a BTreeMap<String, String>,
-}
-
-impl Context<'_> {
-    /// `path` made absolute: `~` is `$HOME`, a relative path starts at the project directory.
-    /// An absolute path is kept as written; an empty one stays empty.
-    pub fn absolute(&self, path: &str) -> String {
-        let path = match (path.strip_prefix('~'), self.environment.get("HOME")) {
-            (Some(rest), Some(home)) => clean_path(&format!("{home}/{rest}")),
-            _ => path.to_owned(),
-        };
-        if path.is_empty() || path.starts_with('/') {
-            return path;
-        }
-        clean_path(&format!("{}/{path}", self.working_dir.display()))
-    }
-
-    /// A build context made absolute, unless it is a URL or names something else than a
-    /// directory (`docker-image://…`, `service:…`, a Git repository).
-    fn absolute_context(&self, context: &str) -> String {
-        const REMOTE: [&str; 6] = [
-            "https://",
-            "http://",
-            "git://",
-            "ssh://",
-            "github.com/",
-            "git@",
-        ];
-        if context.contains("://")
-            || context.starts_with("service:")
-            || REMOTE.iter().any(|prefix| context.starts_with(prefix))
-        {
-            return context.to_owned();
-        }
-        self.absolute(context)
-    }
-}
-
-/// The error for a value at `path` that cannot be normalized.
-pub(super) fn error_at(path: impl Into<String>) -> impl FnOnce(String) -> ComposeError {
-    let path = path.into();
-    move |message| ComposeError::Normalize { path, message }
-}
 
 /// Brings the service `name` to its canonical long form (see the module's documentation).
 pub fn service(name: &str, service: &mut Value, context: &Context) -> Result<(), ComposeError> {
@@ -449,22 +397,6 @@ fn sizes(map: &mut Map<String, Value>, keys: &[&str], path: &str) -> Result<(), 
     Ok(())
 }
 
-/// A mapping's scalar values as strings (`42` → `"42"`); a null becomes `null_as` when
-/// given (a label is always a string), else stays null (a variable without a value).
-pub(super) fn string_values(value: &mut Value, null_as: Option<&str>) {
-    let Value::Object(map) = value else {
-        return;
-    };
-    for item in map.values_mut() {
-        match (&*item, null_as) {
-            (Value::Null, None) | (Value::String(_), _) => {}
-            (Value::Null, Some(text)) => *item = text.into(),
-            (Value::Bool(_) | Value::Number(_), _) => *item = scalar_text(item).into(),
-            _ => {}
-        }
-    }
-}
-
 /// `["A=1", "B"]` → `{"A": "1", "B": null}`; a mapping stays as it is.
 fn key_value_list_to_map(value: &mut Value) {
     let Value::Array(items) = value else {
@@ -545,6 +477,8 @@ pub fn resources(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use std::path::PathBuf;
 
     use super::*;

@@ -78,9 +78,10 @@ pub enum Error {
     /// Chapter 05 (Dockerfiles) failed.
     #[error(transparent)]
     Build(#[from] ch05_dockerfile::Error),
-    /// A compose file that cannot be loaded.
-    #[error(transparent)]
-    Compose(#[from] crate::compose::ComposeError),
+    /// A model that cannot be loaded (a compose file: `crate::compose::ComposeError`, which
+    /// converts itself, so that this module needs nothing of the loader's).
+    #[error("{0}")]
+    Model(Box<dyn EngineError>),
 }
 
 impl Error {
@@ -118,7 +119,7 @@ impl EngineError for Error {
             Error::Layers(inner) => inner.kind(),
             Error::Images(inner) => inner.kind(),
             Error::Build(inner) => inner.kind(),
-            Error::Compose(inner) => inner.kind(),
+            Error::Model(inner) => inner.kind(),
         }
     }
 
@@ -143,7 +144,7 @@ impl EngineError for Error {
             Error::Layers(inner) => inner.hint(),
             Error::Images(inner) => inner.hint(),
             Error::Build(inner) => inner.hint(),
-            Error::Compose(inner) => inner.hint(),
+            Error::Model(inner) => inner.hint(),
         }
     }
 
