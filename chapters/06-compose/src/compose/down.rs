@@ -12,7 +12,7 @@ use super::convert;
 use super::engine::{ContainerInfo, Engine};
 use super::events::{Action, ComposeEvent, Kind};
 use super::labels;
-use super::waves::{stop_wave, stop_waves};
+use super::waves::{each_in_parallel, stop_wave, stop_waves};
 use crate::error::Result;
 
 /// `down --rmi`: which images go too.
@@ -94,18 +94,31 @@ pub fn down(
             ));
         }
     }
-    for network in engine.networks(name)? {
+    // Networks go together: deleting a bridge takes the kernel tens of milliseconds.
+    let networks = engine.networks(name)?;
+    for network in &networks {
         events.send(ComposeEvent::progress(
             Kind::Network,
             &network.name,
             Action::Removing,
         ));
-        engine.remove_network(&network.name)?;
-        events.send(ComposeEvent::progress(
-            Kind::Network,
-            &network.name,
-            Action::Removed,
-        ));
+    }
+    let results = each_in_parallel(&networks, |network| engine.remove_network(&network.name));
+    let mut first_error = None;
+    for (network, result) in networks.iter().zip(results) {
+        match result {
+            Ok(()) => events.send(ComposeEvent::progress(
+                Kind::Network,
+                &network.name,
+                Action::Removed,
+            )),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    if let Some(error) = first_error {
+        return Err(error);
     }
     if let Some(project) = project {
         remove_images(engine, project, options.images, events)?;

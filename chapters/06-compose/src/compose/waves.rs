@@ -105,16 +105,13 @@ pub fn in_parallel(
     each_in_parallel(containers, act).into_iter().collect()
 }
 
-/// Runs `act` on each container at once; each one's result, in their order.
-fn each_in_parallel(
-    containers: &[ContainerInfo],
-    act: impl Fn(&ContainerInfo) -> Result<()> + Sync,
+/// Runs `act` on each item at once; each one's result, in their order.
+pub fn each_in_parallel<T: Sync>(
+    items: &[T],
+    act: impl Fn(&T) -> Result<()> + Sync,
 ) -> Vec<Result<()>> {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = containers
-            .iter()
-            .map(|container| scope.spawn(|| act(container)))
-            .collect();
+        let handles: Vec<_> = items.iter().map(|item| scope.spawn(|| act(item))).collect();
         handles
             .into_iter()
             .map(|handle| {

@@ -774,6 +774,7 @@ mod tests {
             internal: false,
             labels: BTreeMap::new(),
             endpoints,
+            removing: false,
         };
         let networks = vec![
             network(

@@ -392,6 +392,7 @@ mod tests {
             internal,
             labels: BTreeMap::new(),
             endpoints: BTreeMap::new(),
+            removing: false,
         }
     }
 

@@ -35,6 +35,10 @@ pub struct Network {
     pub labels: BTreeMap<String, String>,
     /// The containers attached now, by id.
     pub endpoints: BTreeMap<String, Endpoint>,
+    /// Being removed: no container may join it (its bridge and rules go outside the store's
+    /// lock, see [`super::store::Networks::remove`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removing: bool,
 }
 
 /// One container's attachment to a network, held while it runs.

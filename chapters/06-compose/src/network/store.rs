@@ -147,6 +147,7 @@ impl Networks {
             internal: options.internal,
             labels: options.labels.clone(),
             endpoints: BTreeMap::new(),
+            removing: false,
         };
         self.save(&network)?;
         if let Err(error) = make_bridge(&network, &mut netlink, n) {
@@ -174,7 +175,7 @@ impl Networks {
     /// `network rm`: refused while a running container is attached; removes the bridge, the
     /// rules and the file.
     pub fn remove(&self, reference: &str, n: &Narrator) -> Result<Network> {
-        let _store = self.lock()?;
+        let store = self.lock()?;
         let mut network = self.find(reference)?;
         if self.reconcile(&mut network)? {
             self.save(&network)?;
@@ -191,8 +192,16 @@ impl Networks {
                 },
             });
         }
+        // The bridge and the rules go outside the lock: the kernel takes tens of
+        // milliseconds to delete a bridge, and `down` removes a project's networks together.
+        // Marked first, so that no container joins meanwhile; a removal cut short leaves the
+        // mark, and the next `network rm` finishes it.
+        network.removing = true;
+        self.save(&network)?;
+        drop(store);
         let mut netlink = Netlink::open()?;
         remove_bridge(&network, &mut netlink, n)?;
+        let _store = self.lock()?;
         let path = self.path_of(&network.id);
         fs::remove_file(&path).map_err(Error::io("remove", &path))?;
         Ok(network)
@@ -227,6 +236,9 @@ impl Networks {
     ) -> Result<(Network, Endpoint)> {
         let _store = self.lock()?;
         let mut network = self.find(network)?;
+        if network.removing {
+            return Err(Error::NotFound(network.name));
+        }
         self.reconcile(&mut network)?;
         let holder = request.holder.unwrap_or_else(Holder::this_process);
         // Its holder's earlier endpoint: the container's earlier run (restarted by the same
@@ -597,6 +609,7 @@ mod tests {
             internal: false,
             labels: BTreeMap::new(),
             endpoints: BTreeMap::new(),
+            removing: false,
         }
     }
 
