@@ -10,8 +10,9 @@
 //!    or the `--env-file`s, later files over earlier ones. The process environment wins, so
 //!    `TAG=dev docker compose up` beats `TAG=prod` in `.env`.
 //! 2. **Each file**: parsed ([`super::yaml`]), interpolated ([`super::interpolate`]), checked
-//!    against the specification's keys ([`super::schema`]), its list-or-mapping attributes
-//!    brought to mappings, then laid over the files before it ([`super::merge`]).
+//!    against the specification's keys ([`super::schema`]), its `include`s loaded and its
+//!    `extends` followed ([`super::include`], [`super::extends`]), its list-or-mapping
+//!    attributes brought to mappings, then laid over the files before it ([`super::merge`]).
 //! 3. **The name**: `-p`, else `COMPOSE_PROJECT_NAME`, else the files' top-level `name:`, else
 //!    the project directory's name. It is decided before the files are interpolated (their
 //!    `name:` interpolated on its own), and is then `${COMPOSE_PROJECT_NAME}` in them. A name must be lowercase letters, digits, `_` and `-`,
@@ -35,6 +36,8 @@ use serde_json::{Map, Value};
 
 use super::depends_on::{self, DependencyError};
 use super::dotenv::{self, DotenvError};
+use super::extends::{self, FileContext};
+use super::include;
 use super::interpolate::{InterpolationError, interpolate_value, substitute};
 use super::merge::{canonical_service, merge};
 use super::normalize;
@@ -180,6 +183,26 @@ pub enum ComposeError {
         /// The rule broken, and where.
         source: SchemaError,
     },
+    /// An `extends` that cannot be followed: no such service, an unreadable file, a cycle.
+    #[error("{}: {path}: {message}", file.display())]
+    Extends {
+        /// The file of the extending service.
+        file: PathBuf,
+        /// Where: `services.web.extends`.
+        path: String,
+        /// What is wrong: `circular reference: web -> base -> web`.
+        message: String,
+    },
+    /// An `include` entry that cannot be loaded: malformed, or a cycle.
+    #[error("{}: {path}: {message}", file.display())]
+    Include {
+        /// The including file.
+        file: PathBuf,
+        /// Where: `include[0]`.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A `-p`, `COMPOSE_PROJECT_NAME` or `name:` that is not a valid project name.
     #[error(
         "invalid project name {0:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
@@ -284,6 +307,13 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
             file: file.clone(),
             source,
         })?;
+        let source = FileContext {
+            file,
+            dir: &project_dir,
+            environment: &environment,
+        };
+        include::apply(&mut tree, &source, &[])?;
+        extends::apply(&mut tree, &source)?;
         if let Some(Value::Object(services)) = tree.get_mut("services") {
             services.values_mut().for_each(canonical_service);
         }
