@@ -313,11 +313,7 @@ pub fn rebase_service(service: &mut Value, source: &FileContext) {
         return;
     };
     match service.get_mut("build") {
-        Some(Value::String(context)) => {
-            if !is_remote_context(context) {
-                absolute(context);
-            }
-        }
+        Some(Value::String(context)) if !is_remote_context(context) => absolute(context),
         Some(Value::Object(build)) => {
             let context = build.entry("context").or_insert_with(|| Value::from("."));
             if let Value::String(context) = context
