@@ -104,7 +104,16 @@ pub fn apply(
         };
         let environment = environment(&entry, &project_dir, source)
             .map_err(|message| error(format!("{at}.env_file"), message))?;
-        let imported = load(&files, &project_dir, &environment, &chain)?;
+        let imported = load(&files, &project_dir, &environment, &chain).map_err(|why| {
+            match why {
+                // The included file itself missing: said where it is named.
+                ComposeError::Read { path, source } if files.contains(&path) => error(
+                    format!("{at}.path"),
+                    format!("cannot read {}: {source}", path.display()),
+                ),
+                other => other,
+            }
+        })?;
         import(tree, imported);
     }
     Ok(())
