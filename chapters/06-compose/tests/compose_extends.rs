@@ -358,3 +358,28 @@ fn compose_go_include_cases() {
         path(&combined, "dir")
     );
 }
+
+#[test]
+fn an_override_file_extends_the_first_one() {
+    let dir = fixture("override");
+    let project = loaded(&dir, &["compose.yaml", "override.yaml"], &[]);
+    // The inherited port and the first file's are one.
+    let ports = project.services["test"]["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 1, "{ports:?}");
+    // A `!reset` next to `extends` also resets what the earlier files set.
+    assert!(
+        project.services["web"].get("ports").is_none(),
+        "{}",
+        project.services["web"]
+    );
+}
+
+#[test]
+fn override_replaces_an_inherited_depends_on() {
+    let dir = fixture("same-file");
+    let project = loaded(&dir, &["depends.yaml"], &[]);
+    assert_eq!(
+        project.services["service_b"]["depends_on"],
+        json!({"service_a": {"condition": "service_started", "required": true}})
+    );
+}

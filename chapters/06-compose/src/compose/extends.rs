@@ -225,18 +225,6 @@ fn extend(base: Value, service: Value) -> Value {
     if !base.is_object() {
         base = Value::Object(Map::new());
     }
-    // What is under an `!override` is brought to the canonical forms too, as it replaces
-    // a value that is in them.
-    for (key, value) in service.iter_mut() {
-        if let Value::Object(tag) = value
-            && tag.len() == 1
-            && let Some(inner) = tag.get_mut(OVERRIDE_TAG)
-        {
-            let mut alone = json!({key.as_str(): inner.take()});
-            canonical(&mut alone);
-            *inner = alone[key.as_str()].take();
-        }
-    }
     let tagged: Vec<(String, bool)> = service
         .iter()
         .filter_map(|(key, value)| match value.as_object() {
