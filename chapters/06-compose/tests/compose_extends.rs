@@ -383,3 +383,47 @@ fn override_replaces_an_inherited_depends_on() {
         json!({"service_a": {"condition": "service_started", "required": true}})
     );
 }
+
+#[test]
+fn compose_go_extends_an_empty_service_and_ulimits() {
+    let Some(corpus) = corpus() else { return };
+    let base = corpus.join("compose-go/loader/testdata/extends/base.yaml");
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        temp.path().join("compose.yaml"),
+        format!(
+            "services:\n  empty:\n    image: x\n    extends:\n      file: {0}\n      service: nil\n  \
+             limited:\n    extends:\n      file: {0}\n      service: withUlimits\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let project = loaded(temp.path(), &["compose.yaml"], &[]);
+    assert_eq!(project.services["empty"]["image"], "x");
+    assert_eq!(project.services["limited"]["ulimits"]["nproc"], 65535);
+    assert_eq!(
+        project.services["limited"]["ulimits"]["nofile"],
+        json!({"soft": 20000, "hard": 40000})
+    );
+}
+
+#[test]
+fn compose_go_includes_one_service_twice() {
+    let Some(corpus) = corpus() else { return };
+    let testdata = corpus.join("compose-go/loader/testdata");
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        temp.path().join("compose.yaml"),
+        format!(
+            "include:\n  - path: {0}/subdir/compose-test-extends-imported.yaml\n    \
+             env_file: {0}/subdir/extra.env\n  - path: {0}/compose-include.yaml\n\
+             services:\n  foo:\n    image: busybox\n    depends_on:\n      - imported\n",
+            testdata.display()
+        ),
+    )
+    .unwrap();
+    // The process environment wins over the include's env_file.
+    let project = loaded(temp.path(), &["compose.yaml"], &[("SOURCE", "override")]);
+    assert_eq!(project.services["imported"]["container_name"], "override");
+    assert_eq!(project.services["bar"]["image"], "bar");
+}
