@@ -18,7 +18,7 @@
 //! - [`dotenv`]: the `.env` file format, whose values feed the substitutions.
 //! - [`schema`]: the keys the specification allows, checked in each file.
 //! - [`merge`]: several `-f` files laid over each other (`!reset`, `!override`).
-//! - [`include`]: other Compose applications loaded as projects of their own and added;
+//! - [`include`](mod@include): other Compose applications loaded as projects of their own and added;
 //!   [`extends`]: a service built on another one, of the same file or another.
 //! - [`depends_on`]: the dependency graph, its checks and the start order.
 //! - [`normalize`]: each service and top-level resource in the canonical long form that
