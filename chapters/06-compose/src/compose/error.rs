@@ -54,6 +54,26 @@ pub enum ComposeError {
         /// The rule broken, and where.
         source: SchemaError,
     },
+    /// An `extends` that cannot be followed: no such service, an unreadable file, a cycle.
+    #[error("{}: {path}: {message}", file.display())]
+    Extends {
+        /// The file of the extending service.
+        file: PathBuf,
+        /// Where: `services.web.extends`.
+        path: String,
+        /// What is wrong: `circular reference: web -> base -> web`.
+        message: String,
+    },
+    /// An `include` entry that cannot be loaded: malformed, or a cycle.
+    #[error("{}: {path}: {message}", file.display())]
+    Include {
+        /// The including file.
+        file: PathBuf,
+        /// Where: `include[0]`.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A `-p`, `COMPOSE_PROJECT_NAME` or `name:` that is not a valid project name.
     #[error(
         "invalid project name {0:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"

@@ -164,19 +164,19 @@ pub fn canonical_service(service: &mut Value) {
         return;
     };
     for attribute in ["environment", "labels", "annotations", "sysctls"] {
-        if let Some(value) = service.get_mut(attribute) {
+        if let Some(value) = service.get_mut(attribute).and_then(untagged_mut) {
             key_value_list_to_map(value);
         }
     }
-    if let Some(Value::Object(build)) = service.get_mut("build")
-        && let Some(args) = build.get_mut("args")
+    if let Some(Value::Object(build)) = service.get_mut("build").and_then(untagged_mut)
+        && let Some(args) = build.get_mut("args").and_then(untagged_mut)
     {
         key_value_list_to_map(args);
     }
-    if let Some(networks) = service.get_mut("networks") {
+    if let Some(networks) = service.get_mut("networks").and_then(untagged_mut) {
         names_to_map(networks, |_| Value::Null);
     }
-    if let Some(depends_on) = service.get_mut("depends_on") {
+    if let Some(depends_on) = service.get_mut("depends_on").and_then(untagged_mut) {
         names_to_map(depends_on, |_| Value::Object(Map::new()));
         if let Value::Object(dependencies) = depends_on {
             for dependency in dependencies.values_mut() {
@@ -187,6 +187,16 @@ pub fn canonical_service(service: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// The value to bring to its canonical form: the one under an `!override` (it replaces a
+/// value in that form), none for a `!reset`, else `value` itself.
+fn untagged_mut(value: &mut Value) -> Option<&mut Value> {
+    match tag_of(value) {
+        Tagged::Reset => None,
+        Tagged::Override(_) => value.get_mut(OVERRIDE_TAG),
+        Tagged::Plain => Some(value),
     }
 }
 
@@ -276,6 +286,21 @@ mod tests {
             json!({"web": {"ports": {"!reset": []}, "environment": {"!override": {"C": "3"}}}}),
         );
         assert_eq!(base, json!({"web": {"environment": {"C": "3"}}}));
+    }
+
+    #[test]
+    fn list_forms_under_override_become_mappings_too() {
+        let mut service = json!({
+            "depends_on": {"!override": ["db"]}, "environment": {"!reset": null}
+        });
+        canonical_service(&mut service);
+        assert_eq!(
+            service,
+            json!({
+                "depends_on": {"!override": {"db": {"condition": "service_started", "required": true}}},
+                "environment": {"!reset": null}
+            })
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! - [`dotenv`]: the `.env` file format, whose values feed the substitutions.
 //! - [`schema`]: the keys the specification allows, checked in each file.
 //! - [`merge`]: several `-f` files laid over each other (`!reset`, `!override`).
+//! - [`include`](mod@include): other Compose applications loaded as projects of their own and added;
+//!   [`extends`]: a service built on another one, of the same file or another.
 //! - [`depends_on`]: the dependency graph, its checks and the start order.
 //! - [`normalize`]: each service and top-level resource in the canonical long form that
 //!   `docker compose config --format json` prints, with [`short_syntax`] (ports, mounts,
@@ -45,7 +47,9 @@ pub mod engine;
 pub mod env_files;
 pub mod error;
 pub mod events;
+pub mod extends;
 pub mod images;
+pub mod include;
 pub mod interpolate;
 pub mod labels;
 pub mod merge;

@@ -10,8 +10,9 @@
 //!    or the `--env-file`s, later files over earlier ones. The process environment wins, so
 //!    `TAG=dev docker compose up` beats `TAG=prod` in `.env`.
 //! 2. **Each file**: parsed ([`super::yaml`]), interpolated ([`super::interpolate`]), checked
-//!    against the specification's keys ([`super::schema`]), its list-or-mapping attributes
-//!    brought to mappings, then laid over the files before it ([`super::merge`]).
+//!    against the specification's keys ([`super::schema`]), its `include`s loaded and its
+//!    `extends` followed ([`super::include`], [`super::extends`]), its list-or-mapping
+//!    attributes brought to mappings, then laid over the files before it ([`super::merge`]).
 //! 3. **The name**: `-p`, else `COMPOSE_PROJECT_NAME`, else the files' top-level `name:`, else
 //!    the project directory's name. It is decided before the files are interpolated (their
 //!    `name:` on its own), and is then `${COMPOSE_PROJECT_NAME}` in them. A name must be
@@ -35,6 +36,8 @@ use serde_json::{Map, Value};
 
 use super::depends_on;
 use super::dotenv;
+use super::extends::{self, FileContext};
+use super::include;
 use super::interpolate::{interpolate_value, substitute};
 use super::merge::{canonical_service, merge};
 use super::normalize;
@@ -192,6 +195,13 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
             file: file.clone(),
             source,
         })?;
+        let source = FileContext {
+            file,
+            dir: &project_dir,
+            environment: &environment,
+        };
+        include::apply(&mut tree, &source, &[])?;
+        extends::apply(&mut tree, &source)?;
         if let Some(Value::Object(services)) = tree.get_mut("services") {
             services.values_mut().for_each(canonical_service);
         }
