@@ -318,7 +318,8 @@ x-shared: yes
     );
     assert!(project.volumes.contains_key("data"));
     assert!(project.networks.contains_key("front"));
-    assert_eq!(project.extensions["x-shared"], json!(true));
+    // `yes` is text, as go-yaml v3 reads it (only true and false are booleans).
+    assert_eq!(project.extensions["x-shared"], json!("yes"));
     // The project directory is the first file's: its name names the project.
     assert_eq!(project.name, "app");
 }

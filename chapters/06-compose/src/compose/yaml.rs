@@ -95,6 +95,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Value, YamlError> {
         merge_keys: MergeKeyPolicy::Merge,
         // `mode: 0440` is octal, as go-yaml (and so Compose) reads a leading zero.
         legacy_octal_numbers: true,
+        // `yes`, `on`, `y` are strings, as go-yaml v3 (YAML 1.2) reads them: `DEBUG: yes` is
+        // the text "yes", and a service may be named `n`.
+        strict_booleans: true,
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: MAX_REPLAYED_EVENTS,
         },
@@ -291,6 +294,19 @@ mod tests {
             json!({"services": {"web": {
                 "image": "nginx", "ports": ["80:80", 443], "init": true, "cpus": 0.5,
                 "command": null}}})
+        );
+    }
+
+    #[test]
+    fn only_true_and_false_are_booleans() {
+        let tree = parse(
+            "a: yes\nb: on\nc: true\nd: n\ne: False\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap();
+        assert_eq!(
+            tree,
+            serde_json::json!({"a": "yes", "b": "on", "c": true, "d": "n", "e": false})
         );
     }
 
