@@ -100,6 +100,12 @@ fn stop_start_restart_kill_pause_and_rm_act_in_dependency_order() {
     // `ls` knows the project; `rm -f -s` removes every container, `ls -a` then forgets it.
     let projects = bench.compose_ok(&dir, &["ls", "-q"]);
     assert!(projects.lines().any(|p| p == "acts"), "{projects}");
+    let listed: serde_json::Value =
+        serde_json::from_str(&bench.compose_ok(&dir, &["ls", "--format", "json"])).expect("JSON");
+    assert_eq!(listed[0]["Name"], "acts");
+    assert_eq!(listed[0]["Status"], "exited(1), running(2)");
+    let files = listed[0]["ConfigFiles"].as_str().unwrap_or_default();
+    assert!(files.ends_with("/acts/compose.yaml"), "{files}");
     bench.compose_ok(&dir, &["rm", "-f", "-s"]);
     let left = bench.compose_ok(&dir, &["ps", "-a", "-q"]);
     assert_eq!(left, "");

@@ -169,6 +169,7 @@ fn container_labels(project: &Project, replica: &Replica) -> BTreeMap<String, St
             labels::WORKING_DIR,
             project.working_dir.display().to_string(),
         ),
+        (labels::CONFIG_FILES, config_files(project)),
         (labels::SERVICE, replica.service_name.to_owned()),
         (labels::NUMBER, replica.number.to_string()),
         (labels::ONEOFF, "False".to_owned()),
@@ -182,6 +183,16 @@ fn container_labels(project: &Project, replica: &Replica) -> BTreeMap<String, St
     all
 }
 // ANCHOR_END: container_labels
+
+/// The project's files, comma-separated, as Compose writes them into a label.
+fn config_files(project: &Project) -> String {
+    let files: Vec<String> = project
+        .files
+        .iter()
+        .map(|file| file.display().to_string())
+        .collect();
+    files.join(",")
+}
 
 fn invalid(service: &str, attribute: &str, message: impl std::fmt::Display) -> Error {
     Error::invalid(

@@ -99,6 +99,10 @@ pub struct Project {
     /// The project directory.
     #[serde(skip)]
     pub working_dir: PathBuf,
+    /// The compose files it was read from, in order (a container's
+    /// `com.docker.compose.project.config_files`, which `ls` shows).
+    #[serde(skip)]
+    pub files: Vec<PathBuf>,
     /// The services enabled by the active profiles, by name; each the merged tree of its
     /// attributes (list-or-mapping attributes as mappings).
     pub services: BTreeMap<String, Value>,
@@ -268,6 +272,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
     Ok(Project {
         name,
         working_dir: project_dir,
+        files,
         services,
         networks,
         volumes,
