@@ -185,6 +185,23 @@ impl ComposeArgs {
         Ok(load(&options))
     }
 
+    /// The project's containers of `services` (all when empty), dependencies first: found
+    /// by their labels, so that the file may even be gone.
+    fn containers(
+        &self,
+        program: &str,
+        globals: &Globals,
+        services: &[String],
+    ) -> Result<Vec<crate::compose::engine::ContainerInfo>> {
+        let (name, project) = self.project_or_name()?;
+        let target = crate::compose::act::Target {
+            name: &name,
+            project: project.as_ref(),
+            services,
+        };
+        with_engine(program, globals, |engine| target.containers(engine))
+    }
+
     /// The project's name when no file is needed (`down -p NAME`, `ps -p NAME`): `-p`, else
     /// the loaded project's.
     fn project_or_name(&self) -> Result<(String, Option<Project>)> {

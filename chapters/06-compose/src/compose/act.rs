@@ -10,7 +10,7 @@ use dockyard_support::Sink;
 
 use super::Project;
 use super::engine::{ContainerInfo, Engine};
-use super::events::{Action, ComposeEvent, Kind};
+use super::events::{Action, ComposeEvent, step};
 use super::labels;
 use super::up::number_of;
 use super::waves::{in_parallel, stop_wave, stop_waves};
@@ -68,34 +68,13 @@ impl Target<'_> {
     }
 }
 
-/// Sends the two events around one action on a container.
-fn step(
-    events: &dyn Sink<ComposeEvent>,
-    container: &ContainerInfo,
-    (doing, done): (Action, Action),
-    act: impl FnOnce() -> Result<()>,
-) -> Result<()> {
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        &container.name,
-        doing,
-    ));
-    act()?;
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        &container.name,
-        done,
-    ));
-    Ok(())
-}
-
 /// `start`: the stopped containers, dependencies first.
 pub fn start(engine: &dyn Engine, target: Target, events: &dyn Sink<ComposeEvent>) -> Result<()> {
     for container in target.containers(engine)? {
         if !container.state.running() {
             step(
                 events,
-                &container,
+                &container.name,
                 (Action::Starting, Action::Started),
                 || engine.start(&container.id),
             )?;
@@ -142,7 +121,7 @@ pub fn restart(
     for container in &containers {
         step(
             events,
-            container,
+            &container.name,
             (Action::Restarting, Action::Restarted),
             || engine.start(&container.id),
         )?;
@@ -161,7 +140,7 @@ pub fn kill(
         if container.state.running() {
             step(
                 events,
-                &container,
+                &container.name,
                 (Action::Killing, Action::Killed),
                 || engine.kill(&container.id, signal),
             )?;
@@ -184,14 +163,14 @@ pub fn pause(
         if freeze {
             step(
                 events,
-                &container,
+                &container.name,
                 (Action::Pausing, Action::Paused),
                 || engine.pause(&container.id),
             )?;
         } else {
             step(
                 events,
-                &container,
+                &container.name,
                 (Action::Unpausing, Action::Unpaused),
                 || engine.unpause(&container.id),
             )?;
@@ -227,7 +206,7 @@ pub fn remove(
         for container in &wave {
             step(
                 events,
-                container,
+                &container.name,
                 (Action::Removing, Action::Removed),
                 || engine.remove(&container.id, volumes),
             )?;

@@ -36,21 +36,9 @@ impl Context<'_> {
         clean_path(&format!("{}/{path}", self.working_dir.display()))
     }
 
-    /// A build context made absolute, unless it is a URL or names something else than a
-    /// directory (`docker-image://…`, `service:…`, a Git repository).
+    /// A build context made absolute, unless it is not a directory of this machine.
     pub fn absolute_context(&self, context: &str) -> String {
-        const REMOTE: [&str; 6] = [
-            "https://",
-            "http://",
-            "git://",
-            "ssh://",
-            "github.com/",
-            "git@",
-        ];
-        if context.contains("://")
-            || context.starts_with("service:")
-            || REMOTE.iter().any(|prefix| context.starts_with(prefix))
-        {
+        if is_remote_context(context) {
             return context.to_owned();
         }
         self.absolute(context)
@@ -77,4 +65,20 @@ pub fn string_values(value: &mut Value, null_as: Option<&str>) {
             _ => {}
         }
     }
+}
+
+/// A build context that is not a directory of this machine: a URL, a Git repository, an
+/// image (`docker-image://…`) or another service (`service:…`).
+pub fn is_remote_context(context: &str) -> bool {
+    const REMOTE: [&str; 6] = [
+        "https://",
+        "http://",
+        "git://",
+        "ssh://",
+        "github.com/",
+        "git@",
+    ];
+    context.contains("://")
+        || context.starts_with("service:")
+        || REMOTE.iter().any(|prefix| context.starts_with(prefix))
 }

@@ -5,6 +5,10 @@
 
 use std::fmt;
 
+use dockyard_support::Sink;
+
+use crate::error::Result;
+
 /// What a line is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -124,4 +128,17 @@ impl fmt::Display for ComposeEvent {
             ComposeEvent::Warning(message) => write!(f, "WARN[0000] {message}"),
         }
     }
+}
+
+/// Sends the two events around one action on the container `name`.
+pub fn step(
+    events: &dyn Sink<ComposeEvent>,
+    name: &str,
+    (doing, done): (Action, Action),
+    act: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    events.send(ComposeEvent::progress(Kind::Container, name, doing));
+    act()?;
+    events.send(ComposeEvent::progress(Kind::Container, name, done));
+    Ok(())
 }

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use super::context::Context;
+use super::context::{Context, is_remote_context};
 use super::error::ComposeError;
 use super::interpolate::interpolate_value;
 use super::merge::{canonical_service, merge, strip_tags};
@@ -268,22 +268,6 @@ fn build_as_mapping(service: &mut Value) {
     if let Some(build @ Value::String(_)) = service.get_mut("build") {
         *build = json!({"context": build.take()});
     }
-}
-
-/// A build context that is not a directory of this machine: a URL, a Git repository, an
-/// image (`docker-image://…`) or another service (`service:…`).
-fn is_remote_context(context: &str) -> bool {
-    const REMOTE: [&str; 6] = [
-        "https://",
-        "http://",
-        "git://",
-        "ssh://",
-        "github.com/",
-        "git@",
-    ];
-    context.contains("://")
-        || context.starts_with("service:")
-        || REMOTE.iter().any(|prefix| context.starts_with(prefix))
 }
 
 /// Makes the relative paths of a service read from the file `source` describes absolute

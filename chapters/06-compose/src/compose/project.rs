@@ -161,6 +161,19 @@ pub fn normalize_project_name(name: &str) -> String {
     kept.trim_start_matches(['_', '-']).to_owned()
 }
 
+/// A project read from `yaml` alone (named `p`), for the tests of the modules that act on one.
+#[cfg(test)]
+pub(crate) fn from_yaml(yaml: &str) -> Project {
+    let dir = tempfile::tempdir().expect("a directory");
+    std::fs::write(dir.path().join("compose.yaml"), yaml).expect("compose.yaml");
+    load(&LoadOptions {
+        working_dir: dir.path().to_path_buf(),
+        project_name: Some("p".into()),
+        ..LoadOptions::default()
+    })
+    .expect("the project loads")
+}
+
 /// Loads the project `options` describe (see the module's documentation for the steps).
 pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
     let files = compose_files(options)?;

@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::Project;
 use super::convert::{self, Replica};
 use super::engine::{BuildRequest, ContainerInfo, ContainerState, Engine};
-use super::events::{Action, ComposeEvent, Kind};
+use super::events::{Action, ComposeEvent, Kind, step};
 use super::labels;
 use super::service::Service;
 use crate::container::{HealthStatus, Status};
@@ -329,18 +329,12 @@ fn stop(
     timeout: Option<i64>,
     events: &dyn Sink<ComposeEvent>,
 ) -> Result<()> {
-    events.send(ComposeEvent::progress(
-        Kind::Container,
+    step(
+        events,
         &container.name,
-        Action::Stopping,
-    ));
-    engine.stop(&container.id, timeout)?;
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        &container.name,
-        Action::Stopped,
-    ));
-    Ok(())
+        (Action::Stopping, Action::Stopped),
+        || engine.stop(&container.id, timeout),
+    )
 }
 
 /// Stops and removes a container `up` no longer wants.
@@ -353,18 +347,12 @@ fn retire(
     if container.state.running() {
         stop(engine, container, timeout, events)?;
     }
-    events.send(ComposeEvent::progress(
-        Kind::Container,
+    step(
+        events,
         &container.name,
-        Action::Removing,
-    ));
-    engine.remove(&container.id, false)?;
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        &container.name,
-        Action::Removed,
-    ));
-    Ok(())
+        (Action::Removing, Action::Removed),
+        || engine.remove(&container.id, false),
+    )
 }
 
 // ANCHOR: wait_for
@@ -775,19 +763,8 @@ pub(super) fn image_layers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::{LoadOptions, load};
+    use crate::compose::project::from_yaml as project;
     use serde_json::json;
-
-    fn project(yaml: &str) -> Project {
-        let dir = tempfile::tempdir().expect("a directory");
-        std::fs::write(dir.path().join("compose.yaml"), yaml).expect("compose.yaml");
-        load(&LoadOptions {
-            working_dir: dir.path().to_path_buf(),
-            project_name: Some("p".into()),
-            ..LoadOptions::default()
-        })
-        .expect("the project loads")
-    }
 
     #[test]
     fn the_hash_ignores_what_does_not_make_the_container() {

@@ -127,19 +127,7 @@ pub fn each_in_parallel<T: Sync>(
 mod tests {
     use super::*;
     use crate::compose::engine::ContainerState;
-    use crate::compose::{LoadOptions, load};
-
-    /// A project read from `yaml` in a directory of its own.
-    fn project(yaml: &str) -> Project {
-        let dir = tempfile::tempdir().expect("a directory");
-        std::fs::write(dir.path().join("compose.yaml"), yaml).expect("compose.yaml");
-        load(&LoadOptions {
-            working_dir: dir.path().to_path_buf(),
-            project_name: Some("p".into()),
-            ..LoadOptions::default()
-        })
-        .expect("the project loads")
-    }
+    use crate::compose::project::from_yaml as project;
 
     fn container(service: &str, number: u32) -> ContainerInfo {
         ContainerInfo {

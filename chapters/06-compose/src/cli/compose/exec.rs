@@ -12,7 +12,6 @@ use dockyard_support::cli::{exit_code, print_error};
 
 use super::{ComposeArgs, print_event, with_engine};
 use crate::cli::exec::ExecArgs;
-use crate::compose::act::Target;
 use crate::compose::engine::Engine;
 use crate::compose::run::{RunOptions, create};
 use crate::compose::up::number_of;
@@ -76,14 +75,7 @@ impl ComposeExecArgs {
 
     /// The running container number `--index` of the service.
     fn container(&self, program: &str, globals: &Globals, args: &ComposeArgs) -> Result<String> {
-        let (name, project) = args.project_or_name()?;
-        let services = [self.service.clone()];
-        let target = Target {
-            name: &name,
-            project: project.as_ref(),
-            services: &services,
-        };
-        let containers = with_engine(program, globals, |engine| target.containers(engine))?;
+        let containers = args.containers(program, globals, std::slice::from_ref(&self.service))?;
         containers
             .into_iter()
             .find(|c| number_of(c) == self.index && c.state.running())

@@ -7,10 +7,9 @@ use ch04_images::cli::{Context, Globals, out};
 use clap::{Args, ValueEnum};
 use dockyard_support::format::{DOCKER_MIN_WIDTH, human_size, tabwriter};
 
-use super::{ComposeArgs, with_engine};
+use super::ComposeArgs;
 use crate::cli::port::PortArgs;
 use crate::cli::top::TopArgs;
-use crate::compose::act::Target;
 use crate::compose::labels;
 use crate::compose::up::number_of;
 use crate::container::Status;
@@ -144,13 +143,7 @@ impl LsArgs {
 impl ImagesArgs {
     /// The images the project's containers run.
     pub fn execute(&self, program: &str, globals: &Globals, args: &ComposeArgs) -> Result<i32> {
-        let (name, project) = args.project_or_name()?;
-        let target = Target {
-            name: &name,
-            project: project.as_ref(),
-            services: &self.services,
-        };
-        let containers = with_engine(program, globals, |engine| target.containers(engine))?;
+        let containers = args.containers(program, globals, &self.services)?;
         let cx = Context::open(program, globals)?;
         let summaries = ch04_images::list::images(&cx.store, None)?;
         let mut rows = Vec::new();
@@ -188,14 +181,7 @@ impl ImagesArgs {
 impl ComposePortArgs {
     /// The host address a service's container port is published on.
     pub fn execute(&self, program: &str, globals: &Globals, args: &ComposeArgs) -> Result<i32> {
-        let (name, project) = args.project_or_name()?;
-        let services = [self.service.clone()];
-        let target = Target {
-            name: &name,
-            project: project.as_ref(),
-            services: &services,
-        };
-        let containers = with_engine(program, globals, |engine| target.containers(engine))?;
+        let containers = args.containers(program, globals, std::slice::from_ref(&self.service))?;
         let container = containers
             .into_iter()
             .find(|c| number_of(c) == self.index)
@@ -220,13 +206,7 @@ impl ComposePortArgs {
 impl ComposeTopArgs {
     /// Each running container's processes, after its name.
     pub fn execute(&self, program: &str, globals: &Globals, args: &ComposeArgs) -> Result<i32> {
-        let (name, project) = args.project_or_name()?;
-        let target = Target {
-            name: &name,
-            project: project.as_ref(),
-            services: &self.services,
-        };
-        let containers = with_engine(program, globals, |engine| target.containers(engine))?;
+        let containers = args.containers(program, globals, &self.services)?;
         let cx = Context::open(program, globals)?;
         for container in containers.iter().filter(|c| c.state.running()) {
             out(format!("{}\n", container.name))?;

@@ -13,9 +13,8 @@ use std::sync::mpsc;
 use ch04_images::cli::{Context, Globals};
 use clap::Args;
 
-use super::{ComposeArgs, with_engine};
+use super::ComposeArgs;
 use crate::cli::logs::{has_stopped, tail_count};
-use crate::compose::act::Target;
 use crate::compose::engine::ContainerInfo;
 use crate::compose::labels;
 use crate::container::Paths;
@@ -64,13 +63,7 @@ pub struct View {
 impl LogsArgs {
     /// Prints the project's containers' logs.
     pub fn execute(&self, program: &str, globals: &Globals, args: &ComposeArgs) -> Result<i32> {
-        let (name, project) = args.project_or_name()?;
-        let target = Target {
-            name: &name,
-            project: project.as_ref(),
-            services: &self.services,
-        };
-        let containers = with_engine(program, globals, |engine| target.containers(engine))?;
+        let containers = args.containers(program, globals, &self.services)?;
         let cx = Context::open(program, globals)?;
         let view = View {
             follow: self.follow,
