@@ -244,3 +244,48 @@ fn a_read_only_service_writes_only_to_its_volumes() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "/made/at/start\n");
     bench.compose_ok(&dir, &["down", "-v"]);
 }
+
+#[test]
+fn replicas_scale_up_and_down_keeping_the_first() {
+    require_root!();
+    let bench = Bench::new();
+    let dir = bench.project(
+        "scaled",
+        "services:\n  worker:\n    image: busybox\n    init: true\n    command: [\"/probe\", \"sleep\", \"600\"]\n    deploy:\n      replicas: ${REPLICAS:-2}\n",
+    );
+    let up = |replicas: &str| {
+        let output = bench
+            .tool()
+            .current_dir(&dir)
+            .env("REPLICAS", replicas)
+            .args(["compose", "up", "-d"])
+            .output()
+            .expect("run compose");
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
+    let names = || {
+        let mut names: Vec<String> = bench
+            .compose_ok(&dir, &["ps", "--format", "{{.Name}}"])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names
+    };
+    up("2");
+    assert_eq!(names(), ["scaled-worker-1", "scaled-worker-2"]);
+    let first = id(&bench, "scaled", "worker");
+    up("3");
+    assert_eq!(
+        names(),
+        ["scaled-worker-1", "scaled-worker-2", "scaled-worker-3"]
+    );
+    up("1");
+    assert_eq!(names(), ["scaled-worker-1"]);
+    assert_eq!(
+        id(&bench, "scaled", "worker"),
+        first,
+        "worker-1 was recreated"
+    );
+    bench.compose_ok(&dir, &["down"]);
+}

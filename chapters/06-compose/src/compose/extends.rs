@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
+use super::cast;
 use super::context::{Context, is_remote_context};
 use super::error::ComposeError;
 use super::interpolate::interpolate_value;
@@ -94,6 +95,10 @@ pub fn read_tree(
     interpolate_value(&mut tree, &lookup, "").map_err(|source| ComposeError::Interpolation {
         file: file.to_path_buf(),
         source,
+    })?;
+    cast::typed_values(&mut tree).map_err(|(path, message)| ComposeError::Normalize {
+        path: format!("{}: {path}", file.display()),
+        message,
     })?;
     schema::check(&tree).map_err(|source| ComposeError::Schema {
         file: file.to_path_buf(),

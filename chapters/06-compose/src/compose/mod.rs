@@ -38,6 +38,7 @@
 //! - [`events`]: what they report as they go.
 
 pub mod act;
+pub mod cast;
 pub mod context;
 pub mod convert;
 pub mod depends_on;

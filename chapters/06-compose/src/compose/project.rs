@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::cast;
 use super::depends_on;
 use super::dotenv;
 use super::extends::{self, FileContext};
@@ -207,6 +208,10 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
                 file: file.clone(),
                 source,
             }
+        })?;
+        cast::typed_values(&mut tree).map_err(|(path, message)| ComposeError::Normalize {
+            path: format!("{}: {path}", file.display()),
+            message,
         })?;
         schema::check(&tree).map_err(|source| ComposeError::Schema {
             file: file.clone(),
