@@ -289,3 +289,65 @@ fn replicas_scale_up_and_down_keeping_the_first() {
     );
     bench.compose_ok(&dir, &["down"]);
 }
+
+/// `compose ARGS…` in `dir` as a transcript: the command, what it printed, its status.
+fn transcript_of(bench: &Bench, dir: &Path, args: &[&str]) -> String {
+    let output = bench.compose(dir, args);
+    format!(
+        "$ compose {}\n{}{}[status {}]\n",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output),
+        output.status.code().unwrap_or(-1)
+    )
+}
+
+#[test]
+fn what_a_user_sees_of_a_project_and_of_files_that_cannot_be_loaded() {
+    require_root!();
+    let bench = Bench::new();
+    let dir = bench.project("seen", COMPOSE);
+    let mut transcript = String::new();
+    for args in [
+        &["up", "-d", "worker"][..],
+        &[
+            "ps",
+            "--format",
+            "table {{.Name}}\t{{.Service}}\t{{.State}}",
+        ],
+        &["up", "-d", "nope"],
+        &["exec", "-T", "talker", "true"],
+        &["stop"],
+        &["down"],
+    ] {
+        transcript += &transcript_of(&bench, &dir, args);
+    }
+    for (name, yaml) in [
+        (
+            "bad-port",
+            "services:\n  web:\n    image: busybox\n    ports: [\"80\", \"80:x\"]\n",
+        ),
+        (
+            "cycle",
+            "services:\n  a: {image: busybox, depends_on: [b]}\n  b: {image: busybox, depends_on: [a]}\n",
+        ),
+        (
+            "required",
+            "services:\n  web:\n    image: ${IMAGE:?set IMAGE to the image to run}\n",
+        ),
+        (
+            "unknown-key",
+            "services:\n  web:\n    image: busybox\n    imgae: typo\n",
+        ),
+        (
+            "not-a-number",
+            "services:\n  web:\n    image: busybox\n    scale: many\n",
+        ),
+    ] {
+        let dir = bench.project(name, yaml);
+        transcript += &transcript_of(&bench, &dir, &["config"]);
+    }
+    dockyard_tests::with_redactions(bench.dir.path(), || {
+        insta::assert_snapshot!("compose_transcript", transcript);
+    });
+}

@@ -134,7 +134,25 @@ impl EngineError for ComposeError {
                 profiles.join(", "),
                 profiles.first().map_or("", String::as_str)
             )),
-
+            ComposeError::Dependencies(DependencyError::Cycle(_)) => {
+                Some("remove one of the depends_on entries that close the cycle".into())
+            }
+            ComposeError::Dependencies(DependencyError::Undefined { .. }) => Some(
+                "define the service, or make the dependency optional with required: false".into(),
+            ),
+            ComposeError::Interpolation { .. } => Some(
+                "set the variable in the shell or in .env, or give it a default: ${NAME:-value}"
+                    .into(),
+            ),
+            ComposeError::Schema { .. } => {
+                Some("check the key against the Compose Specification (compose-spec.io)".into())
+            }
+            ComposeError::Normalize { .. } => {
+                Some("see the Compose Specification for the attribute's forms".into())
+            }
+            ComposeError::Extends { .. } | ComposeError::Include { .. } => {
+                Some("check the service and file it names".into())
+            }
             _ => None,
         }
     }
