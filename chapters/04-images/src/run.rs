@@ -17,7 +17,7 @@ use ch03_union_fs::{RunEnd, RunEvent, RunRequest, StorageOptions};
 use dockyard_support::Sink;
 
 use crate::error::{Error, Result};
-use crate::oci::ContainerConfig;
+use crate::oci::{ContainerConfig, EmptyObject};
 use crate::store::ImageStore;
 
 /// What the command line says about the command, beside the image.
@@ -49,6 +49,9 @@ pub struct ImageRun {
     /// `--label`: the container's labels, over the image's (Compose finds its containers by
     /// them).
     pub labels: BTreeMap<String, String>,
+    /// `--expose PORT[/PROTO]` or a range `FROM-TO[/PROTO]`: ports the container exposes
+    /// besides the image's (`ps` lists them; `-P` publishes them).
+    pub expose: Vec<String>,
 }
 
 // ANCHOR: run_image
@@ -73,6 +76,27 @@ pub fn run_image(
 }
 // ANCHOR_END: run_image
 
+/// `--expose` values as an image config's keys: `80` is `80/tcp`, a range one key per port.
+fn exposed_ports(expose: &[String]) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for text in expose {
+        let (ports, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
+        let invalid = || {
+            Error::Invalid(format!(
+                "invalid range format for --expose: {text} (write PORT, PORT/PROTOCOL or FROM-TO)"
+            ))
+        };
+        let (from, to) = ports.split_once('-').unwrap_or((ports, ports));
+        let from: u16 = from.parse().map_err(|_| invalid())?;
+        let to: u16 = to.parse().map_err(|_| invalid())?;
+        if from > to || !matches!(protocol, "tcp" | "udp" | "sctp") {
+            return Err(invalid());
+        }
+        keys.extend((from..=to).map(|port| format!("{port}/{protocol}")));
+    }
+    Ok(keys)
+}
+
 // ANCHOR: prepare
 /// Chapter 03's request for a container from an image: the image's layers, and its config
 /// under the caller's options. `create` (chapter 06) takes it as `run_image` does.
@@ -88,6 +112,9 @@ pub fn prepare(store: &ImageStore, request: ImageRun) -> Result<RunRequest> {
     let mut running = container_config(&config, &request.process, &request.overrides, &spec);
     // The container's labels over the image's, as docker merges them.
     running.labels.extend(request.labels);
+    for port in exposed_ports(&request.expose)? {
+        running.exposed_ports.insert(port, EmptyObject);
+    }
     Ok(RunRequest {
         spec,
         config: Some(serde_json::to_value(running).expect("a config serializes")),
@@ -278,6 +305,22 @@ fn is_opaque(layer: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exposed_ports_read_as_docker_reads_them() {
+        let ports =
+            |list: &[&str]| exposed_ports(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            ports(&["80", "53/udp", "7000-7001"]).unwrap(),
+            ["80/tcp", "53/udp", "7000/tcp", "7001/tcp"]
+        );
+        assert_eq!(
+            ports(&["http"]).unwrap_err().to_string(),
+            "invalid range format for --expose: http (write PORT, PORT/PROTOCOL or FROM-TO)"
+        );
+        assert!(ports(&["9-8"]).is_err());
+        assert!(ports(&["80/icmp"]).is_err());
+    }
 
     fn config(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ContainerConfig {
         let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();

@@ -19,6 +19,7 @@ services:
     image: busybox
     init: true
     command: ["/probe", "serve", "5432"]
+    expose: ["5432", "7000-7001/udp"]
   worker:
     image: busybox
     init: true
@@ -132,6 +133,10 @@ fn logs_exec_and_run_reach_the_services() {
     assert_eq!(logs, "talker-1  | one\ntalker-1  | two\n");
     let bare = bench.compose_ok(&dir, &["logs", "--no-log-prefix", "--tail", "1", "talker"]);
     assert_eq!(bare, "two\n");
+
+    // `expose`d ports show in the PORTS column, as docker shows them.
+    let ports = bench.compose_ok(&dir, &["ps", "--format", "{{.Ports}}", "db"]);
+    assert_eq!(ports, "5432/tcp, 7000-7001/udp\n");
 
     // `exec` in a running service's container; a service without one is refused.
     let hostname = bench.compose_ok(&dir, &["exec", "-T", "db", "/probe", "report", "hostname"]);

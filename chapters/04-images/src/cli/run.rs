@@ -25,6 +25,10 @@ pub struct RunArgs {
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
 
+    /// Expose a port or a range of ports: PORT[/PROTO] or FROM-TO[/PROTO]
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 
@@ -70,6 +74,7 @@ impl RunArgs {
                     None => (label.clone(), String::new()),
                 })
                 .collect(),
+            expose: self.expose.clone(),
         })
     }
 

@@ -123,6 +123,7 @@ pub fn create_options(project: &Project, replica: &Replica) -> Result<CreateOpti
         name: Some(name),
         remove: false,
         labels: container_labels(project, replica),
+        expose: service.expose.clone(),
     };
     let host = HostConfig {
         restart: match &service.restart {
