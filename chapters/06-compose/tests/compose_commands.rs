@@ -6,7 +6,6 @@ mod common;
 use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
 use common::{Bench, PATIENCE};
 use dockyard_tests::{require_root, wait_until};
@@ -223,7 +222,6 @@ fn up_in_the_foreground_shows_the_output_and_ctrl_c_stops_the_project() {
     assert!(err.contains("Gracefully stopping..."), "{err}");
     assert_eq!(status(&bench, "front", "talker"), "exited");
     bench.compose_ok(&dir, &["down"]);
-    let _ = (Path::new(""), Duration::ZERO);
 }
 
 #[test]
