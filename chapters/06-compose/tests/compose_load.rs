@@ -428,7 +428,7 @@ fn config_lists_the_full_examples_services_and_volumes() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "ch06-compose: service \"foo\" depends on undefined service \"db\"\n"
+        "ch06-compose: service \"foo\" depends on undefined service \"db\" (hint: define the service, or make the dependency optional with required: false)\n"
     );
 }
 
