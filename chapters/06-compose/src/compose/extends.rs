@@ -91,20 +91,30 @@ pub fn read_tree(
         source,
     })?;
     let mut tree = yaml::parse(&text, file)?;
+    resolve_tree(&mut tree, file, environment)?;
+    Ok(tree)
+}
+
+/// The steps every parsed file goes through: interpolated with `environment`, its typed
+/// values cast, checked against the specification's keys.
+pub fn resolve_tree(
+    tree: &mut Value,
+    file: &Path,
+    environment: &BTreeMap<String, String>,
+) -> Result<(), ComposeError> {
     let lookup = |name: &str| environment.get(name).cloned();
-    interpolate_value(&mut tree, &lookup, "").map_err(|source| ComposeError::Interpolation {
+    interpolate_value(tree, &lookup, "").map_err(|source| ComposeError::Interpolation {
         file: file.to_path_buf(),
         source,
     })?;
-    cast::typed_values(&mut tree).map_err(|(path, message)| ComposeError::Normalize {
+    cast::typed_values(tree).map_err(|(path, message)| ComposeError::Normalize {
         path: format!("{}: {path}", file.display()),
         message,
     })?;
-    schema::check(&tree).map_err(|source| ComposeError::Schema {
+    schema::check(tree).map_err(|source| ComposeError::Schema {
         file: file.to_path_buf(),
         source,
-    })?;
-    Ok(tree)
+    })
 }
 
 /// Resolves the `extends` of every service of one file's `tree`, in place.

@@ -34,15 +34,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::cast;
 use super::depends_on;
 use super::dotenv;
 use super::extends::{self, FileContext};
 use super::include;
-use super::interpolate::{interpolate_value, substitute};
+use super::interpolate::substitute;
 use super::merge::{canonical_service, merge};
 use super::normalize;
-use super::schema;
 use super::yaml;
 
 pub use super::error::ComposeError;
@@ -199,24 +197,9 @@ pub fn load(options: &LoadOptions) -> Result<Project, ComposeError> {
     let file_name = file_project_name(&trees, &environment);
     let name = project_name(options, &environment, file_name, &project_dir)?;
     environment.insert("COMPOSE_PROJECT_NAME".into(), name.clone());
-    let lookup = |name: &str| environment.get(name).cloned();
-
     let mut merged = Value::Object(Map::new());
     for (file, mut tree) in trees {
-        interpolate_value(&mut tree, &lookup, "").map_err(|source| {
-            ComposeError::Interpolation {
-                file: file.clone(),
-                source,
-            }
-        })?;
-        cast::typed_values(&mut tree).map_err(|(path, message)| ComposeError::Normalize {
-            path: format!("{}: {path}", file.display()),
-            message,
-        })?;
-        schema::check(&tree).map_err(|source| ComposeError::Schema {
-            file: file.clone(),
-            source,
-        })?;
+        extends::resolve_tree(&mut tree, file, &environment)?;
         let source = FileContext {
             file,
             dir: &project_dir,
