@@ -253,29 +253,10 @@ pub fn scalar_text(value: &Value) -> String {
 }
 
 /// A slash-separated path without `.`, `..` (where it can go up), empty parts or a trailing
-/// slash, as Go's `path.Clean` makes it: `/data/./x/../y/` → `/data/y`, `` → `.`.
+/// slash, as Go's `path.Clean` makes it: `/data/./x/../y/` → `/data/y`, `` → `.`. Chapter 05's
+/// `.dockerignore` matching has the same function; this is it, owned.
 pub fn clean_path(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            part => parts.push(part),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
+    ch05_dockerfile::dockerignore::path::clean(path).into_owned()
 }
 
 #[cfg(test)]
