@@ -355,7 +355,6 @@ fn retire(
     )
 }
 
-// ANCHOR: wait_for
 /// Waits until the running containers of each of `service`'s dependencies meet its
 /// condition (for `run`, whose one-off container is not among `up`'s).
 pub(super) fn wait_for_dependencies(
@@ -380,6 +379,7 @@ pub(super) fn wait_for_dependencies(
     Ok(())
 }
 
+// ANCHOR: wait_for
 /// Waits until the dependency `id` meets `condition`.
 fn wait_for(
     engine: &dyn Engine,
@@ -390,63 +390,47 @@ fn wait_for(
     match condition {
         "service_started" => Ok(()),
         "service_healthy" => {
-            events.send(ComposeEvent::progress(
-                Kind::Container,
-                name,
-                Action::Waiting,
-            ));
-            poll(engine, id, |state| match state.health {
-                Some(HealthStatus::Healthy) => Ok(true),
-                Some(HealthStatus::Unhealthy) => Err(Error::conflict(
-                    format!("dependency failed to start: container {name} is unhealthy"),
-                    format!("see why with `inspect {name}` (State.Health) and `logs {name}`"),
-                )),
-                None => Err(Error::invalid(
-                    format!(
-                        "dependency failed to start: container {name} has no healthcheck configured"
-                    ),
-                    "give the service a healthcheck:, or depend on it with condition: service_started",
-                )),
-                Some(HealthStatus::Starting) if !state.running() => Err(Error::conflict(
-                    format!(
-                        "dependency failed to start: container {name} exited ({})",
-                        state.exit_code.unwrap_or(-1)
-                    ),
-                    format!("see why with `logs {name}`"),
-                )),
-                Some(HealthStatus::Starting) => Ok(false),
-            })?;
-            events.send(ComposeEvent::progress(
-                Kind::Container,
-                name,
-                Action::Healthy,
-            ));
-            Ok(())
-        }
-        "service_completed_successfully" => {
-            events.send(ComposeEvent::progress(
-                Kind::Container,
-                name,
-                Action::Waiting,
-            ));
-            poll(engine, id, |state| match state.status {
-                Status::Exited | Status::Dead => match state.exit_code {
-                    Some(0) => Ok(true),
-                    code => Err(Error::conflict(
+            step(events, name, (Action::Waiting, Action::Healthy), || {
+                poll(engine, id, |state| match state.health {
+                    Some(HealthStatus::Healthy) => Ok(true),
+                    Some(HealthStatus::Unhealthy) => Err(Error::conflict(
+                        format!("dependency failed to start: container {name} is unhealthy"),
+                        format!("see why with `inspect {name}` (State.Health) and `logs {name}`"),
+                    )),
+                    None => Err(Error::invalid(
                         format!(
-                            "service {name} didn't complete successfully: exit {}",
-                            code.unwrap_or(-1)
+                            "dependency failed to start: container {name} has no healthcheck configured"
+                        ),
+                        "give the service a healthcheck:, or depend on it with condition: service_started",
+                    )),
+                    Some(HealthStatus::Starting) if !state.running() => Err(Error::conflict(
+                        format!(
+                            "dependency failed to start: container {name} exited ({})",
+                            state.exit_code.unwrap_or(-1)
                         ),
                         format!("see why with `logs {name}`"),
                     )),
-                },
-                _ => Ok(false),
+                    Some(HealthStatus::Starting) => Ok(false),
+                })
             })?;
-            events.send(ComposeEvent::progress(
-                Kind::Container,
-                name,
-                Action::Exited,
-            ));
+            Ok(())
+        }
+        "service_completed_successfully" => {
+            step(events, name, (Action::Waiting, Action::Exited), || {
+                poll(engine, id, |state| match state.status {
+                    Status::Exited | Status::Dead => match state.exit_code {
+                        Some(0) => Ok(true),
+                        code => Err(Error::conflict(
+                            format!(
+                                "service {name} didn't complete successfully: exit {}",
+                                code.unwrap_or(-1)
+                            ),
+                            format!("see why with `logs {name}`"),
+                        )),
+                    },
+                    _ => Ok(false),
+                })
+            })?;
             Ok(())
         }
         other => Err(Error::invalid(
@@ -463,31 +447,23 @@ fn wait_until_ready(
     (id, name): &(String, String),
     events: &dyn Sink<ComposeEvent>,
 ) -> Result<()> {
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        name,
-        Action::Waiting,
-    ));
-    poll(engine, id, |state| match (state.status, state.health) {
-        (_, Some(HealthStatus::Unhealthy)) => Err(Error::conflict(
-            format!("container {name} is unhealthy"),
-            format!("see why with `inspect {name}` (State.Health)"),
-        )),
-        (Status::Running, None | Some(HealthStatus::Healthy)) => Ok(true),
-        (Status::Exited | Status::Dead, _) => Err(Error::conflict(
-            format!(
-                "container {name} exited ({})",
-                state.exit_code.unwrap_or(-1)
-            ),
-            format!("see why with `logs {name}`"),
-        )),
-        _ => Ok(false),
+    step(events, name, (Action::Waiting, Action::Healthy), || {
+        poll(engine, id, |state| match (state.status, state.health) {
+            (_, Some(HealthStatus::Unhealthy)) => Err(Error::conflict(
+                format!("container {name} is unhealthy"),
+                format!("see why with `inspect {name}` (State.Health)"),
+            )),
+            (Status::Running, None | Some(HealthStatus::Healthy)) => Ok(true),
+            (Status::Exited | Status::Dead, _) => Err(Error::conflict(
+                format!(
+                    "container {name} exited ({})",
+                    state.exit_code.unwrap_or(-1)
+                ),
+                format!("see why with `logs {name}`"),
+            )),
+            _ => Ok(false),
+        })
     })?;
-    events.send(ComposeEvent::progress(
-        Kind::Container,
-        name,
-        Action::Healthy,
-    ));
     Ok(())
 }
 
